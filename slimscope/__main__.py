@@ -1,0 +1,3 @@
+from slimscope.cli import main
+
+main()

@@ -1,0 +1,230 @@
+"""The analysis every consumer reads: totals, layers, the waste ledger, duplicates, hints."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Optional
+
+from slimscope import sources
+from slimscope.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, Composed, compose,
+                               unpack)
+from slimscope.layerindex import FILE, HARDLINK, KIND_NAMES, IndexCache
+from slimscope.secrets import looks_secret
+
+SCHEMA = "slimscope.analysis/v1"
+
+
+@dataclass
+class LayerReport:
+    index: int
+    digest: str
+    diff_id: str
+    created_by: str
+    created: str
+    bytes: int                 # sum of its content units
+    tar_bytes: int             # its uncompressed tar, headers and padding included
+    compressed_bytes: Optional[int]   # as stored when compressed, or measured; None if unknown
+    files: int                 # entries other than whiteouts
+    added: int = 0
+    modified: int = 0
+    deleted: int = 0
+    metadata_only: int = 0
+    wasted_bytes: int = 0      # bytes of its units that later layers hide
+    hides_bytes: int = 0       # bytes of lower layers' units that it hides
+    comment: str = ""
+
+
+@dataclass
+class WasteItem:
+    path: str
+    bytes: int
+    layer: int
+    hidden_by: int
+    reason: str
+    sensitive: bool
+    digest: Optional[str]
+    unit: int = field(repr=False, default=0)
+
+
+@dataclass
+class Duplicate:
+    digest: str
+    bytes: int       # size of one copy
+    paths: list
+    savable: int     # what keeping a single copy would save
+
+
+@dataclass
+class Analysis:
+    image: sources.Image
+    composed: Composed
+    layers: list
+    waste: list
+    duplicates: list
+    hints: list = field(default_factory=list)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(l.bytes for l in self.layers)
+
+    @property
+    def wasted_bytes(self) -> int:
+        return sum(w.bytes for w in self.waste)
+
+    @property
+    def final_bytes(self) -> int:
+        return self.total_bytes - self.wasted_bytes
+
+    @property
+    def efficiency(self) -> float:
+        total = self.total_bytes
+        return 1.0 if total == 0 else self.final_bytes / total
+
+    @property
+    def hashed(self) -> bool:
+        return self.composed.hashed
+
+    @property
+    def secrets(self) -> list:
+        return [w for w in self.waste if w.sensitive]
+
+    @property
+    def compressed_bytes(self) -> Optional[int]:
+        sizes = [l.compressed_bytes for l in self.layers]
+        return None if any(s is None for s in sizes) else sum(sizes)
+
+    def layer_label(self, i: int) -> str:
+        return f"layer {i}"
+
+    def entry(self, path: str) -> Optional[dict]:
+        ref = self.composed.final.get(path)
+        return None if ref is None else self._file_record(path, ref)
+
+    def _file_record(self, path: str, ref: int) -> dict:
+        li, i = unpack(ref)
+        idx = self.composed.layers[li]
+        kind = idx.kinds[i]
+        size = idx.sizes[i]
+        digest = idx.digest(i) if kind == FILE else None
+        if kind == HARDLINK:
+            unit = self.composed.hardlink_unit.get(ref)
+            if unit is not None:
+                ul, ui = unpack(unit)
+                size = self.composed.layers[ul].sizes[ui]
+                digest = self.composed.layers[ul].digest(ui)
+        return {"path": path, "type": KIND_NAMES[kind], "size": size, "mode": idx.modes[i],
+                "uid": idx.uids[i], "gid": idx.gids[i], "layer": li,
+                "link": idx.links.get(i), "mtime": idx.mtimes[i],
+                "digest": ("sha256:" + digest.hex()) if digest else None}
+
+    def files(self):
+        """Every path of the final filesystem, sorted, as JSON-ready records."""
+        final = self.composed.final
+        for path in sorted(final):
+            yield self._file_record(path, final[path])
+
+
+def _history_pairs(config: dict, n_layers: int) -> list:
+    """Pair history entries with layers; entries marked empty_layer have none."""
+    out = []
+    for h in config.get("history") or []:
+        if not h.get("empty_layer"):
+            out.append(h)
+    out = out[:n_layers]
+    while len(out) < n_layers:
+        out.append({})
+    return out
+
+
+def build(image: sources.Image) -> Analysis:
+    composed = compose([l.index for l in image.layers])
+    history = _history_pairs(image.config, len(image.layers))
+    reports = []
+    for layer, hist, status in zip(image.layers, history, composed.status):
+        idx = layer.index
+        unit_bytes = sum(idx.sizes[i] for i in range(len(idx)) if idx.kinds[i] == FILE)
+        counts = [0] * 6
+        for s in status:
+            counts[s] += 1
+        reports.append(LayerReport(
+            index=layer.position, digest=layer.digest, diff_id=layer.diff_id,
+            created_by=hist.get("created_by", ""), created=hist.get("created", ""),
+            bytes=unit_bytes, tar_bytes=layer.size,
+            compressed_bytes=layer.stored_bytes if layer.compressed else None,
+            files=len(idx) - counts[DELETED] - counts[OPAQUED],
+            added=counts[ADDED], modified=counts[MODIFIED], deleted=counts[DELETED] + counts[OPAQUED],
+            metadata_only=counts[METADATA], comment=hist.get("comment", "")))
+    waste = []
+    for unit, hidden in composed.wasted():
+        li, i = unpack(unit)
+        idx = composed.layers[li]
+        size = idx.sizes[i]
+        path = idx.paths[i]
+        digest = idx.digest(i)
+        waste.append(WasteItem(path, size, li, hidden.layer, hidden.reason,
+                               looks_secret(path) or looks_secret(hidden.path or path),
+                               ("sha256:" + digest.hex()) if digest else None, unit))
+        reports[li].wasted_bytes += size
+        reports[hidden.layer].hides_bytes += size
+    waste.sort(key=lambda w: (not w.sensitive, -w.bytes, w.path))
+    analysis = Analysis(image, composed, reports, waste, _duplicates(composed))
+    from slimscope.hints import find_hints
+    analysis.hints = find_hints(analysis)
+    return analysis
+
+
+def _duplicates(composed: Composed) -> list:
+    if not composed.hashed:
+        return []
+    by_digest: dict = {}
+    for path, ref in composed.final.items():
+        unit = composed.unit_of(ref)
+        if unit is None:
+            continue
+        li, i = unpack(unit)
+        idx = composed.layers[li]
+        if idx.sizes[i] == 0:
+            continue
+        d = bytes(idx.digests[i * 32:(i + 1) * 32])
+        by_digest.setdefault(d, {}).setdefault(unit, []).append(path)
+    out = []
+    for d, units in by_digest.items():
+        if len(units) < 2:
+            continue
+        li, i = unpack(next(iter(units)))
+        size = composed.layers[li].sizes[i]
+        paths = sorted(p for ps in units.values() for p in ps)
+        out.append(Duplicate("sha256:" + d.hex(), size, paths, size * (len(units) - 1)))
+    out.sort(key=lambda d: (-d.savable, d.paths[0]))
+    return out
+
+
+def analyze(name: str, hash_contents: bool = True, image: Optional[str] = None,
+            platform: Optional[str] = None, use_cache: bool = True, progress=None) -> Analysis:
+    """Open any source and analyze it: the one entry point the commands use."""
+    opts = sources.Options(hash_contents=hash_contents, image=image, platform=platform,
+                           cache=IndexCache(enabled=use_cache), progress=progress)
+    return build(sources.load_image(name, opts))
+
+
+def measure_compressed(analysis: Analysis, level: int = 6) -> None:
+    """Fill in compressed sizes of layers stored uncompressed, gzip-compressing them
+    the way a push would. Costs a second read of those layers."""
+    missing = {l.index for l in analysis.layers if l.compressed_bytes is None}
+    if not missing:
+        return
+    for positions, stream in analysis.image.source.layer_streams(analysis.image):
+        if not missing.intersection(positions):
+            continue
+        z = zlib.compressobj(level, zlib.DEFLATED, 31)
+        n = 0
+        while True:
+            chunk = stream.read(1 << 20)
+            if not chunk:
+                break
+            n += len(z.compress(chunk))
+        n += len(z.flush())
+        for p in positions:
+            analysis.layers[p].compressed_bytes = n
+            missing.discard(p)

@@ -1,0 +1,203 @@
+"""Apply layer indexes in order with the OCI whiteout rules.
+
+The result is the final tree plus a ledger of every content unit (one regular
+file body stored in one layer): whether the final filesystem shows it, and if
+not, which layer hid it and how. Entries are referred to by a packed int
+`layer << 32 | entry`, which keeps the final tree a dict of str -> int.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from slimscope.errors import BadInput
+from slimscope.layerindex import (DIR, FILE, HARDLINK, OPAQUE, WHITEOUT, LayerIndex, parent_of)
+
+# Per-entry status of a layer's entries, relative to the tree below it.
+ADDED, MODIFIED, METADATA, UNCHANGED, DELETED, OPAQUED = range(6)
+STATUS_NAMES = ("added", "modified", "metadata-only", "unchanged", "deleted", "opaque")
+
+REASONS = ("deleted", "opaque", "overwritten", "metadata-only", "replaced")
+
+
+def pack(layer: int, entry: int) -> int:
+    return (layer << 32) | entry
+
+
+def unpack(ref: int) -> tuple:
+    return ref >> 32, ref & 0xFFFFFFFF
+
+
+@dataclass
+class Hidden:
+    layer: int    # the layer that hid it
+    reason: str
+    path: str     # the path under which it was last visible
+
+
+@dataclass
+class Composed:
+    layers: list                      # LayerIndex per layer
+    final: dict                       # path -> ref of the entry that defines it
+    status: list                      # per layer: bytearray of statuses, one per entry
+    hardlink_unit: dict = field(default_factory=dict)   # hardlink ref -> unit ref
+    hidden: dict = field(default_factory=dict)          # unit ref -> Hidden (last hide event)
+    visible: set = field(default_factory=set)           # unit refs the final tree shows
+    hashed: bool = True
+
+    def entry_kind(self, ref: int) -> int:
+        layer, i = unpack(ref)
+        return self.layers[layer].kinds[i]
+
+    def unit_of(self, ref: int):
+        """The content unit a file or hardlink entry shows, else None."""
+        kind = self.entry_kind(ref)
+        if kind == FILE:
+            return ref
+        if kind == HARDLINK:
+            return self.hardlink_unit.get(ref)
+        return None
+
+    def unit_size(self, unit: int) -> int:
+        layer, i = unpack(unit)
+        return self.layers[layer].sizes[i]
+
+    def units(self):
+        """Every content unit of every layer, in order."""
+        for li, idx in enumerate(self.layers):
+            kinds = idx.kinds
+            for i in range(len(kinds)):
+                if kinds[i] == FILE:
+                    yield pack(li, i)
+
+    def wasted(self):
+        """(unit, Hidden) for every unit the final tree does not show."""
+        for unit in self.units():
+            if unit not in self.visible:
+                yield unit, self.hidden.get(unit) or Hidden(unpack(unit)[0], "overwritten", "")
+
+
+class _Composer:
+    def __init__(self, layers: list):
+        self.layers = layers
+        self.final: dict = {}
+        self.hardlink_unit: dict = {}
+        self.hidden: dict = {}
+        self.hashed = all(idx.hashed for idx in layers)
+
+    def unit_of(self, ref):
+        layer, i = unpack(ref)
+        kind = self.layers[layer].kinds[i]
+        if kind == FILE:
+            return ref
+        if kind == HARDLINK:
+            return self.hardlink_unit.get(ref)
+        return None
+
+    def hide(self, ref: int, path: str, by_layer: int, reason: str):
+        unit = self.unit_of(ref)
+        if unit is not None:
+            self.hidden[unit] = Hidden(by_layer, reason, path)
+
+    def drop_subtrees(self, roots: dict, parents: dict, by_layer: int):
+        """Remove lower-layer paths: each root with its subtree, and the subtree of each parent.
+
+        Both map a path to the reason recorded for what they hide. Entries of
+        `by_layer` itself stay: whiteouts speak of lower layers only.
+        """
+        final = self.final
+        doomed = []
+        for path, ref in final.items():
+            if (ref >> 32) >= by_layer:
+                continue
+            reason = roots.get(path)
+            p = path
+            while reason is None and p != "/":
+                p = parent_of(p)
+                reason = parents.get(p) or roots.get(p)
+            if reason is not None:
+                doomed.append((path, ref, reason))
+        for path, ref, reason in doomed:
+            del final[path]
+            self.hide(ref, path, by_layer, reason)
+
+    def apply(self, li: int, idx: LayerIndex) -> bytearray:
+        status = bytearray(len(idx))
+        kinds, paths = idx.kinds, idx.paths
+        roots: dict = {}
+        opaque: dict = {}
+        for i in range(len(kinds)):
+            k = kinds[i]
+            if k == WHITEOUT:
+                roots[paths[i]] = "deleted"
+                status[i] = DELETED
+            elif k == OPAQUE:
+                opaque[paths[i]] = "opaque"
+                status[i] = OPAQUED
+        # Whiteouts speak of lower layers only, whatever their place in this tar.
+        if roots or opaque:
+            self.drop_subtrees(roots, opaque, li)
+        final = self.final
+        replaced_dirs: dict = {}
+        for i in range(len(kinds)):
+            k = kinds[i]
+            if k == WHITEOUT or k == OPAQUE:
+                continue
+            path = paths[i]
+            ref = pack(li, i)
+            prev = final.get(path)
+            if prev is None:
+                status[i] = ADDED
+            else:
+                pl, pi = unpack(prev)
+                lower = self.layers[pl]
+                pk = lower.kinds[pi]
+                if pk == DIR and k == DIR:
+                    same = (lower.modes[pi] == idx.modes[i] and lower.uids[pi] == idx.uids[i]
+                            and lower.gids[pi] == idx.gids[i])
+                    status[i] = UNCHANGED if same else METADATA
+                elif pk == DIR:
+                    status[i] = MODIFIED
+                    replaced_dirs[path] = "replaced"
+                else:
+                    if k == FILE and self._same_content(prev, idx, i):
+                        status[i] = METADATA
+                        reason = "metadata-only"
+                    else:
+                        status[i] = MODIFIED
+                        reason = "overwritten" if k in (FILE, HARDLINK) and pk in (FILE, HARDLINK) \
+                            else "replaced"
+                    self.hide(prev, path, li, reason)
+            if k == HARDLINK:
+                target = final.get(idx.links[i])
+                if target is None or self.unit_of(target) is None:
+                    raise BadInput(f"layer {li}: hardlink {path} points at {idx.links[i]}, "
+                                   "which is not a regular file at that point")
+                self.hardlink_unit[ref] = self.unit_of(target)
+            final[path] = ref
+        if replaced_dirs:
+            # A non-directory over a lower directory takes its lower subtree with it.
+            self.drop_subtrees({}, replaced_dirs, li)
+        return status
+
+    def _same_content(self, prev: int, idx: LayerIndex, i: int) -> bool:
+        unit = self.unit_of(prev)
+        if unit is None or not self.hashed:
+            return False
+        ul, ui = unpack(unit)
+        lower = self.layers[ul]
+        if lower.sizes[ui] != idx.sizes[i]:
+            return False
+        return lower.digests[ui * 32:(ui + 1) * 32] == idx.digests[i * 32:(i + 1) * 32]
+
+
+def compose(layers: list) -> Composed:
+    """Compose LayerIndex objects (lowest first) into the final tree and ledger."""
+    c = _Composer(layers)
+    statuses = [c.apply(li, idx) for li, idx in enumerate(layers)]
+    visible = set()
+    for ref in c.final.values():
+        unit = c.unit_of(ref)
+        if unit is not None:
+            visible.add(unit)
+    return Composed(layers, c.final, statuses, c.hardlink_unit, c.hidden, visible, c.hashed)

@@ -1,0 +1,237 @@
+"""The analysis as JSON, as a terminal report, and as Markdown."""
+
+from __future__ import annotations
+
+import humanize
+
+from slimscope.analysis import SCHEMA, Analysis
+
+
+def size(n) -> str:
+    if n is None:
+        return "?"
+    return humanize.naturalsize(n, binary=False, format="%.1f")
+
+
+def short_command(created_by: str, width: int = 0) -> str:
+    text = (created_by or "").strip()
+    for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c ", "|"):
+        if text.startswith(prefix):
+            text = text[len(prefix):].strip()
+    if text.startswith("|"):
+        text = text.split(" ", 1)[-1]
+    text = " ".join(text.split())
+    if text.startswith("#(nop)"):
+        text = text[6:].strip()
+    if width and len(text) > width:
+        text = text[: width - 1] + "…"
+    return text or "(no command recorded)"
+
+
+def where(analysis: Analysis, layer: int) -> str:
+    return f"layer {layer} ({short_command(analysis.layers[layer].created_by, 50)})"
+
+
+def secret_sentence(analysis: Analysis, w) -> str:
+    how = {"deleted": "deleted", "opaque": "hidden by an emptied directory",
+           "overwritten": "overwritten", "metadata-only": "re-stored",
+           "replaced": "replaced"}[w.reason]
+    return (f"{w.path} was {how} in layer {w.hidden_by} but is still in layer {w.layer}: "
+            "anyone who pulls the image can read it")
+
+
+def to_json(analysis: Analysis, include_files: bool = False) -> dict:
+    img = analysis.image
+    doc = {
+        "schema": SCHEMA,
+        "image": {
+            "reference": img.reference,
+            "id": img.id,
+            "os": img.os,
+            "architecture": img.architecture,
+            "config": img.config.get("config") or {},
+        },
+        "hashed": analysis.hashed,
+        "totals": {
+            "total_bytes": analysis.total_bytes,
+            "final_bytes": analysis.final_bytes,
+            "wasted_bytes": analysis.wasted_bytes,
+            "efficiency": round(analysis.efficiency, 6),
+            "compressed_bytes": analysis.compressed_bytes,
+            "layers": len(analysis.layers),
+            "files": len(analysis.composed.final),
+            "secrets": len(analysis.secrets),
+        },
+        "layers": [{
+            "index": l.index,
+            "digest": l.digest,
+            "diff_id": l.diff_id,
+            "created_by": l.created_by,
+            "bytes": l.bytes,
+            "tar_bytes": l.tar_bytes,
+            "compressed_bytes": l.compressed_bytes,
+            "files": l.files,
+            "added": l.added,
+            "modified": l.modified,
+            "deleted": l.deleted,
+            "metadata_only": l.metadata_only,
+            "wasted_bytes": l.wasted_bytes,
+            "hides_bytes": l.hides_bytes,
+        } for l in analysis.layers],
+        "waste": [{
+            "path": w.path,
+            "bytes": w.bytes,
+            "layer": w.layer,
+            "hidden_by": w.hidden_by,
+            "reason": w.reason,
+            "sensitive": w.sensitive,
+            "digest": w.digest,
+        } for w in analysis.waste],
+        "duplicates": [{"digest": d.digest, "bytes": d.bytes, "paths": d.paths,
+                        "savable_bytes": d.savable} for d in analysis.duplicates],
+        "hints": [{"id": h.id, "title": h.title, "advice": h.advice, "bytes": h.bytes,
+                   "layer": h.layer, "created_by": analysis.layers[h.layer].created_by,
+                   "paths": h.paths, "count": h.count} for h in analysis.hints],
+    }
+    if include_files:
+        doc["files"] = [{k: rec[k] for k in ("path", "type", "size", "mode", "uid", "gid",
+                                              "layer", "link", "digest")}
+                        for rec in analysis.files()]
+    return doc
+
+
+def _bar(part: int, whole: int, width: int = 12) -> str:
+    if whole <= 0:
+        return " " * width
+    filled = round(width * part / whole)
+    return "█" * filled + "░" * (width - filled)
+
+
+def render_text(analysis: Analysis, console, top: int = 10, files: bool = False) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    img = analysis.image
+    console.print(Text(f"{img.reference}", style="bold"), Text(f"  {img.id[:19]}  "
+                  f"{img.os}/{img.architecture}", style="dim"))
+    eff = analysis.efficiency
+    console.print(
+        f"total {size(analysis.total_bytes)}  final {size(analysis.final_bytes)}  "
+        f"wasted [bold {'red' if analysis.wasted_bytes else 'green'}]"
+        f"{size(analysis.wasted_bytes)}[/]  efficiency {eff:.1%}  "
+        f"layers {len(analysis.layers)}  files {len(analysis.composed.final)}"
+        + ("" if analysis.compressed_bytes is None else
+           f"  compressed {size(analysis.compressed_bytes)}"))
+    if not analysis.hashed:
+        console.print("[yellow]--no-hash: contents were not hashed, so metadata-only duplication "
+                      "is counted as overwritten and duplicates are not reported[/]")
+
+    if analysis.secrets:
+        console.print()
+        console.print(f"[bold red]Hidden secrets ({len(analysis.secrets)})[/]")
+        for w in analysis.secrets:
+            console.print(f"  [red]✗[/] {secret_sentence(analysis, w)}", highlight=False)
+
+    console.print()
+    t = Table(title="Layers", title_justify="left", show_edge=False, pad_edge=False)
+    for col, just in (("#", "right"), ("size", "right"), ("", "left"), ("wasted", "right"),
+                      ("+", "right"), ("~", "right"), ("-", "right"), ("command", "left")):
+        t.add_column(col, justify=just, no_wrap=(col != "command"))
+    total = analysis.total_bytes
+    for l in analysis.layers:
+        t.add_row(str(l.index), size(l.bytes), _bar(l.bytes, total),
+                  size(l.wasted_bytes) if l.wasted_bytes else "",
+                  str(l.added), str(l.modified + l.metadata_only), str(l.deleted),
+                  short_command(l.created_by, 80))
+    console.print(t)
+
+    biggest = sorted((r for r in analysis.files() if r["type"] in ("file", "hardlink")),
+                     key=lambda r: (-r["size"], r["path"]))[:top]
+    if biggest:
+        console.print()
+        t = Table(title=f"Largest files (top {len(biggest)})", title_justify="left",
+                  show_edge=False, pad_edge=False)
+        t.add_column("size", justify="right")
+        t.add_column("layer", justify="right")
+        t.add_column("path")
+        for r in biggest:
+            t.add_row(size(r["size"]), str(r["layer"]), r["path"])
+        console.print(t)
+
+    if analysis.waste:
+        console.print()
+        t = Table(title=f"Largest waste (top {min(top, len(analysis.waste))} of "
+                        f"{len(analysis.waste)})", title_justify="left", show_edge=False,
+                  pad_edge=False)
+        for col in ("size", "reason", "stored in", "hidden by", "path"):
+            t.add_column(col, justify="right" if col == "size" else "left")
+        for w in sorted(analysis.waste, key=lambda w: (-w.bytes, w.path))[:top]:
+            t.add_row(size(w.bytes), w.reason, f"layer {w.layer}", f"layer {w.hidden_by}",
+                      ("[red]⚠ [/]" if w.sensitive else "") + w.path)
+        console.print(t)
+
+    if analysis.duplicates:
+        console.print()
+        console.print(f"[bold]Duplicates[/] ({len(analysis.duplicates)} groups, "
+                      f"{size(sum(d.savable for d in analysis.duplicates))} savable)")
+        for d in analysis.duplicates[:top]:
+            console.print(f"  {size(d.bytes)} × {len(d.paths)}: " + ", ".join(d.paths[:4])
+                          + (" …" if len(d.paths) > 4 else ""), highlight=False)
+
+    if analysis.hints:
+        console.print()
+        console.print("[bold]Hints[/]")
+        for h in analysis.hints[:top]:
+            console.print(f"  [yellow]•[/] {size(h.bytes)}: {h.title} — {where(analysis, h.layer)}: "
+                          f"{h.advice}", highlight=False)
+
+    if files:
+        console.print()
+        t = Table(title="Final filesystem", title_justify="left", show_edge=False, pad_edge=False)
+        for col in ("mode", "uid:gid", "size", "layer", "path"):
+            t.add_column(col, justify="right" if col in ("size", "layer") else "left")
+        for r in analysis.files():
+            path = r["path"] + (f" -> {r['link']}" if r["link"] else "")
+            t.add_row(f"{r['type'][:4]} {r['mode']:04o}", f"{r['uid']}:{r['gid']}", size(r["size"]),
+                      str(r["layer"]), path)
+        console.print(t)
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(analysis: Analysis, top: int = 10) -> str:
+    img = analysis.image
+    out = [f"## slimscope: `{img.reference}`", ""]
+    out.append(f"**{size(analysis.final_bytes)}** in the final filesystem, "
+               f"**{size(analysis.wasted_bytes)}** wasted of {size(analysis.total_bytes)} stored "
+               f"(efficiency **{analysis.efficiency:.1%}**), {len(analysis.layers)} layers, "
+               f"{len(analysis.composed.final)} files.")
+    out.append("")
+    if analysis.secrets:
+        out.append(f"### :warning: Hidden secrets ({len(analysis.secrets)})")
+        out.append("")
+        for w in analysis.secrets:
+            out.append(f"- {_md_cell(secret_sentence(analysis, w))}")
+        out.append("")
+    out += ["### Layers", "", "| # | size | wasted | command |", "|---:|---:|---:|---|"]
+    for l in analysis.layers:
+        out.append(f"| {l.index} | {size(l.bytes)} | {size(l.wasted_bytes) if l.wasted_bytes else ''}"
+                   f" | `{_md_cell(short_command(l.created_by, 100))}` |")
+    out.append("")
+    if analysis.waste:
+        out += ["### Largest waste", "", "| size | reason | stored in | hidden by | path |",
+                "|---:|---|---:|---:|---|"]
+        for w in sorted(analysis.waste, key=lambda w: (-w.bytes, w.path))[:top]:
+            out.append(f"| {size(w.bytes)} | {w.reason} | {w.layer} | {w.hidden_by} | "
+                       f"`{_md_cell(w.path)}`{' :warning:' if w.sensitive else ''} |")
+        out.append("")
+    if analysis.hints:
+        out += ["### Hints", ""]
+        for h in analysis.hints[:top]:
+            out.append(f"- **{size(h.bytes)}** {_md_cell(h.title)} (layer {h.layer}: "
+                       f"`{_md_cell(short_command(analysis.layers[h.layer].created_by, 60))}`): "
+                       f"{_md_cell(h.advice)}")
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,35 @@
+"""Which paths look like secrets: keys, credential files, env files, git metadata."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+# Matched against the file name.
+_NAMES = [
+    "id_rsa", "id_rsa.*", "id_dsa", "id_dsa.*", "id_ecdsa", "id_ecdsa.*", "id_ed25519",
+    "id_ed25519.*", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.ppk",
+    ".env", ".env.*", "*.env", ".npmrc", ".pypirc", ".netrc", "_netrc", ".git-credentials",
+    ".pgpass", ".htpasswd", "credentials.json", "service-account*.json", "secrets.y*ml",
+    "*.tfvars", "kubeconfig",
+]
+# Matched against the whole path.
+_PATHS = [
+    "*/.aws/credentials", "*/.aws/config", "*/.docker/config.json", "*/.kube/config",
+    "*/.ssh/*", "*/.gnupg/*", "*/.config/gcloud/*", "*/.azure/*", "*/.git", "*/.git/*",
+    "/etc/ssl/private/*", "*/.vault-token",
+]
+_NOT_SECRET = ["*/.ssh/known_hosts", "*/.ssh/*.pub", "*/.ssh/config", "*.pub", "/etc/ssl/certs/*",
+               "/usr/share/ca-certificates/*", "/usr/lib/ssl/certs/*", "*/site-packages/*/cacert.pem",
+               "*/certifi/cacert.pem"]
+
+_name_re = re.compile("|".join(fnmatch.translate(p) for p in _NAMES))
+_path_re = re.compile("|".join(fnmatch.translate(p) for p in _PATHS))
+_not_re = re.compile("|".join(fnmatch.translate(p) for p in _NOT_SECRET))
+
+
+def looks_secret(path: str) -> bool:
+    if _not_re.match(path):
+        return False
+    name = path.rsplit("/", 1)[-1]
+    return bool(_name_re.match(name) or _path_re.match(path))
