@@ -211,7 +211,7 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
     try:
         tf = tarfile.open(fileobj=stream, mode="r|", encoding="utf-8", errors="surrogateescape")
     except tarfile.ReadError as e:
-        raise BadInput(f"{what} is not a valid tar archive ({e})") from None
+        raise BadInput(f"{what} is truncated or corrupt (no tar inside: {e})") from None
     try:
         for ti in tf:
             name = ti.name
