@@ -34,6 +34,11 @@ class LayerReport:
     hides_bytes: int = 0       # bytes of lower layers' units that it hides
     comment: str = ""
 
+    @property
+    def command(self) -> str:
+        """What made the layer, for display: its command, else its history comment."""
+        return self.created_by or self.comment
+
 
 @dataclass
 class WasteItem:

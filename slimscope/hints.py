@@ -113,8 +113,10 @@ def find_hints(analysis) -> list:
             continue
         items.sort(key=lambda t: (-t[0], t[1]))
         hints.append(Hint("chmod-duplicate",
-                          f"layer {by} stores files of layer {li} again only to change mode or owner",
-                          "set mode and owner when copying (`COPY --chown=... --chmod=...`) instead "
-                          "of a later `RUN chmod/chown`", size, by, [p for _, p in items[:5]], count))
+                          f"layer {by} stores {count} file(s) of layer {li} again with the same "
+                          "content, changing only mode, owner or time",
+                          "where a `RUN chmod/chown` did this, set mode and owner while copying "
+                          "(`COPY --chown=... --chmod=...`)", size, by, [p for _, p in items[:5]],
+                          count))
     hints.sort(key=lambda h: (-h.bytes, h.id))
     return hints

@@ -29,7 +29,7 @@ def short_command(created_by: str, width: int = 0) -> str:
 
 
 def where(analysis: Analysis, layer: int) -> str:
-    return f"layer {layer} ({short_command(analysis.layers[layer].created_by, 50)})"
+    return f"layer {layer} ({short_command(analysis.layers[layer].command, 50)})"
 
 
 def secret_sentence(analysis: Analysis, w) -> str:
@@ -142,7 +142,7 @@ def render_text(analysis: Analysis, console, top: int = 10, files: bool = False)
         t.add_row(str(l.index), size(l.bytes), _bar(l.bytes, total),
                   size(l.wasted_bytes) if l.wasted_bytes else "",
                   str(l.added), str(l.modified + l.metadata_only), str(l.deleted),
-                  short_command(l.created_by, 80))
+                  short_command(l.command, 80))
     console.print(t)
 
     biggest = sorted((r for r in analysis.files() if r["type"] in ("file", "hardlink")),
@@ -218,7 +218,7 @@ def render_markdown(analysis: Analysis, top: int = 10) -> str:
     out += ["### Layers", "", "| # | size | wasted | command |", "|---:|---:|---:|---|"]
     for l in analysis.layers:
         out.append(f"| {l.index} | {size(l.bytes)} | {size(l.wasted_bytes) if l.wasted_bytes else ''}"
-                   f" | `{_md_cell(short_command(l.created_by, 100))}` |")
+                   f" | `{_md_cell(short_command(l.command, 100))}` |")
     out.append("")
     if analysis.waste:
         out += ["### Largest waste", "", "| size | reason | stored in | hidden by | path |",
@@ -231,7 +231,7 @@ def render_markdown(analysis: Analysis, top: int = 10) -> str:
         out += ["### Hints", ""]
         for h in analysis.hints[:top]:
             out.append(f"- **{size(h.bytes)}** {_md_cell(h.title)} (layer {h.layer}: "
-                       f"`{_md_cell(short_command(analysis.layers[h.layer].created_by, 60))}`): "
+                       f"`{_md_cell(short_command(analysis.layers[h.layer].command, 60))}`): "
                        f"{_md_cell(h.advice)}")
         out.append("")
     return "\n".join(out)

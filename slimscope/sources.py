@@ -564,8 +564,9 @@ def _short(e: Exception) -> str:
 class DaemonSource(TarStreamSource):
     """An image in the local Docker engine, streamed through `docker save`."""
 
-    def __init__(self, ref: str):
+    def __init__(self, ref: str, bare: bool = False):
         self.ref = ref
+        self.bare = bare  # named without a prefix: it may as well have been a mistyped path
         self.reference = ref
         self.where = f"docker-daemon:{ref}"
         self._client = None
@@ -574,7 +575,13 @@ class DaemonSource(TarStreamSource):
 
     def client(self):
         if self._client is None:
-            self._client = engine_client()
+            try:
+                self._client = engine_client()
+            except EngineUnavailable as e:
+                if self.bare:
+                    raise EngineUnavailable(f"{self.ref!r} is not a file or directory, and {e} "
+                                            "to look it up as an image") from None
+                raise
         return self._client
 
     def inspect(self) -> dict:
@@ -624,7 +631,7 @@ def open_source(name: str) -> Source:
         return ArchiveSource(name)
     if "/" in name and (name.startswith((".", "/")) or name.endswith((".tar", ".tgz", ".gz"))):
         raise BadInput(f"no such file: {name}")
-    return DaemonSource(name)
+    return DaemonSource(name, bare=True)
 
 
 def _strip_ref_suffix(path: str) -> str:

@@ -1,0 +1,1 @@
+"""Dockerfile generation and lint: multi-stage split, in-place fixes, measured bytes."""

@@ -1,0 +1,1 @@
+"""The CI size-budget gate: configuration, rules and the reports CI systems read."""

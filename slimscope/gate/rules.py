@@ -1,0 +1,456 @@
+"""The gate's rules. Each is a small object: evaluate(analysis, ctx) -> RuleResult,
+with what was measured, the budget, whether it passed, and for a failure the
+files or layers that caused it (largest first)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Optional
+
+from slimscope.errors import BadInput
+from slimscope.gate.config import GateConfig
+from slimscope.gate.units import Amount
+from slimscope.report import secret_sentence, short_command, size
+
+
+@dataclass
+class Culprit:
+    text: str
+    bytes: Optional[int] = None
+    path: Optional[str] = None
+    layer: Optional[int] = None
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "bytes": self.bytes, "path": self.path, "layer": self.layer}
+
+
+@dataclass
+class RuleResult:
+    rule: str
+    title: str
+    passed: bool
+    measured: object            # a number (bytes, ratio, count) as JSON keeps it
+    budget: object
+    measured_text: str
+    budget_text: str
+    culprits: list = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def summary(self) -> str:
+        rel = "within" if self.passed else "over"
+        if self.rule == "min-efficiency":
+            rel = "meets" if self.passed else "below"
+        return f"{self.title}: {self.measured_text} ({rel} budget {self.budget_text})"
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "title": self.title, "passed": self.passed,
+                "measured": self.measured, "budget": self.budget,
+                "measured_text": self.measured_text, "budget_text": self.budget_text,
+                "summary": self.summary, "note": self.note,
+                "culprits": [c.as_dict() for c in self.culprits]}
+
+
+@dataclass
+class Context:
+    config: GateConfig
+    top: int = 10
+    baseline: object = None      # slimscope.diff.ImageView
+    _diff: object = None
+
+    def diff(self, analysis):
+        if self._diff is None:
+            from slimscope.diff import compare, view_of
+            self._diff = compare(self.baseline, view_of(analysis))
+        return self._diff
+
+
+# --------------------------------------------------------------------------- #
+# Path globs: `*` and `?` stay inside one path segment, `**` crosses them.
+# A glob that does not start with `/` matches at any depth.
+# --------------------------------------------------------------------------- #
+
+@lru_cache(maxsize=256)
+def compile_glob(glob: str) -> re.Pattern:
+    g = glob.strip()
+    anchored = g.startswith("/")
+    g = g.lstrip("/") if anchored else g
+    while g.startswith("**/"):
+        g, anchored = g[3:], False
+    out, i = [], 0
+    while i < len(g):
+        c = g[i]
+        if g.startswith("/**", i) and i + 3 == len(g):
+            out.append("(?:/.*)?")
+            i += 3
+        elif g.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif g.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            j = g.find("]", i + 2)
+            if j < 0:
+                out.append(re.escape(c))
+                i += 1
+            else:
+                body = g[i + 1:j]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = j + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    prefix = "/" if anchored else "(?:/|.*/)"
+    try:
+        return re.compile("^" + prefix + "".join(out) + "/?$")
+    except re.error as e:
+        raise BadInput(f"bad path glob {glob!r}: {e}") from None
+
+
+def glob_match(glob: str, path: str) -> bool:
+    return bool(compile_glob(glob).match(path))
+
+
+def _final_records(analysis, ctx) -> list:
+    cache = getattr(ctx, "_records", None)
+    if cache is None:
+        cache = list(analysis.files())
+        ctx._records = cache
+    return cache
+
+
+def _under(path: str, root: str) -> bool:
+    return root == "/" or path == root or path.startswith(root + "/")
+
+
+def _counted_files(records):
+    """(path, bytes) of every body the final filesystem shows, once per body."""
+    from slimscope.diff import _files_of
+    for path, (_, n, _) in _files_of(records).items():
+        if n:
+            yield path, n
+
+
+# --------------------------------------------------------------------------- #
+# Rules
+# --------------------------------------------------------------------------- #
+
+class Rule:
+    name = ""
+    title = ""
+
+    def evaluate(self, analysis, ctx: Context) -> RuleResult:
+        raise NotImplementedError
+
+    def result(self, passed, measured, budget, mtext, btext, culprits=(), note="") -> RuleResult:
+        return RuleResult(self.name, self.title, passed, measured, budget, mtext, btext,
+                          list(culprits), note)
+
+
+def _layer_culprit(analysis, l, n: int, what: str = "") -> Culprit:
+    return Culprit(f"{size(n)}{what} in layer {l.index}: {short_command(l.created_by, 70)}",
+                   n, None, l.index)
+
+
+def _largest_files(analysis, ctx, limit: int) -> list:
+    files = sorted(_counted_files(_final_records(analysis, ctx)), key=lambda t: (-t[1], t[0]))
+    return [Culprit(f"{size(n)} {p}", n, p) for p, n in files[:limit]]
+
+
+def _largest_waste(analysis, limit: int) -> list:
+    items = sorted(analysis.waste, key=lambda w: (-w.bytes, w.path))[:limit]
+    return [Culprit(f"{size(w.bytes)} {w.path}: stored in layer {w.layer}, {w.reason} "
+                    f"in layer {w.hidden_by}", w.bytes, w.path, w.layer) for w in items]
+
+
+class MaxSize(Rule):
+    name, title = "max-size", "final size"
+
+    def __init__(self, budget: int):
+        self.budget = budget
+
+    def evaluate(self, analysis, ctx):
+        n = analysis.final_bytes
+        culprits = []
+        if n > self.budget:
+            layers = sorted(analysis.layers, key=lambda l: -(l.bytes - l.wasted_bytes))
+            culprits = [_layer_culprit(analysis, l, l.bytes - l.wasted_bytes, " visible")
+                        for l in layers[:3] if l.bytes - l.wasted_bytes > 0]
+            culprits += _largest_files(analysis, ctx, ctx.top)
+        return self.result(n <= self.budget, n, self.budget, size(n), size(self.budget), culprits)
+
+
+class MaxCompressedSize(Rule):
+    name, title = "max-compressed-size", "compressed size"
+
+    def __init__(self, budget: int):
+        self.budget = budget
+
+    def evaluate(self, analysis, ctx):
+        note = ""
+        if analysis.compressed_bytes is None:
+            from slimscope.analysis import measure_compressed
+            measure_compressed(analysis)
+            note = "layers are stored uncompressed here; gzip-compressed to measure, as a push would"
+        n = analysis.compressed_bytes
+        culprits = []
+        if n > self.budget:
+            layers = sorted(analysis.layers, key=lambda l: -(l.compressed_bytes or 0))
+            culprits = [_layer_culprit(analysis, l, l.compressed_bytes, " compressed")
+                        for l in layers[:ctx.top]]
+        return self.result(n <= self.budget, n, self.budget, size(n), size(self.budget), culprits,
+                           note)
+
+
+class MaxWastedBytes(Rule):
+    name, title = "max-wasted-bytes", "wasted bytes"
+
+    def __init__(self, budget: int):
+        self.budget = budget
+
+    def evaluate(self, analysis, ctx):
+        n = analysis.wasted_bytes
+        ok = n <= self.budget
+        return self.result(ok, n, self.budget, size(n), size(self.budget),
+                           [] if ok else _largest_waste(analysis, ctx.top))
+
+
+class MaxWastedPercent(Rule):
+    name, title = "max-wasted-percent", "wasted share"
+
+    def __init__(self, percent: float):
+        self.percent = percent
+
+    def evaluate(self, analysis, ctx):
+        total = analysis.total_bytes
+        pct = 0.0 if total == 0 else 100 * analysis.wasted_bytes / total
+        ok = pct <= self.percent
+        return self.result(ok, round(pct, 4), self.percent,
+                           f"{pct:.1f}% ({size(analysis.wasted_bytes)} of {size(total)})",
+                           f"{self.percent:g}%", [] if ok else _largest_waste(analysis, ctx.top))
+
+
+class MinEfficiency(Rule):
+    name, title = "min-efficiency", "efficiency"
+
+    def __init__(self, ratio: float):
+        self.ratio = ratio
+
+    def evaluate(self, analysis, ctx):
+        eff = analysis.efficiency
+        ok = eff >= self.ratio
+        return self.result(ok, round(eff, 6), self.ratio, f"{eff:.1%}", f"{self.ratio:.1%}",
+                           [] if ok else _largest_waste(analysis, ctx.top))
+
+
+class MaxLayers(Rule):
+    name, title = "max-layers", "layers"
+
+    def __init__(self, budget: int):
+        self.budget = budget
+
+    def evaluate(self, analysis, ctx):
+        n = len(analysis.layers)
+        culprits = []
+        if n > self.budget:
+            # The smallest layers are the cheapest to merge into a neighbour.
+            small = sorted(analysis.layers, key=lambda l: (l.bytes, l.index))[:n - self.budget]
+            culprits = [_layer_culprit(analysis, l, l.bytes, " (small, merge it)")
+                        for l in sorted(small, key=lambda l: l.index)][:ctx.top]
+        return self.result(n <= self.budget, n, self.budget, str(n), str(self.budget), culprits)
+
+
+class MaxLayerSize(Rule):
+    name, title = "max-layer-size", "largest layer"
+
+    def __init__(self, budget: int):
+        self.budget = budget
+
+    def evaluate(self, analysis, ctx):
+        biggest = max((l.bytes for l in analysis.layers), default=0)
+        over = sorted((l for l in analysis.layers if l.bytes > self.budget), key=lambda l: -l.bytes)
+        return self.result(not over, biggest, self.budget, size(biggest), size(self.budget),
+                           [_layer_culprit(analysis, l, l.bytes) for l in over[:ctx.top]])
+
+
+class Forbid(Rule):
+    name, title = "forbid", "forbidden paths"
+
+    def __init__(self, globs: list):
+        self.globs = list(globs)
+        for g in self.globs:
+            compile_glob(g)
+
+    def evaluate(self, analysis, ctx):
+        records = _final_records(analysis, ctx)
+        counted = dict(_counted_files(records))
+        kinds = {r["path"]: r["type"] for r in records}
+        paths = sorted(kinds)
+        hits = []
+        covered = []
+        for i, p in enumerate(paths):
+            if any(_under(p, c) for c in covered):
+                continue
+            glob = next((g for g in self.globs if glob_match(g, p)), None)
+            if glob is None:
+                continue
+            if kinds[p] == "dir":
+                sub = _subtree(paths, i)
+                if not sub:
+                    continue   # an empty directory holds nothing to forbid
+                n = sum(counted.get(q, 0) for q in sub)
+                hits.append(Culprit(f"{p}/ ({len(sub)} entries, {size(n)}) matches {glob!r}",
+                                    n, p, _layer_of(analysis, p)))
+                covered.append(p)
+            else:
+                n = counted.get(p, 0)
+                hits.append(Culprit(f"{p} ({size(n)}) matches {glob!r}", n, p,
+                                    _layer_of(analysis, p)))
+        hits.sort(key=lambda c: (-(c.bytes or 0), c.path))
+        n = len(hits)
+        return self.result(n == 0, n, 0, f"{n} path{'s' if n != 1 else ''} found",
+                           "none of " + ", ".join(self.globs), hits[:max(ctx.top, 20)])
+
+
+def _subtree(paths: list, i: int) -> list:
+    root = paths[i] + "/"
+    out = []
+    for q in paths[i + 1:]:
+        if q.startswith(root):
+            out.append(q)
+        elif q > root:
+            break
+    return out
+
+
+def _layer_of(analysis, path: str):
+    e = analysis.entry(path)
+    return None if e is None else e["layer"]
+
+
+class NoHiddenSecrets(Rule):
+    name, title = "no-hidden-secrets", "hidden secrets"
+
+    def __init__(self, allow: list):
+        self.allow = list(allow)
+
+    def evaluate(self, analysis, ctx):
+        found = [w for w in analysis.secrets
+                 if not any(glob_match(g, w.path) for g in self.allow)]
+        culprits = [Culprit(secret_sentence(analysis, w), w.bytes, w.path, w.layer) for w in found]
+        n = len(found)
+        return self.result(n == 0, n, 0, f"{n} deleted or overwritten secret file"
+                           f"{'s' if n != 1 else ''} still stored", "none", culprits)
+
+
+class PathBudgets(Rule):
+    name, title = "path-budgets", "path budgets"
+
+    def __init__(self, budgets: dict):
+        self.budgets = dict(budgets)
+        for g in self.budgets:
+            compile_glob(g)
+
+    def measure(self, analysis, ctx) -> dict:
+        files = list(_counted_files(_final_records(analysis, ctx)))
+        out = {}
+        for glob in self.budgets:
+            rx = compile_glob(glob)
+            matched = [(p, n) for p, n in files if _matches_or_ancestor(rx, p)]
+            out[glob] = matched
+        return out
+
+    def evaluate(self, analysis, ctx):
+        measured = self.measure(analysis, ctx)
+        culprits, parts, over = [], [], 0
+        for glob, budget in self.budgets.items():
+            got = sum(n for _, n in measured[glob])
+            parts.append(f"{glob} {size(got)}/{size(budget)}")
+            if got > budget:
+                over += 1
+                culprits.append(Culprit(f"{glob}: {size(got)} over its budget of {size(budget)}",
+                                        got, glob))
+                top = sorted(measured[glob], key=lambda t: (-t[1], t[0]))[:ctx.top]
+                culprits += [Culprit(f"  {size(n)} {p}", n, p) for p, n in top]
+        return self.result(over == 0, {g: sum(n for _, n in m) for g, m in measured.items()},
+                           dict(self.budgets), "; ".join(parts),
+                           f"{len(self.budgets)} glob{'s' if len(self.budgets) != 1 else ''}",
+                           culprits)
+
+
+def _matches_or_ancestor(rx, path: str) -> bool:
+    """A glob that names a directory covers what is under it."""
+    p = path
+    while p and p != "/":
+        if rx.match(p):
+            return True
+        p = p.rsplit("/", 1)[0] or "/"
+    return False
+
+
+class MaxGrowth(Rule):
+    name, title = "max-growth", "growth over baseline"
+
+    def __init__(self, amount: Amount):
+        self.amount = amount
+
+    def evaluate(self, analysis, ctx):
+        d = ctx.diff(analysis)
+        old = d.old.totals["final_bytes"]
+        growth = d.growth
+        limit = self.amount.limit(old)
+        ok = growth <= limit
+        pct = f" ({growth / old:+.1%})" if old else ""
+        from slimscope.diff import signed
+        culprits = []
+        if not ok:
+            if d.files is not None:
+                culprits = [Culprit(f"{signed(c.delta)} {c.path} ({c.change})", c.delta, c.path)
+                            for c in d.files if c.delta > 0][:ctx.top]
+            culprits += [_layer_culprit(analysis, analysis.layers[l["index"]], l["bytes"],
+                                        " in a new layer") for l in d.added_layers[:3]]
+        budget_text = str(self.amount)
+        if self.amount.percent is not None:
+            budget_text += f" = {size(limit)}"
+        note = (f"baseline {d.old.reference or d.old.origin}: {size(old)} final; now "
+                f"{size(d.new.totals['final_bytes'])}")
+        if d.files is None:
+            note += "; " + "; ".join(d.notes())
+        return self.result(ok, growth, limit, signed(growth) + pct,
+                           budget_text, culprits, note)
+
+
+def build_rules(cfg: GateConfig) -> list:
+    """The enabled rules, in a fixed order."""
+    rules = []
+    simple = ((MaxSize, cfg.max_size), (MaxCompressedSize, cfg.max_compressed_size),
+              (MaxWastedBytes, cfg.max_wasted_bytes), (MaxWastedPercent, cfg.max_wasted_percent),
+              (MinEfficiency, cfg.min_efficiency), (MaxLayers, cfg.max_layers),
+              (MaxLayerSize, cfg.max_layer_size))
+    for cls, value in simple:
+        if value is not None:
+            rules.append(cls(value))
+    if cfg.forbid:
+        rules.append(Forbid(cfg.forbid))
+    if cfg.no_hidden_secrets:
+        rules.append(NoHiddenSecrets(cfg.secrets_allow))
+    if cfg.path_budgets:
+        rules.append(PathBudgets(cfg.path_budgets))
+    if cfg.max_growth is not None:
+        rules.append(MaxGrowth(cfg.max_growth))
+    return rules
+
+
+def evaluate(analysis, ctx: Context) -> list:
+    return [rule.evaluate(analysis, ctx) for rule in build_rules(ctx.config)]

@@ -1,0 +1,132 @@
+"""The analyzer against the ground truth: `docker export` of a container from the image.
+
+Every fixture image is built by the real engine, then read in every form a user
+may hand over (straight from the engine, `docker save`, the same gzip'd, re-packed
+as Docker >= 25 writes it, OCI layouts with gzip and zstd layers, an OCI archive).
+Each form must give the filesystem the engine shows, path by path, and the
+waste the fixture was built to have.
+"""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from slimscope import snapshot
+from slimscope.analysis import analyze
+from slimscope.layerindex import OPAQUE
+from tests import engine as E
+
+pytestmark = pytest.mark.engine
+
+FORMS = ["daemon", "docker-save", "docker-save-gz", "docker25", "oci-gzip", "oci-zstd",
+         "oci-archive"]
+FAST = [n for n, (_, _, exp) in E.FIXTURES.items() if not exp.get("slow")]
+SLOW = [n for n, (_, _, exp) in E.FIXTURES.items() if exp.get("slow")]
+
+
+@pytest.fixture(scope="module")
+def built(engine, tmp_path_factory):
+    """name -> (tag, export snapshot, {form: image argument}); made once per module."""
+    cache = {}
+
+    def get(name: str):
+        if name not in cache:
+            if name in SLOW:
+                E.debian_base()
+            tag = E.fixture_image(name)
+            d = tmp_path_factory.mktemp(name)
+            forms = {"daemon": tag}
+            saved = E.save_archive(tag, d / "save.tar")
+            forms["docker-save"] = str(saved)
+            forms["docker-save-gz"] = str(E.save_gzip(tag, d / "save.tar.gz"))
+            forms["docker25"] = str(E.repack_docker25(saved, d / "d25.tar"))
+            forms["oci-gzip"] = "oci:" + str(E.oci_layout(tag, d / "oci-gz", "gzip"))
+            forms["oci-zstd"] = "oci:" + str(E.oci_layout(tag, d / "oci-zstd", "zstd"))
+            forms["oci-archive"] = "oci-archive:" + str(E.oci_archive(tag, d / "i.oci.tar"))
+            cache[name] = (tag, E.export_snapshot(tag), forms)
+        return cache[name]
+
+    return get
+
+
+def check_expectations(a, exp: dict):
+    waste = {w.path: w for w in a.waste}
+    if "reasons" in exp:
+        assert {p: w.reason for p, w in waste.items()} == exp["reasons"]
+    for p, reason in exp.get("reasons_include", {}).items():
+        assert waste[p].reason == reason, p
+    if "wasted_bytes" in exp:
+        assert a.wasted_bytes == exp["wasted_bytes"]
+    if "wasted_bytes_min" in exp:
+        assert a.wasted_bytes >= exp["wasted_bytes_min"]
+    for p in exp.get("hidden_sensitive", []):
+        assert waste[p].sensitive, p
+        assert a.secrets and a.secrets[0].sensitive
+    final = {r["path"]: r for r in a.files()}
+    for p, kind in exp.get("final", {}).items():
+        got = final[p]["type"]
+        assert (got if got != "hardlink" else "file") == kind, p
+    for p in exp.get("absent", []):
+        assert p not in final, p
+    for p in exp.get("setuid", []):
+        assert final[p]["mode"] & stat.S_ISUID, p
+    for p in exp.get("setgid", []):
+        assert final[p]["mode"] & stat.S_ISGID, p
+    for d in exp.get("opaque_dirs", []):
+        assert any(idx.paths[i] == d and idx.kinds[i] == OPAQUE
+                   for idx in a.composed.layers for i in range(len(idx))), d
+    if "layers" in exp:
+        assert len(a.layers) == exp["layers"]
+    if "empty_layers" in exp:
+        assert sum(1 for h in a.image.config.get("history", []) if h.get("empty_layer")) \
+            == exp["empty_layers"]
+    if "duplicate_diff_ids" in exp:
+        ids = [l.diff_id for l in a.layers]
+        assert len(ids) - len(set(ids)) == exp["duplicate_diff_ids"]
+    for path in exp.get("hints", {}).values():
+        assert any(p.startswith(path) for h in a.hints for p in h.paths), path
+    for path, n in exp.get("hint_min_bytes", {}).items():
+        assert sum(r["size"] for p, r in final.items()
+                   if p.startswith(path + "/") and r["type"] == "file") >= n, path
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("name", FAST)
+def test_fixture_matches_docker_export(built, name, form):
+    tag, truth, forms = built(name)
+    a = analyze(forms[form], use_cache=False)
+    assert snapshot.diff(truth, snapshot.from_analysis(a)) == []
+    assert a.wasted_bytes == a.total_bytes - a.final_bytes
+    check_expectations(a, E.FIXTURES[name][2])
+
+
+@pytest.mark.parametrize("form", ["daemon", "oci-zstd"])
+@pytest.mark.parametrize("name", SLOW)
+def test_debian_fixture_matches_docker_export(built, name, form):
+    tag, truth, forms = built(name)
+    a = analyze(forms[form], use_cache=False)
+    assert snapshot.diff(truth, snapshot.from_analysis(a)) == []
+    assert a.wasted_bytes == a.total_bytes - a.final_bytes
+    check_expectations(a, E.FIXTURES[name][2])
+    ids = {h.id for h in a.hints}
+    assert {"apt-lists", "apt-archives", "build-tools"} <= ids
+
+
+def test_every_form_agrees_byte_for_byte(built):
+    _, _, forms = built("secrets")
+    results = [analyze(forms[f], use_cache=False) for f in FORMS]
+    key = [(a.total_bytes, a.final_bytes, [(w.path, w.reason, w.layer, w.hidden_by)
+                                           for w in a.waste]) for a in results]
+    assert all(k == key[0] for k in key)
+    assert results[0].image.id == results[1].image.id
+
+
+def test_engine_image_not_there_is_one_line(engine):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "slimscope", "analyze", "slimscope-test/nope:none"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip() == "slimscope: no image 'slimscope-test/nope:none' in the Docker engine"
