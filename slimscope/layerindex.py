@@ -288,9 +288,12 @@ def index_blob(raw: IO[bytes], hash_contents: bool = True, progress=None, what: 
     if kind not in ("gzip", "zstd", "tar"):
         raise BadInput(f"{what} is neither a tar archive nor gzip/zstd-compressed")
     try:
-        inner = HashingReader(decompressed(buffered, kind))
-        idx = index_tar(io.BufferedReader(inner, CHUNK), hash_contents, progress, what)
-        inner.drain()  # tarfile stops at the end marker; the diff_id covers the padding too
+        # An uncompressed blob is its own tar: hash it once, not twice.
+        inner = HashingReader(decompressed(buffered, kind)) if kind != "tar" else None
+        idx = index_tar(io.BufferedReader(inner, CHUNK) if inner else buffered, hash_contents,
+                        progress, what)
+        if inner:
+            inner.drain()  # tarfile stops at the end marker; the diff_id covers the padding too
     except BadInput:
         raise
     except (OSError, EOFError, zlib.error, ValueError) as e:
@@ -301,8 +304,8 @@ def index_blob(raw: IO[bytes], hash_contents: bool = True, progress=None, what: 
         raise
     while buffered.read(CHUNK):
         pass
-    idx.diff_id = inner.hexdigest()
-    idx.tar_bytes = inner.count
+    idx.diff_id = (inner or outer).hexdigest()
+    idx.tar_bytes = (inner or outer).count
     return idx, outer.hexdigest(), outer.count, kind
 
 
