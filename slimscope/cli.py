@@ -155,3 +155,5 @@ def analyze(image, fmt, files, top, compressed, output, image_sel, platform, no_
     else:
         from rich.console import Console
         report.render_text(result, Console(), top, files)
+from slimscope.gate.command import ci as _ci; main.add_command(_ci)  # noqa: E402
+from slimscope.gate.command import diff as _diff; main.add_command(_diff)  # noqa: E402

@@ -40,6 +40,10 @@ class RuleResult:
 
     @property
     def summary(self) -> str:
+        if self.rule in ("forbid", "no-hidden-secrets"):
+            return f"{self.title}: {self.measured_text}; allowed: {self.budget_text}"
+        if self.rule == "path-budgets":
+            return f"{self.title}: {self.measured_text}"
         rel = "within" if self.passed else "over"
         if self.rule == "min-efficiency":
             rel = "meets" if self.passed else "below"
@@ -266,8 +270,9 @@ class MaxLayers(Rule):
         if n > self.budget:
             # The smallest layers are the cheapest to merge into a neighbour.
             small = sorted(analysis.layers, key=lambda l: (l.bytes, l.index))[:n - self.budget]
-            culprits = [_layer_culprit(analysis, l, l.bytes, " (small, merge it)")
-                        for l in sorted(small, key=lambda l: l.index)][:ctx.top]
+            culprits = [Culprit(f"layer {l.index} holds only {size(l.bytes)}, merge it into a "
+                                f"neighbour: {short_command(l.created_by, 60)}", l.bytes, None,
+                                l.index) for l in sorted(small, key=lambda l: l.index)][:ctx.top]
         return self.result(n <= self.budget, n, self.budget, str(n), str(self.budget), culprits)
 
 
@@ -320,7 +325,7 @@ class Forbid(Rule):
         hits.sort(key=lambda c: (-(c.bytes or 0), c.path))
         n = len(hits)
         return self.result(n == 0, n, 0, f"{n} path{'s' if n != 1 else ''} found",
-                           "none of " + ", ".join(self.globs), hits[:max(ctx.top, 20)])
+                           "none matching " + ", ".join(self.globs), hits[:max(ctx.top, 20)])
 
 
 def _subtree(paths: list, i: int) -> list:
@@ -376,7 +381,7 @@ class PathBudgets(Rule):
         culprits, parts, over = [], [], 0
         for glob, budget in self.budgets.items():
             got = sum(n for _, n in measured[glob])
-            parts.append(f"{glob} {size(got)}/{size(budget)}")
+            parts.append(f"{glob} {size(got)} of {size(budget)}")
             if got > budget:
                 over += 1
                 culprits.append(Culprit(f"{glob}: {size(got)} over its budget of {size(budget)}",
