@@ -1,0 +1,331 @@
+"""slimscope benchmarks: `python bench/run.py [--quick] [--only NAME] [--repeat N]`.
+
+Generates big images deterministically (no engine needed; see gen.py) into a
+cache directory outside git ($SLIMSCOPE_BENCH_DIR, default ~/.cache/slimscope-bench),
+then measures slimscope against baselines run by this same script, so that the
+ratios hold on a noisy machine: each measurement runs in its own process
+(bench/tasks.py, peak memory = that process's ru_maxrss), the runs of a
+measurement and of its baseline are interleaved, and the best of --repeat runs
+is kept.
+
+A full run (no --quick, no --only) rewrites the generated part of
+bench/RESULTS.md; any other run prints the table only (or writes with --write).
+
+Benchmarks (--only takes a comma-separated list):
+  small        (a) 200,000 small files over 10 layers, docker-save archive
+  big          (b) a few very large files (5 GiB) over 3 layers, docker-save archive
+  oci-gzip     (c) (a) as an OCI layout with gzip layers
+  oci-zstd     (c) (a) as an OCI layout with zstd layers
+  reuse        second analyze of an image sharing 9 of 10 layers with (a)
+  tui          TUI time-to-usable, layer switch and filter on (a)    [slimscope.tui]
+  slim         slim --via offline/engine vs docker-squash vs export|import [engine]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import gen  # noqa: E402
+
+ALL = ("small", "big", "oci-gzip", "oci-zstd", "reuse", "tui", "slim")
+MARK_START = "<!-- results:start (written by bench/run.py) -->"
+MARK_END = "<!-- results:end -->"
+
+
+# -- running one measurement ----------------------------------------------------
+
+class Runner:
+    def __init__(self, code: str, repeat: int, verbose: bool = True):
+        self.code = code           # a slimscope checkout to measure (default: this one)
+        self.repeat = repeat
+        self.verbose = verbose
+
+    def child(self, *args, env=None) -> dict:
+        e = dict(os.environ)
+        e["PYTHONPATH"] = self.code + os.pathsep + HERE
+        e.pop("SLIMSCOPE_CACHE_DIR", None)
+        e.update(env or {})
+        p = subprocess.run([sys.executable, os.path.join(HERE, "tasks.py"), *args],
+                           capture_output=True, text=True, env=e, cwd=self.code)
+        if p.returncode != 0:
+            raise RuntimeError(f"task {args} failed:\n{p.stderr[-3000:]}")
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    def best(self, named: dict) -> dict:
+        """Run each named task `repeat` times, interleaved; keep the fastest run of each.
+
+        named: label -> callable returning a result dict with "seconds".
+        """
+        runs = {k: [] for k in named}
+        for _ in range(self.repeat):
+            for label, fn in named.items():
+                r = fn()
+                runs[label].append(r)
+                if self.verbose:
+                    print(f"    {label:<34} {r['seconds']:8.3f} s  {r.get('maxrss_kb', 0) / 1024:8.1f} MiB",
+                          file=sys.stderr, flush=True)
+        out = {}
+        for label, rs in runs.items():
+            b = min(rs, key=lambda r: r["seconds"])
+            b = dict(b)
+            b["all_seconds"] = [round(r["seconds"], 4) for r in rs]
+            b["maxrss_kb"] = min(r.get("maxrss_kb", 0) for r in rs)
+            out[label] = b
+        return out
+
+
+# -- benchmarks --------------------------------------------------------------------
+
+def bench_read(r: Runner, path: str, base_kb: int) -> dict:
+    """analyze with and without hashing vs reading the image once."""
+    m = r.best({
+        "read: tar headers only": lambda: r.child("headers", path),
+        "read: headers + sha256 of bodies": lambda: r.child("headers+sha256", path),
+        "analyze --no-hash": lambda: r.child("analyze", path, "nohash"),
+        "analyze (hashing)": lambda: r.child("analyze", path, "hash"),
+    })
+    head = m["read: tar headers only"]["seconds"]
+    sha = m["read: headers + sha256 of bodies"]["seconds"]
+    entries = m["analyze (hashing)"]["entries"]
+    rows = [
+        _row("analyze --no-hash / tar headers only", m["analyze --no-hash"]["seconds"], head,
+             2.0),
+        _row("analyze (hashing) / headers + sha256", m["analyze (hashing)"]["seconds"], sha, 1.3),
+    ]
+    for label in ("analyze --no-hash", "analyze (hashing)"):
+        per = (m[label]["maxrss_kb"] - base_kb) * 1024 / max(entries, 1)
+        rows.append({"what": f"{label}: peak memory per entry above base",
+                     "value": f"{per:.0f} B/entry ({m[label]['maxrss_kb'] / 1024:.0f} MiB peak, "
+                              f"{entries:,} entries)",
+                     "ratio": per, "target": 300, "unit": "B", "ok": per <= 300})
+    return {"measurements": m, "rows": rows, "entries": entries}
+
+
+def _row(what, value, baseline, target):
+    ratio = value / baseline if baseline else float("inf")
+    return {"what": what, "value": f"{value:.2f} s vs {baseline:.2f} s", "ratio": ratio,
+            "target": target, "unit": "x", "ok": ratio <= target}
+
+
+def bench_reuse(r: Runner, imgs: gen.Images) -> dict:
+    first, second = imgs.small_oci("gzip"), imgs.small_sibling_oci()
+    tmp = tempfile.mkdtemp(prefix="slimscope-bench-cache-")
+
+    def fresh():
+        d = tempfile.mkdtemp(dir=tmp)
+        return d
+
+    def cold():
+        return r.child("analyze", second, "hash", fresh())
+
+    def warm():
+        d = fresh()
+        r.child("analyze", first, "hash", d)   # fills the layer-index cache
+        return r.child("analyze", second, "hash", d)
+
+    try:
+        m = r.best({"analyze image 2, empty cache": cold,
+                    "analyze image 2 after image 1": warm})
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    c = m["analyze image 2, empty cache"]["seconds"]
+    w = m["analyze image 2 after image 1"]["seconds"]
+    return {"measurements": m, "rows": [
+        {"what": "second analyze, 9 of 10 layers cached / cold analyze", "ratio": w / c,
+         "value": f"{w:.2f} s vs {c:.2f} s", "target": None, "unit": "x", "ok": None}]}
+
+
+def bench_tui(r: Runner, imgs: gen.Images) -> dict:
+    path = imgs.small_archive()
+    m = r.best({"tui": lambda: r.child("tui", path)})["tui"]
+    rows = [
+        {"what": "TUI: launch until the first screen is usable", "ratio": m["usable"],
+         "value": f"{m['usable']:.2f} s", "target": 2.0, "unit": "s", "ok": m["usable"] <= 2.0},
+        {"what": "TUI: switch layer", "ratio": m["layer_switch"] * 1000,
+         "value": f"{m['layer_switch'] * 1000:.0f} ms", "target": 100, "unit": "ms",
+         "ok": m["layer_switch"] * 1000 <= 100},
+        {"what": "TUI: apply a filter", "ratio": m["filter"] * 1000,
+         "value": f"{m['filter'] * 1000:.0f} ms", "target": 100, "unit": "ms",
+         "ok": m["filter"] * 1000 <= 100},
+    ]
+    return {"measurements": {"tui": m}, "rows": rows}
+
+
+def bench_slim(r: Runner, imgs: gen.Images) -> dict:
+    import slim_bench  # bench/slim_bench.py: needs the engine
+    return slim_bench.run(r, imgs)
+
+
+# -- the report ----------------------------------------------------------------------
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])
+            mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"nproc": os.cpu_count(), "memory": mem, "cpu": cpu,
+            "python": platform.python_version(), "os": platform.platform()}
+
+
+def _fmt_target(row):
+    t = row["target"]
+    if t is None:
+        return "—"
+    return {"x": f"≤ {t}×", "B": f"≤ {t} B", "s": f"≤ {t} s", "ms": f"≤ {t} ms"}[row["unit"]]
+
+
+def _fmt_ratio(row):
+    u = row["unit"]
+    if u == "x":
+        return f"**{row['ratio']:.2f}×**"
+    return "—"
+
+
+def render(results: dict, scale: gen.Scale, repeat: int, elapsed: float) -> str:
+    mach = machine()
+    lines = [MARK_START, "",
+             f"Scale: **{scale.name}** ({scale.small_files:,} small files; "
+             f"{scale.big_total / (1 << 30):.2f} GiB of big files); best of {repeat} runs; "
+             f"whole run {elapsed / 60:.1f} min.", "",
+             f"Machine: {mach['nproc']} CPUs ({mach['cpu']}), {mach['memory']} RAM, "
+             f"Python {mach['python']}, {mach['os']}.", "",
+             "| benchmark | measurement | figures | ratio | target | met |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for name, res in results.items():
+        if "skipped" in res:
+            lines.append(f"| {name} | skipped: {res['skipped']} | | | | |")
+            continue
+        for row in res["rows"]:
+            ok = "" if row["ok"] is None else ("yes" if row["ok"] else "**no**")
+            lines.append(f"| {name} | {row['what']} | {row['value']} | {_fmt_ratio(row)} | "
+                         f"{_fmt_target(row)} | {ok} |")
+    lines += ["", "Raw figures (seconds are the best run; all runs listed; peak RSS of the "
+              "measuring process):", ""]
+    for name, res in results.items():
+        if "skipped" in res:
+            continue
+        lines.append(f"- **{name}**")
+        for label, m in res["measurements"].items():
+            runs = ", ".join(f"{s:.2f}" for s in m.get("all_seconds", []))
+            lines.append(f"  - {label}: {m['seconds']:.3f} s (runs: {runs}), "
+                         f"peak {m.get('maxrss_kb', 0) / 1024:.0f} MiB")
+    lines += ["", MARK_END]
+    return "\n".join(lines)
+
+
+def write_results(text: str, path: str) -> None:
+    old = ""
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+    if MARK_START in old and MARK_END in old:
+        head, rest = old.split(MARK_START, 1)
+        tail = rest.split(MARK_END, 1)[1]
+        new = head + text + tail
+    else:
+        new = "# slimscope benchmark results\n\n" + text + "\n"
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(new)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--quick", action="store_true", help="a tenth of the files, 256 MiB of big files")
+    ap.add_argument("--only", help="comma-separated benchmarks: " + ", ".join(ALL))
+    ap.add_argument("--repeat", type=int, help="runs per measurement, best kept (default 3, quick 1)")
+    ap.add_argument("--code", default=REPO, help="slimscope checkout to measure (default: this one)")
+    ap.add_argument("--write", metavar="PATH", help="write the results section to PATH")
+    ap.add_argument("--json", metavar="PATH", help="also dump every figure as JSON")
+    args = ap.parse_args(argv)
+
+    scale = gen.QUICK if args.quick else gen.FULL
+    repeat = args.repeat or (1 if args.quick else 3)
+    only = [s.strip() for s in args.only.split(",")] if args.only else list(ALL)
+    bad = [s for s in only if s not in ALL]
+    if bad:
+        ap.error(f"unknown benchmark(s): {', '.join(bad)}; choose from {', '.join(ALL)}")
+    t_start = time.perf_counter()
+    imgs = gen.Images(scale)
+    r = Runner(os.path.abspath(args.code), repeat)
+
+    print(f"generating images under {imgs.root} (reused when present)", file=sys.stderr)
+    base_kb = None
+
+    def base():
+        nonlocal base_kb
+        if base_kb is None:
+            tiny = imgs.tiny_archive()
+            base_kb = min(r.child("analyze", tiny, "hash")["maxrss_kb"] for _ in range(3))
+        return base_kb
+
+    results = {}
+    for name in only:
+        print(f"== {name}", file=sys.stderr, flush=True)
+        try:
+            if name == "small":
+                results["(a) small files, docker archive"] = bench_read(r, imgs.small_archive(), base())
+            elif name == "big":
+                results["(b) big files, docker archive"] = bench_read(r, imgs.big_archive(), base())
+            elif name == "oci-gzip":
+                results["(c) small files, OCI gzip"] = bench_read(r, imgs.small_oci("gzip"), base())
+            elif name == "oci-zstd":
+                results["(c) small files, OCI zstd"] = bench_read(r, imgs.small_oci("zstd"), base())
+            elif name == "reuse":
+                results["layer-index reuse"] = bench_reuse(r, imgs)
+            elif name == "tui":
+                if not os.path.isdir(os.path.join(args.code, "slimscope", "tui")):
+                    results["TUI on (a)"] = {"skipped": "slimscope.tui is not in this checkout"}
+                else:
+                    results["TUI on (a)"] = bench_tui(r, imgs)
+            elif name == "slim":
+                results["slim"] = bench_slim(r, imgs)
+        except Skip as e:
+            results[name] = {"skipped": str(e)}
+    elapsed = time.perf_counter() - t_start
+    text = render(results, scale, repeat, elapsed)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine(), "scale": scale.name, "results": results}, f,
+                      indent=1, default=str)
+    target = args.write or (os.path.join(HERE, "RESULTS.md")
+                            if not args.quick and not args.only else None)
+    if target:
+        write_results(text, target)
+        print(f"wrote {target}", file=sys.stderr)
+
+
+class Skip(Exception):
+    pass
+
+
+if __name__ == "__main__":
+    main()
