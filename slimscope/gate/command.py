@@ -71,9 +71,9 @@ def _write_junit_error(path: str, image: str, message: str) -> None:
                    "config's list).")
 @click.option("--path-budget", "path_budgets", multiple=True, metavar="GLOB=SIZE",
               help="Bytes allowed under a glob, e.g. '/usr/lib/python3*/**=80MB' (repeatable).")
-@click.option("--hidden-secrets/--no-hidden-secrets", "hidden_secrets", default=None,
-              help="Whether to allow deleted or overwritten secret files still stored in a layer "
-                   "(default: fail on them).")
+@click.option("--allow-hidden-secrets", is_flag=True, default=None,
+              help="Turn off no-hidden-secrets (on by default: fail when a deleted or "
+                   "overwritten secret file is still stored in a layer).")
 @click.option("--secrets-allow", multiple=True, metavar="GLOB",
               help="A secret-looking path that is known to be harmless (repeatable).")
 @_rule_option("max-growth", "SIZE|PCT", "Most growth of the final size over --baseline.")
@@ -92,7 +92,7 @@ def _write_junit_error(path: str, image: str, message: str) -> None:
 @image_options
 def ci(image, config_path, no_config, max_size, max_compressed_size, max_wasted_bytes,
        max_wasted_percent, min_efficiency, max_layers, max_layer_size, forbid, path_budgets,
-       hidden_secrets, secrets_allow, max_growth, baseline, junit, json_path, markdown, github,
+       allow_hidden_secrets, secrets_allow, max_growth, baseline, junit, json_path, markdown, github,
        top, image_sel, platform, no_hash, no_cache):
     from slimscope.diff import load_view
     from slimscope.gate import config as gconfig
@@ -105,8 +105,8 @@ def ci(image, config_path, no_config, max_size, max_compressed_size, max_wasted_
         "min-efficiency": min_efficiency, "max-layers": max_layers,
         "max-layer-size": max_layer_size, "max-growth": max_growth, "baseline": baseline,
     }.items() if v is not None}
-    if hidden_secrets is not None:
-        overrides["no-hidden-secrets"] = not hidden_secrets
+    if allow_hidden_secrets:
+        overrides["no-hidden-secrets"] = False
     if forbid:
         overrides["forbid"] = forbid
     if secrets_allow:
