@@ -200,10 +200,10 @@ def compare(old: ImageView, new: ImageView, depth: int = 3) -> Diff:
     for path in old.files.keys() | new.files.keys():
         o, n = old.files.get(path), new.files.get(path)
         if o is None:
-            if n[1]:
+            if n[0] != "dir":
                 changes.append(FileChange(path, "added", 0, n[1]))
         elif n is None:
-            if o[1]:
+            if o[0] != "dir":
                 changes.append(FileChange(path, "removed", o[1], 0))
         elif n[1] != o[1]:
             changes.append(FileChange(path, "grew" if n[1] > o[1] else "shrank", o[1], n[1]))
@@ -228,7 +228,7 @@ def signed(n: Optional[int]) -> str:
     if n is None:
         return "?"
     if n == 0:
-        return "±0 B"
+        return size(0)
     return ("+" if n > 0 else "-") + size(abs(n))
 
 
@@ -267,11 +267,13 @@ def render_text(d: Diff, top: int = 10) -> str:
     out += [f"  - {_layer_line(l)}" for l in d.removed_layers[:top]]
     out += [f"  + {_layer_line(l)}" for l in d.added_layers[:top]]
     if d.dirs is not None:
-        out += ["", f"Directories (largest change first, {min(top, len(d.dirs))} of {len(d.dirs)})"]
+        out += ["", f"Directories (largest change first, {min(top, len(d.dirs))} of {len(d.dirs)})"
+                if d.dirs else "Directories: no change in bytes"]
         out += [f"  {signed(n - o):>11}  {size(o):>9} -> {size(n):>9}  {p}"
                 for p, o, n in d.dirs[:top]]
     if d.files is not None:
-        out += ["", f"Files (largest change first, {min(top, len(d.files))} of {len(d.files)})"]
+        out += ["", f"Files (largest change first, {min(top, len(d.files))} of {len(d.files)})"
+                if d.files else "Files: none grew, shrank, changed, appeared or vanished"]
         out += [f"  {signed(c.delta):>11}  {c.change:8} {c.path}" for c in d.files[:top]]
     for note in d.notes():
         out += ["", f"note: {note}"]
