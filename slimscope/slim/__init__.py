@@ -1,0 +1,10 @@
+"""`slimscope slim`: rewrite an image smaller and prove the result still matches.
+
+plan      what goes (--remove globs, --preset rules) and the bytes each rule frees
+offline   the final filesystem streamed into one new layer; docker-archive / OCI writers
+engine    `docker export | docker import` with the config carried across
+keepbase  which layers are the base image (--keep-base)
+verify    the output's filesystem and config against the input's, and --smoke runs
+report    before/after sizes and where the saved bytes came from
+command   the click command
+"""

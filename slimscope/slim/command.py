@@ -1,0 +1,397 @@
+"""`slimscope slim`: the command that ties plan, rewrite, proof and report together."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+
+import click
+
+from slimscope.cli import SOURCES_HELP, image_options, load_analysis
+from slimscope.errors import BadInput, CheckFailed, EngineUnavailable
+
+SLIM_HELP = """Rewrite IMAGE smaller, prove the result still matches, report where the bytes went.
+
+Flattening alone drops every byte that a later layer hid (deleted, overwritten,
+re-stored by chmod/chown) and is lossless; --remove and --preset drop more, only
+when asked. The output is re-analyzed and its filesystem and config compared with
+the input's minus what was removed; any difference fails (exit 1).
+
+\b
+Examples:
+  slimscope slim myapp:1.2 --tag myapp:1.2-slim --smoke 'myapp --version'
+  slimscope slim app.tar -o app-slim.tar
+  slimscope slim myapp:1.2 --tag myapp:slim --preset apt --preset docs --dry-run
+  slimscope slim myapp:1.2 --tag myapp:slim --keep-base
+  slimscope slim oci:./layout -o ./slim-layout --format oci
+
+""" + SOURCES_HELP
+
+
+def _temp_tag() -> str:
+    return f"slimscope-tmp/{uuid.uuid4().hex[:16]}:slim"
+
+
+def _tag_exists(client, tag: str) -> bool:
+    import docker
+    try:
+        client.api.inspect_image(tag)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+    except docker.errors.APIError as e:
+        raise BadInput(f"the Docker engine refused to look up {tag!r}: {e.explanation or e}"
+                       ) from None
+
+
+def _check_tag(tag: str) -> None:
+    from slimscope.slim.engine import split_tag
+    name, t = split_tag(tag)
+    ok = name and name == name.lower() and all(c.isalnum() or c in "._-/:" for c in name) \
+        and t and all(c.isalnum() or c in "._-" for c in t) and len(t) <= 128
+    if not ok:
+        raise BadInput(f"--tag {tag!r} is not a valid image reference (name[:tag], lower case)")
+
+
+def _untag(client, ref: str) -> None:
+    try:
+        client.api.remove_image(ref, force=True)
+    except Exception:
+        pass
+
+
+def _retag(client, image_id: str, tag: str) -> None:
+    from slimscope.slim.engine import split_tag
+    repo, t = split_tag(tag)
+    client.api.tag(image_id, repo, t, force=True)
+
+
+def _load(client, archive) -> None:
+    """`docker load` a path or an open file."""
+    if isinstance(archive, str):
+        with open(archive, "rb") as f:
+            return _load(client, f)
+    for doc in client.api.load_image(archive):
+        if isinstance(doc, dict) and (doc.get("error") or doc.get("errorDetail")):
+            raise BadInput(f"docker load failed: {doc.get('error') or doc['errorDetail']}")
+
+
+def _replace_path(tmp: str, out: str) -> None:
+    """Move tmp to out; an existing directory out is swapped away first (with --force)."""
+    if os.path.isdir(out) and not os.path.islink(out):
+        old = tempfile.mkdtemp(prefix=".slimscope-old-", dir=os.path.dirname(os.path.abspath(out)))
+        os.rmdir(old)
+        os.replace(out, old)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            os.replace(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+class Cleanup:
+    """What to undo unless the slim completes: temporary files, dirs and tags."""
+
+    def __init__(self):
+        self.paths, self.tags, self.client = [], [], None
+
+    def run(self):
+        for p in self.paths:
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(p)
+                except OSError:
+                    pass
+        for t in self.tags:
+            _untag(self.client, t)
+
+
+@click.command(help=SLIM_HELP)
+@click.argument("image")
+@click.option("--tag", "tag", metavar="NAME[:TAG]", help="Tag the slimmed image in the engine.")
+@click.option("-o", "--output", "out", type=click.Path(), help="Write the slimmed image here.")
+@click.option("--via", type=click.Choice(["engine", "offline"]),
+              help="export/import through the engine, or rewrite the layers offline "
+                   "(default: engine when IMAGE is in the engine, else offline).")
+@click.option("--keep-base", is_flag=True,
+              help="Keep the base image's layers as they are; squash only the layers above.")
+@click.option("--base-layers", type=int, metavar="N",
+              help="With --keep-base: the first N layers are the base (default: found).")
+@click.option("--remove", "removes", multiple=True, metavar="GLOB",
+              help="Also remove paths matching GLOB (repeatable; /abs or any-depth, ** crosses /).")
+@click.option("--preset", "presets", multiple=True,
+              type=click.Choice(["apt", "pip", "npm", "apk", "docs", "pycache", "tmp"]),
+              help="Also remove well-known junk (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Print what would go and the bytes per rule; "
+                                               "change nothing.")
+@click.option("--smoke", metavar="CMD",
+              help="Run CMD in the original and the slimmed image; compare exit code and stdout.")
+@click.option("--force", is_flag=True, help="Replace an existing target tag or file.")
+@click.option("--format", "fmt", type=click.Choice(["docker", "oci"]), default="docker",
+              show_default=True, help="-o writes a `docker load`-able archive or an OCI layout dir.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--no-verify", is_flag=True, help="Skip re-analyzing the output (not advised).")
+@image_options
+def slim(image, tag, out, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
+         fmt, as_json, no_verify, image_sel, platform, no_hash, no_cache):
+    from slimscope import sources
+    from slimscope.slim import keepbase, report
+    from slimscope.slim.plan import make_plan
+
+    if base_layers is not None and not keep_base:
+        raise BadInput("--base-layers goes with --keep-base")
+    if not dry_run and not tag and not out:
+        raise BadInput("say where the slimmed image goes: --tag NAME[:TAG] and/or -o PATH")
+    if tag:
+        _check_tag(tag)
+    if fmt == "oci" and not out:
+        raise BadInput("--format oci writes a directory: give it with -o DIR")
+    src = sources.open_source(image)
+    in_engine = isinstance(src, sources.DaemonSource)
+    src_path = getattr(src, "path", None)
+    if out and src_path and os.path.abspath(out) == os.path.abspath(src_path):
+        raise BadInput(f"-o {out} is the source itself; the source is never overwritten")
+    if out and os.path.lexists(out) and not force and not dry_run:
+        raise BadInput(f"{out} exists; pass --force to replace it")
+    if out and not dry_run and not os.path.isdir(os.path.dirname(os.path.abspath(out))):
+        raise BadInput(f"cannot write {out}: its directory does not exist")
+
+    client = None
+    if in_engine or tag or (smoke and not dry_run) or via == "engine":
+        try:
+            client = sources.engine_client()
+        except EngineUnavailable:
+            if tag or smoke or via == "engine" or (in_engine and not dry_run):
+                raise
+    if via is None:
+        via = "engine" if in_engine and client is not None and not keep_base else "offline"
+    if via == "engine" and keep_base:
+        raise BadInput("--keep-base needs --via offline (export/import always flattens)")
+    if via == "engine" and not in_engine:
+        raise BadInput(f"--via engine needs an image in the engine; {image} is not (use --via "
+                       "offline, or `docker load` it first)")
+    if tag and not dry_run:
+        if in_engine and _same_tag(tag, src.ref):
+            raise BadInput(f"--tag {tag} is the source image; the source is never changed")
+        if _tag_exists(client, tag) and not force:
+            raise BadInput(f"image {tag} exists; pass --force to replace the tag")
+
+    before = load_analysis(image, image_sel, platform, no_hash, no_cache)
+    plan = make_plan(before, removes, presets)
+    start = 0
+    notes = []
+    if keep_base:
+        start, why = keepbase.find_base(before, base_layers, client)
+        notes.append(f"base: {start} layer(s), found by {why}")
+    if dry_run:
+        click.echo(report.render_plan(before, plan, start, via))
+        return
+
+    cleanup = Cleanup()
+    cleanup.client = client
+    ok = False
+    try:
+        after, targets, smoke_result = _rewrite(before, plan, start, via, client, tag, out, fmt,
+                                                force, smoke, no_verify, no_hash, cleanup, notes)
+        ok = True
+    finally:
+        if not ok:
+            cleanup.run()
+    from slimscope.analysis import measure_compressed
+    measure_compressed(before)
+    doc = report.build(before, after, plan, start, via, targets, notes, not no_verify,
+                       smoke_result)
+    click.echo(json.dumps(doc, indent=2) if as_json else report.render_text(doc))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _same_tag(tag: str, src_ref: str) -> bool:
+    from slimscope.slim.engine import split_tag
+    return split_tag(tag) == split_tag(src_ref)
+
+
+def _verify(before, plan, ref: str, no_hash: bool):
+    from slimscope.analysis import analyze, measure_compressed
+    from slimscope.slim.verify import differences
+
+    after = analyze(ref, hash_contents=not no_hash, use_cache=True)
+    problems = differences(before, plan, after)
+    if problems:
+        shown = "; ".join(problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise CheckFailed(f"the slimmed image differs from the input: {shown}{more}; "
+                          "nothing was written")
+    measure_compressed(after)   # while the output is still where it was analyzed
+    return after
+
+
+def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_verify, no_hash,
+             cleanup, notes):
+    from slimscope.slim import offline
+    n = len(before.layers)
+    comment = (f"slimscope slim: layers {start}..{n - 1} squashed into one"
+               + (f"; removed {', '.join(r.name for r in plan.rules)}" if plan.rules else ""))
+    targets = []
+    after = None
+    engine_ref = None          # the slimmed image in the engine, under a temporary tag
+    staged_out = None          # the output file/dir under a temporary name
+    if via == "offline":
+        work = offline.workdir_near(out)
+        cleanup.paths.append(work.name)
+        sq = offline.squash(before, plan, start, work.name)
+        notes.extend(sq.notes)
+        layers = sq.base + [sq.layer]
+        cfg = offline.rewrite_config(before.image.config, start, [l.diff_id for l in layers],
+                                     comment)
+        if out:
+            parent = os.path.dirname(os.path.abspath(out))
+            if fmt == "oci":
+                staged_out = tempfile.mkdtemp(prefix=".slimscope-", dir=parent)
+                cleanup.paths.append(staged_out)
+                offline.write_oci_layout(staged_out, cfg, layers, tag or "")
+                ref = "oci:" + staged_out
+            else:
+                fd, staged_out = tempfile.mkstemp(prefix=".slimscope-", suffix=".tar", dir=parent)
+                os.close(fd)
+                cleanup.paths.append(staged_out)
+                offline.write_docker_archive(staged_out, cfg, layers, [tag] if tag else [])
+                ref = staged_out
+            if not no_verify:
+                after = _verify(before, plan, ref, no_hash)
+        if tag:
+            temp_tag = _temp_tag()
+            archive = os.path.join(work.name, "load.tar")
+            offline.write_docker_archive(archive, cfg, layers, [temp_tag])
+            if not no_verify and after is None:
+                after = _verify(before, plan, archive, no_hash)
+            cleanup.tags.append(temp_tag)
+            _load(client, archive)
+            engine_ref = temp_tag
+        work.cleanup()
+    else:
+        from slimscope.slim.engine import export_import
+        temp_tag = _temp_tag()
+        cleanup.tags.append(temp_tag)
+        export_import(client, before, plan, temp_tag, notes)
+        engine_ref = temp_tag
+        if not no_verify:
+            after = _verify(before, plan, "docker-daemon:" + temp_tag, no_hash)
+        if out:
+            fd, staged_out = tempfile.mkstemp(prefix=".slimscope-", suffix=".tar",
+                                              dir=os.path.dirname(os.path.abspath(out)))
+            os.close(fd)
+            cleanup.paths.append(staged_out)
+            if fmt == "oci":
+                raise BadInput("--via engine writes docker archives; use --via offline for "
+                               "--format oci")
+            image_id = client.api.inspect_image(temp_tag)["Id"]
+            with open(staged_out, "wb") as f:
+                for chunk in client.api.get_image(image_id):
+                    f.write(chunk)
+
+    smoke_result = None
+    if smoke:
+        scratch = Cleanup()
+        scratch.client = client
+        try:
+            smoke_result = _smoke(client, before, engine_ref, staged_out, fmt, smoke, scratch)
+        finally:
+            scratch.run()
+
+    # commit: nothing above touched a user-visible name
+    if out:
+        if not os.path.isdir(staged_out):
+            os.chmod(staged_out, 0o666 & ~_umask())
+        _replace_path(staged_out, out)
+        cleanup.paths.remove(staged_out)
+        targets.append(out)
+    if tag:
+        image_id = client.api.inspect_image(engine_ref)["Id"]
+        _retag(client, image_id, tag)
+        targets.append(tag)
+    if engine_ref:
+        _untag(client, engine_ref)      # only the temporary name (the image keeps --tag)
+        cleanup.tags.remove(engine_ref)
+    return after, targets, smoke_result
+
+
+def _smoke(client, before, engine_ref, staged_out, fmt, command, cleanup):
+    from slimscope import sources
+    from slimscope.slim.verify import smoke as run_smoke
+
+    src = before.image.source
+    if isinstance(src, sources.DaemonSource):
+        original = before.image.id
+    elif isinstance(src, sources.ArchiveSource):
+        original = _temp_tag()
+        _load_as(client, src.path, original, cleanup)
+    else:
+        raise BadInput("--smoke needs the source in the engine or a docker archive")
+    slimmed = engine_ref
+    if slimmed is None:
+        if fmt == "oci":
+            raise BadInput("--smoke with --format oci needs --tag as well")
+        slimmed = _temp_tag()
+        _load_as(client, staged_out, slimmed, cleanup)
+    problems, (code, stdout) = run_smoke(client, original, slimmed, command)
+    if problems:
+        raise CheckFailed("; ".join(problems) + "; nothing was written")
+    return f"{command!r} gives exit code {code} and the same {len(stdout)} bytes of stdout"
+
+
+def _load_as(client, archive: str, temp_tag: str, cleanup) -> None:
+    """Load an archive under a temporary tag only: the tags it records are not
+    applied, so no tag of the user's moves."""
+    import io
+    import tarfile
+    import threading
+
+    r, w = os.pipe()
+    errors = []
+
+    def pump():
+        try:
+            with os.fdopen(w, "wb") as sink, tarfile.open(archive, "r|*") as src, \
+                    tarfile.open(fileobj=sink, mode="w|") as dst:
+                for ti in src:
+                    name = ti.name.lstrip("./")
+                    if name == "repositories":
+                        continue
+                    if name == "manifest.json":
+                        doc = json.loads(src.extractfile(ti).read())
+                        for m in doc:
+                            m["RepoTags"] = [temp_tag]
+                        data = json.dumps(doc[:1]).encode()
+                        ti.size = len(data)
+                        dst.addfile(ti, io.BytesIO(data))
+                        continue
+                    dst.addfile(ti, src.extractfile(ti) if ti.isreg() else None)
+        except BrokenPipeError:
+            pass
+        except BaseException as e:
+            errors.append(e)
+
+    t = threading.Thread(target=pump, daemon=True)
+    t.start()
+    cleanup.tags.append(temp_tag)
+    with os.fdopen(r, "rb") as f:
+        try:
+            _load(client, f)
+        finally:
+            f.close()
+            t.join(timeout=60)
+    if errors:
+        raise BadInput(f"cannot read {archive} to load it: {errors[0]}")
