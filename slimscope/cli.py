@@ -157,3 +157,4 @@ def analyze(image, fmt, files, top, compressed, output, image_sel, platform, no_
         report.render_text(result, Console(), top, files)
 from slimscope.gate.command import ci as _ci; main.add_command(_ci)  # noqa: E402
 from slimscope.gate.command import diff as _diff; main.add_command(_diff)  # noqa: E402
+from slimscope.slim.command import slim as _slim; main.add_command(_slim)  # noqa: E402,E702
