@@ -36,7 +36,8 @@ class Out:
     ins: object                     # the original Instruction (None for new ones)
     text: str                       # Dockerfile text ("" drops it)
     changes: list = field(default_factory=list)
-    segs: Optional[list] = None     # the shell commands of a RUN, when rewritten
+    segs: Optional[list] = None     # the shell commands of a RUN
+    dirty: bool = False             # segs changed: the RUN is written anew
 
     def render(self) -> str:
         lines = [c.render() for c in self.changes]
@@ -88,8 +89,8 @@ def fix_segments(segs: list, line: int, measure, ins) -> tuple:
                 s = _add_flag(s, "install", "--no-install-recommends")
                 changes.append(Change("apt-recommends", line,
                                       "--no-install-recommends: only the packages asked for"))
-            if not any(x in ("-y", "--yes", "-qy", "-yq", "--assume-yes") for x in s.argv):
-                s = _add_flag(s, "install", "-y")
+                if not any(x in ("-y", "--yes", "-qy", "-yq", "--assume-yes") for x in s.argv):
+                    s = _add_flag(s, "install", "-y")
         elif pi and pi[0] == "apk" and "--no-cache" not in s.argv:
             s = _add_flag(s, "add", "--no-cache")
             changes.append(Change("apk-cache", line, "apk add --no-cache keeps the index out of the layer",
@@ -175,6 +176,7 @@ def fix_stage(instructions: list, measure, legacy_builder: bool = False) -> list
                 nxt.segs = [make_segment(out.segs[0].text, "")] + \
                     [Segment(s.text, s.sep or "&&", s.words, s.pipe) for s in nxt.segs]
                 nxt.segs[1].sep = "&&"
+                nxt.dirty = True
                 nxt.changes.append(Change("apt-update-alone", nxt.ins.line,
                                           f"apt-get update (line {out.ins.line}) joined with its install",
                                           measure.layer_bytes(out.ins)))
@@ -183,16 +185,15 @@ def fix_stage(instructions: list, measure, legacy_builder: bool = False) -> list
     for out in outs:
         if out.segs:
             new, changes = fix_segments(out.segs, out.ins.line, measure, out.ins)
-            if changes or new is not out.segs:
-                out.segs = new
+            if changes:
+                out.segs, out.dirty = new, True
             out.changes.extend(changes)
 
     _move_later_rm(outs, workdirs, measure)
     _fold_permissions(outs, workdirs, measure, legacy_builder)
 
     for out in outs:
-        if out.segs is not None and out.text and (out.changes or out.segs_changed()
-                                                   if hasattr(out, "segs_changed") else out.changes):
+        if out.segs is not None and out.text and out.dirty:
             out.text = run_text(out.ins, out.segs)
     return outs
 
@@ -233,6 +234,7 @@ def _move_later_rm(outs: list, workdirs: list, measure) -> None:
             continue
         dest = outs[target]
         dest.segs = list(dest.segs) + [Segment(s.text, "&&", s.words) for s in out.segs]
+        dest.dirty = True
         dest.changes.append(Change("later-rm", dest.ins.line,
                                    f"the rm of line {out.ins.line} moved into the RUN that made the files",
                                    measure.hides_bytes(out.ins)))

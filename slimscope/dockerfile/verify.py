@@ -1,0 +1,99 @@
+"""--verify: build the original and the generated Dockerfile with the engine, run both,
+compare exit code and stdout, and report both sizes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+from dataclasses import dataclass
+from typing import Optional
+
+from slimscope.errors import BadInput
+
+RUN_TIMEOUT = 300
+
+
+@dataclass
+class RunResult:
+    image: str
+    size: int
+    exit_code: int
+    stdout: str
+
+
+@dataclass
+class Verification:
+    original: RunResult
+    generated: RunResult
+
+    @property
+    def ok(self) -> bool:
+        return (self.original.exit_code == self.generated.exit_code
+                and self.original.stdout == self.generated.stdout)
+
+
+def _client():
+    from slimscope.sources import engine_client
+    return engine_client()
+
+
+def build(dockerfile_text: str, context_dir: Optional[str], tag: str) -> str:
+    """Build with the engine; the Dockerfile travels inside the context tar."""
+    client = _client()
+    buf = io.BytesIO()
+    name = ".slimscope.Dockerfile"
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        if context_dir:
+            for entry in sorted(os.listdir(context_dir)):
+                tf.add(os.path.join(context_dir, entry), arcname=entry)
+        data = dockerfile_text.encode()
+        ti = tarfile.TarInfo(name)
+        ti.size = len(data)
+        ti.mode = 0o644
+        tf.addfile(ti, io.BytesIO(data))
+    buf.seek(0)
+    log = []
+    for chunk in client.api.build(fileobj=buf, custom_context=True, dockerfile=name, tag=tag,
+                                  rm=True, forcerm=True, pull=False, decode=True):
+        if "stream" in chunk:
+            log.append(chunk["stream"])
+        if "error" in chunk:
+            tail = "".join(log)[-1500:]
+            raise BuildFailed(f"docker build of {tag} failed: {chunk['error'].strip()}", tail)
+    return tag
+
+
+class BuildFailed(Exception):
+    def __init__(self, message: str, log: str):
+        super().__init__(message)
+        self.log = log
+
+
+def run(image: str, command: Optional[list]) -> RunResult:
+    client = _client()
+    api = client.api
+    cid = api.create_container(image, command=command)["Id"]
+    try:
+        api.start(cid)
+        status = api.wait(cid, timeout=RUN_TIMEOUT)
+        out = api.logs(cid, stdout=True, stderr=False).decode(errors="replace")
+    finally:
+        api.remove_container(cid, force=True)
+    size = api.inspect_image(image)["Size"]
+    return RunResult(image, size, int(status.get("StatusCode", -1)), out)
+
+
+def tag_for(kind: str, text: str) -> str:
+    return f"slimscope-verify/{kind}:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def verify(original_text: Optional[str], original_image: Optional[str], generated_text: str,
+           context_dir: Optional[str], smoke: Optional[list]) -> Verification:
+    if original_image is None:
+        if original_text is None:
+            raise BadInput("--verify needs the Dockerfile or --image")
+        original_image = build(original_text, context_dir, tag_for("original", original_text))
+    generated_image = build(generated_text, context_dir, tag_for("generated", generated_text))
+    return Verification(run(original_image, smoke), run(generated_image, smoke))
