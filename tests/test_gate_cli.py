@@ -108,6 +108,17 @@ def test_max_compressed_size_stored_gzip_and_measured(demo):
 
 
 @needs_demo
+def test_text_report_names_top_culprits_once(demo):
+    r = ci(DEMO, "--max-wasted-bytes", 1, "--min-efficiency", "99%", "--top", 2)
+    assert r.exit_code == 1
+    out = r.output
+    assert "262.1 kB /tmp/big-download.tar: stored in layer 5, deleted in layer 6" in out
+    assert "… 6 more" in out                      # 8 wasted units, 2 shown
+    assert "(the same files as max-wasted-bytes)" in out
+    assert out.count("/tmp/big-download.tar") == 1
+
+
+@needs_demo
 def test_forbid(demo):
     r = ci(DEMO, "--forbid", "**/.env", "--forbid", "/var/lib/apt/lists/*",
            "--allow-hidden-secrets")

@@ -52,16 +52,24 @@ def render_text(o: Outcome, top: int = 10) -> str:
     lines = [f"slimscope ci: {img.reference}  {img.id[:19]}"
              + (f"  (config: {o.config.source})" if o.config.source else "  (no config file)")]
     width = max((len(r.rule) for r in o.results), default=8)
+    seen: dict = {}
     for r in o.results:
         mark = click.style("✓ pass", fg="green") if r.passed else click.style("✗ FAIL", fg="red",
                                                                              bold=True)
         lines.append(f"  {mark}  {r.rule:<{width}}  {r.summary}")
         if r.note:
             lines.append(f"           {'':<{width}}  ({r.note})")
-        for c in r.culprits[:top if r.rule != "forbid" else max(top, 20)]:
-            lines.append(f"           {'':<{width}}    {c.text}")
-        if len(r.culprits) > top and r.rule not in ("forbid", "path-budgets"):
-            lines.append(f"           {'':<{width}}    … {len(r.culprits) - top} more")
+        texts = [c.text for c in r.culprits]
+        if texts and texts in seen.values():
+            same = next(k for k, v in seen.items() if v == texts)
+            lines.append(f"           {'':<{width}}    (the same files as {same})")
+            continue
+        seen[r.rule] = texts
+        limit = len(texts) if r.rule == "path-budgets" else top
+        for text in texts[:limit]:
+            lines.append(f"           {'':<{width}}    {text}")
+        if len(texts) > limit:
+            lines.append(f"           {'':<{width}}    … {len(texts) - limit} more")
     lines.append(click.style(o.verdict(), fg="green" if o.passed else "red", bold=True))
     return "\n".join(lines)
 

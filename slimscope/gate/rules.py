@@ -15,6 +15,9 @@ from slimscope.gate.units import Amount
 from slimscope.report import secret_sentence, short_command, size
 
 
+MAX_CULPRITS = 200   # kept in the JSON report; the text shows --top of them
+
+
 @dataclass
 class Culprit:
     text: str
@@ -227,7 +230,7 @@ class MaxWastedBytes(Rule):
         n = analysis.wasted_bytes
         ok = n <= self.budget
         return self.result(ok, n, self.budget, size(n), size(self.budget),
-                           [] if ok else _largest_waste(analysis, ctx.top))
+                           [] if ok else _largest_waste(analysis, MAX_CULPRITS))
 
 
 class MaxWastedPercent(Rule):
@@ -242,7 +245,7 @@ class MaxWastedPercent(Rule):
         ok = pct <= self.percent
         return self.result(ok, round(pct, 4), self.percent,
                            f"{pct:.1f}% ({size(analysis.wasted_bytes)} of {size(total)})",
-                           f"{self.percent:g}%", [] if ok else _largest_waste(analysis, ctx.top))
+                           f"{self.percent:g}%", [] if ok else _largest_waste(analysis, MAX_CULPRITS))
 
 
 class MinEfficiency(Rule):
@@ -255,7 +258,7 @@ class MinEfficiency(Rule):
         eff = analysis.efficiency
         ok = eff >= self.ratio
         return self.result(ok, round(eff, 6), self.ratio, f"{eff:.1%}", f"{self.ratio:.1%}",
-                           [] if ok else _largest_waste(analysis, ctx.top))
+                           [] if ok else _largest_waste(analysis, MAX_CULPRITS))
 
 
 class MaxLayers(Rule):
@@ -325,7 +328,7 @@ class Forbid(Rule):
         hits.sort(key=lambda c: (-(c.bytes or 0), c.path))
         n = len(hits)
         return self.result(n == 0, n, 0, f"{n} path{'s' if n != 1 else ''} found",
-                           "none matching " + ", ".join(self.globs), hits[:max(ctx.top, 20)])
+                           "none matching " + ", ".join(self.globs), hits[:MAX_CULPRITS])
 
 
 def _subtree(paths: list, i: int) -> list:
