@@ -159,4 +159,5 @@ from slimscope.gate.command import ci as _ci; main.add_command(_ci)  # noqa: E40
 from slimscope.gate.command import diff as _diff; main.add_command(_diff)  # noqa: E402
 from slimscope.dockerfile.cli import dockerfile_cmd as _dockerfile; main.add_command(_dockerfile)  # noqa: E402,E702
 from slimscope.dockerfile.cli import lint_cmd as _lint; main.add_command(_lint)  # noqa: E402,E702
+from slimscope.tui.command import tui as _tui; main.add_command(_tui)  # noqa: E402
 from slimscope.slim.command import slim as _slim; main.add_command(_slim)  # noqa: E402,E702

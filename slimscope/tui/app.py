@@ -1,0 +1,315 @@
+"""The explorer app: wires the panes together and keeps the view state."""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static
+
+from slimscope.errors import SlimscopeError
+from slimscope.tui.keys import KEYS
+from slimscope.tui.messages import EntryHighlighted, FilterChanged, LayerHighlighted
+from slimscope.tui.model import CHANGES, IMAGE, ImageModel
+from slimscope.tui.render import legend, size
+from slimscope.tui.screens import HelpScreen, WasteScreen
+from slimscope.tui.widgets.details import DetailsPane
+from slimscope.tui.widgets.filetree import FileTree
+from slimscope.tui.widgets.filterbar import FilterBar
+from slimscope.tui.widgets.layers import LayerTable
+from slimscope.tui.widgets.summary import LoadingPanel, SummaryBar
+
+FILTER_DELAY = 0.25   # seconds of typing quiet before the filter applies
+
+
+class ExplorerApp(App):
+    """`slimscope tui IMAGE`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "slimscope"
+    BINDINGS = [Binding(k.key, k.action, k.title, show=k.footer, key_display=k.show)
+                for k in KEYS]
+
+    def __init__(self, image: str, *, display_name: Optional[str] = None, image_sel=None,
+                 platform=None, no_hash: bool = False, no_cache: bool = False,
+                 analysis=None) -> None:
+        super().__init__()
+        self.image_arg = image
+        self.display_name = display_name or image
+        self.load_options = dict(hash_contents=not no_hash, image=image_sel, platform=platform,
+                                 use_cache=not no_cache)
+        self.analysis = analysis
+        self.model: Optional[ImageModel] = None
+        self.layer = 0
+        self.mode = IMAGE
+        self.by_size = True
+        self.filter_text = ""
+        self.hide_unchanged = False
+        self.waste_only = False
+        self.error: Optional[str] = None
+        self.error_code = 2
+        self.shown = None
+        self._generation = 0
+        self._pending_reveal: Optional[str] = None
+        self._filter_timer = None
+
+    # -- layout ----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield SummaryBar(id="summary")
+        yield LoadingPanel(self.display_name, id="loading")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield LayerTable(id="layers")
+                yield DetailsPane(id="details")
+            with Vertical(id="right"):
+                yield FilterBar(id="filterbar")
+                yield Static(legend(), id="legend")
+                yield FileTree(id="tree")
+        yield Footer()
+
+    @property
+    def tree(self) -> FileTree:
+        return self.query_one(FileTree)
+
+    @property
+    def layers_pane(self) -> LayerTable:
+        return self.query_one(LayerTable)
+
+    @property
+    def details(self) -> DetailsPane:
+        return self.query_one(DetailsPane)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
+    def on_mount(self) -> None:
+        self.query_one(SummaryBar).show_loading(self.display_name)
+        if self.analysis is not None:
+            self._loaded(self.analysis)
+        else:
+            self.load()
+
+    # -- loading (a worker: the window is up at once) --------------------------
+    @work(thread=True, exclusive=True, group="load")
+    def load(self) -> None:
+        from slimscope.analysis import analyze
+
+        panel = self.query_one(LoadingPanel)
+        last = [0.0]
+
+        def progress(done, total):
+            now = time.monotonic()
+            if now - last[0] >= 0.1 or (total and done >= total):
+                last[0] = now
+                self.call_from_thread(panel.progress, done, total)
+
+        try:
+            analysis = analyze(self.image_arg, progress=progress, **self.load_options)
+        except SlimscopeError as e:
+            self.call_from_thread(self._fail, str(e), e.exit_code)
+            return
+        except Exception as e:  # a bug: still one line after the app closes
+            self.call_from_thread(self._fail, f"unexpected error: {type(e).__name__}: {e}", 2)
+            return
+        self.call_from_thread(panel.stage, "Composing views …")
+        self.call_from_thread(self._loaded, analysis)
+
+    def _fail(self, message: str, code: int) -> None:
+        self.error = message
+        self.error_code = code
+        self.exit(return_code=code)
+
+    def _loaded(self, analysis) -> None:
+        self.analysis = analysis
+        self.model = ImageModel(analysis)
+        self.query_one(LoadingPanel).display = False
+        self.query_one("#main").display = True
+        self.query_one(SummaryBar).show(analysis, self.display_name)
+        self.layer = max(len(analysis.layers) - 1, 0)
+        self.layers_pane.load(analysis)
+        self.layers_pane.select_layer(self.layer)
+        if not analysis.layers:
+            self.filter_bar.set_status("this image has no layers")
+            return
+        self.details.show_layer(analysis, self.layer)
+        self.tree.focus()
+        self.refresh_files()
+
+    # -- the file view ---------------------------------------------------------
+    def refresh_files(self) -> None:
+        if self.model is None or not self.analysis.layers:
+            return
+        self._generation += 1
+        self.filter_bar.set_status(Text(f"layer {self.layer} · computing …", "dim"))
+        self._compute(self._generation, self.layer, self.mode, self.filter_text,
+                      self.hide_unchanged, self.waste_only)
+
+    @work(thread=True, exclusive=True, group="view")
+    def _compute(self, generation, layer, mode, text, hide_unchanged, waste_only) -> None:
+        shown = self.model.shown(layer, mode, text, hide_unchanged, waste_only)
+        self.call_from_thread(self._apply, generation, shown)
+
+    def _apply(self, generation: int, shown) -> None:
+        if generation != self._generation:
+            return   # a newer request is on its way
+        self.shown = shown
+        self.tree.show(shown, self.by_size)
+        self._status()
+        if self._pending_reveal:
+            path, self._pending_reveal = self._pending_reveal, None
+            if self.tree.reveal(path):
+                self.details.show_file(self.model, shown.view, path)
+        elif self.details.subject and self.details.subject[0] == "file":
+            path = self.tree.cursor_path or self.details.subject[1]
+            while path not in shown.view.rows and path != "/":
+                path = path.rsplit("/", 1)[0] or "/"
+            self.details.show_file(self.model, shown.view, path)
+
+    def _status(self) -> None:
+        shown = self.shown
+        if shown is None:
+            return
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(f"layer {self.layer} ", "bold")
+        t.append("· this layer's changes" if self.mode == CHANGES else "· image up to this layer",
+                 "bold cyan")
+        t.append(f" · {size(shown.total)} in {shown.matched:,} entries")
+        t.append(" · by size" if self.by_size else " · by name", "dim")
+        if self.filter_text.strip():
+            t.append(f" · filter {self.filter_text.strip()!r}", "yellow")
+        if self.hide_unchanged:
+            t.append(" · changed only", "yellow")
+        if self.waste_only:
+            t.append(" · waste only", "red")
+        self.filter_bar.set_status(t)
+        self.tree.border_title = "Files: " + ("changes" if self.mode == CHANGES else "image")
+
+    # -- messages from the widgets ---------------------------------------------
+    def on_layer_highlighted(self, message: LayerHighlighted) -> None:
+        if self.model is None:
+            return
+        if self.layers_pane.has_focus or self.details.subject is None \
+                or self.details.subject[0] == "layer":
+            self.details.show_layer(self.analysis, message.layer)
+        if message.layer != self.layer:
+            self.layer = message.layer
+            self.refresh_files()
+
+    def on_entry_highlighted(self, message: EntryHighlighted) -> None:
+        if self.shown is not None and message.path in self.shown.view.rows \
+                and self.tree.has_focus:
+            self.details.show_file(self.model, self.shown.view, message.path)
+
+    def on_descendant_focus(self, event) -> None:
+        if self.model is None:
+            return
+        if event.widget is self.layers_pane:
+            self.details.show_layer(self.analysis, self.layer)
+        elif event.widget is self.tree and self.tree.cursor_path and self.shown is not None:
+            self.details.show_file(self.model, self.shown.view, self.tree.cursor_path)
+
+    def on_filter_changed(self, message: FilterChanged) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        if message.text == self.filter_text:
+            if message.final:
+                self.tree.focus()
+            return
+
+        def apply():
+            self._filter_timer = None
+            self.filter_text = message.text
+            self.refresh_files()
+
+        if message.final:
+            apply()
+            self.tree.focus()
+        else:
+            self._filter_timer = self.set_timer(FILTER_DELAY, apply)
+
+    # -- actions ---------------------------------------------------------------
+    def _has_layers(self) -> bool:
+        return self.model is not None and bool(self.analysis.layers)
+
+    def action_prev_layer(self) -> None:
+        if self._has_layers():
+            self.layers_pane.select_layer(max(self.layer - 1, 0))
+
+    def action_next_layer(self) -> None:
+        if self._has_layers():
+            self.layers_pane.select_layer(min(self.layer + 1, len(self.analysis.layers) - 1))
+
+    def action_toggle_mode(self) -> None:
+        self.mode = IMAGE if self.mode == CHANGES else CHANGES
+        self.refresh_files()
+
+    def action_toggle_sort(self) -> None:
+        self.by_size = not self.by_size
+        if self.shown is not None:
+            self.tree.show(self.shown, self.by_size)
+            self._status()
+
+    def action_filter(self) -> None:
+        self.filter_bar.input.focus()
+
+    def action_toggle_unchanged(self) -> None:
+        self.hide_unchanged = not self.hide_unchanged
+        self.refresh_files()
+
+    def action_toggle_waste_only(self) -> None:
+        self.waste_only = not self.waste_only
+        self.refresh_files()
+
+    def action_waste(self) -> None:
+        if self._has_layers():
+            self.push_screen(WasteScreen(self.analysis), callback=self.jump_to_waste)
+
+    def jump_to_waste(self, item) -> None:
+        """Show the layer that stores `item` in changes mode, cursor on its path."""
+        if item is None:
+            return
+        self.filter_text = ""
+        self.filter_bar.input.value = ""
+        self.hide_unchanged = self.waste_only = False
+        self.mode = CHANGES
+        self.layer = item.layer
+        self.layers_pane.select_layer(item.layer)
+        self._pending_reveal = item.path
+        self.tree.focus()
+        self.refresh_files()
+
+    def action_toggle_details(self) -> None:
+        self.details.display = not self.details.display
+
+    def action_expand_all(self) -> None:
+        if self.shown is None:
+            return
+        node = self.tree.cursor_node or self.tree.root
+        if not node.allow_expand:
+            node = node.parent or self.tree.root
+        if self.tree.expand_all_under(node) < 0:
+            self.notify("Stopped expanding after 5,000 rows; filter or open directories one "
+                        "by one.", severity="warning")
+
+    def action_collapse_all(self) -> None:
+        if self.shown is not None:
+            self.tree.collapse_everything()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        for k in KEYS:
+            if k.action in ("quit",):
+                continue
+            yield SystemCommand(k.title, f"{k.help} (key: {k.show})",
+                                getattr(self, f"action_{k.action}"))

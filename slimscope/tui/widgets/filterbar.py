@@ -1,0 +1,42 @@
+"""The filter line above the file tree, and the line that says what the tree shows."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Input, Static
+
+from slimscope.tui.messages import FilterChanged
+
+
+class FilterInput(Input):
+    BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
+
+    def action_clear_filter(self) -> None:
+        if self.value:
+            self.value = ""
+        else:
+            self.screen.focus_next()
+
+
+class FilterBar(Vertical):
+    def compose(self) -> ComposeResult:
+        yield FilterInput(placeholder="/ filter: path fragment or glob (*.so, /usr/*/doc)",
+                          id="filter-input")
+        yield Static("", id="view-status")
+
+    @property
+    def input(self) -> FilterInput:
+        return self.query_one(FilterInput)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.post_message(FilterChanged(event.value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(FilterChanged(event.value, final=True))
+
+    def set_status(self, text) -> None:
+        self.query_one("#view-status", Static).update(text)
