@@ -38,6 +38,7 @@ class Out:
     changes: list = field(default_factory=list)
     segs: Optional[list] = None     # the shell commands of a RUN
     dirty: bool = False             # segs changed: the RUN is written anew
+    flags: Optional[dict] = None    # COPY/ADD flags, when changed
 
     def render(self) -> str:
         lines = [c.render() for c in self.changes]
@@ -270,8 +271,9 @@ def _fold_permissions(outs: list, workdirs: list, measure, legacy_builder: bool)
         for j, flags in plan.items():
             o = outs[j]
             ins = o.ins
-            new_flags = dict(ins.flags)
-            new_flags.update({("chown" if w == "chown" else "chmod"): v for w, v in flags.items()})
+            new_flags = dict(o.flags if o.flags is not None else ins.flags)
+            new_flags.update(flags)
+            o.flags = new_flags
             flag_text = " ".join(f"--{a}={b}" if b else f"--{a}" for a, b in new_flags.items())
             o.text = f"{ins.cmd} {flag_text} {ins.rest}"
             what = " and ".join(f"--{w}" for w in flags)

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from slimscope.compose import ADDED, MODIFIED, unpack
-from slimscope.dockerfile.classify import (CACHE_PATHS, Segment, Step, classify_run,
-                                           is_apt_update, is_source_file, join_commands,
-                                           package_install, split_commands)
+from slimscope.dockerfile.classify import (CACHE_PATHS, Segment, Step, classify_run, is_source_file,
+                                           package_install)
 from slimscope.dockerfile.fixes import Change, Out, fix_stage, run_text
-from slimscope.layerindex import DIR, FILE, HARDLINK, SYMLINK
+from slimscope.layerindex import DIR, FILE, HARDLINK, SYMLINK  # noqa: F401
 
 BOTH = {"ENV", "ARG", "WORKDIR", "USER", "LABEL", "SHELL", "MAINTAINER"}
 RUNTIME_ONLY = {"EXPOSE", "VOLUME", "HEALTHCHECK", "CMD", "ENTRYPOINT", "STOPSIGNAL", "ONBUILD"}
@@ -83,7 +82,7 @@ def _step_of(out: Out, workdir: str) -> Optional[tuple]:
     if ins.cmd != "RUN" or not out.text:
         return None
     if out.segs is not None:
-        script = join_commands(out.segs)
+        script = " ".join((f"{sg.sep or '&&'} " if k else "") + sg.text for k, sg in enumerate(out.segs))
     elif ins.json_form is not None:
         script = shlex.join(ins.json_form)
     else:
@@ -221,7 +220,7 @@ def generate(df, measure, analysis=None, base: Optional[str] = None, context_dir
     build_pkgs = [p for s in steps if s[2] for p in s[2].build_packages]
     unknown = [s for s in steps if s[1] == "unknown"]
 
-    if unknown and analysis is not None and image_ref:
+    if unknown and (build_steps or build_pkgs) and analysis is not None and image_ref:
         first = unknown[0][0].ins
         res = fallback(analysis, image_ref, reason=f"line {first.line} ({_short(first)}) is not a step "
                                                    "slimscope can classify")

@@ -158,7 +158,7 @@ def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
                 i += 1
             if i >= n:
                 break
-        joined = " ".join(p.strip() if k else p.lstrip() for k, p in enumerate(parts)).strip()
+        joined = " ".join(p.strip() for p in parts if p.strip())
         m = re.match(r"^(\S+)\s*(.*)$", joined, re.S)
         if not m:
             continue
