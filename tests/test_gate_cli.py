@@ -365,7 +365,7 @@ def test_max_growth_from_image_and_saved_json(saved, tmp_path):
     r = ci(old, "--baseline", new, "--max-growth", -growth - 1)
     assert r.exit_code == 1, r.output
     assert "+120.0 kB /data/config.bin (added)" in r.output
-    assert "in a new layer" in r.output
+    assert "new layer 2 (120.0 kB): head -c 120000" in r.output
 
     # The same through saved reports: ci --json, and analyze --format json --files.
     js = tmp_path / "base.json"

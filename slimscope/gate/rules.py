@@ -426,8 +426,9 @@ class MaxGrowth(Rule):
             if d.files is not None:
                 culprits = [Culprit(f"{signed(c.delta)} {c.path} ({c.change})", c.delta, c.path)
                             for c in d.files if c.delta > 0][:ctx.top]
-            culprits += [_layer_culprit(analysis, analysis.layers[l["index"]], l["bytes"],
-                                        " in a new layer") for l in d.added_layers[:3]]
+            culprits += [Culprit(f"new layer {l['index']} ({size(l['bytes'])}): "
+                                 f"{short_command(l.get('created_by', ''), 70)}",
+                                 l["bytes"], None, l["index"]) for l in d.added_layers[:3]]
         budget_text = str(self.amount)
         if self.amount.percent is not None:
             budget_text += f" = {size(limit)}"
