@@ -280,14 +280,12 @@ def render_text(d: Diff, top: int = 10) -> str:
     return "\n".join(out)
 
 
-def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(d: Diff, top: int = 10) -> str:
-    from slimscope.report import short_command, size
-    out = [f"## slimscope diff: `{_md(d.old.reference or d.old.origin)}` → "
-           f"`{_md(d.new.reference or d.new.origin)}`", "",
+    from slimscope.report import _md_cell, short_command, size
+    out = [f"## slimscope diff: `{_md_cell(d.old.reference or d.old.origin)}` → "
+           f"`{_md_cell(d.new.reference or d.new.origin)}`", "",
            "| | old | new | change |", "|---|---:|---:|---:|"]
     for k in TOTAL_KEYS:
         o, n = d.totals[k]
@@ -298,16 +296,16 @@ def render_markdown(d: Diff, top: int = 10) -> str:
         for sign, ls in (("−", d.removed_layers), ("+", d.added_layers)):
             for l in ls[:top]:
                 out.append(f"| {sign} | {l['index']} | {size(l['bytes'])} | "
-                           f"`{_md(short_command(l.get('created_by', ''), 80))}` |")
+                           f"`{_md_cell(short_command(l.get('created_by', ''), 80))}` |")
         out.append("")
     if d.dirs:
         out += ["### Directories", "", "| change | old | new | directory |", "|---:|---:|---:|---|"]
-        out += [f"| {signed(n - o)} | {size(o)} | {size(n)} | `{_md(p)}` |" for p, o, n in d.dirs[:top]]
+        out += [f"| {signed(n - o)} | {size(o)} | {size(n)} | `{_md_cell(p)}` |" for p, o, n in d.dirs[:top]]
         out.append("")
     if d.files:
         out += ["### Files", "", "| change | | old | new | path |", "|---:|---|---:|---:|---|"]
         out += [f"| {signed(c.delta)} | {c.change} | {size(c.old_bytes)} | {size(c.new_bytes)} | "
-                f"`{_md(c.path)}` |" for c in d.files[:top]]
+                f"`{_md_cell(c.path)}` |" for c in d.files[:top]]
         out.append("")
     for note in d.notes():
         out += [f"> {note}", ""]

@@ -13,6 +13,7 @@ from typing import Optional
 import click
 
 from slimscope.diff import CI_SCHEMA
+from slimscope.report import _md_cell
 
 ANNOTATION_CULPRITS = 5
 
@@ -91,25 +92,23 @@ def to_json(o: Outcome) -> dict:
     }
 
 
-def _md(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(o: Outcome, top: int = 10) -> str:
     head = ":white_check_mark:" if o.passed else ":x:"
-    out = [f"## slimscope ci: `{_md(o.reference)}` {head} {_md(o.verdict())}", "",
+    out = [f"## slimscope ci: `{_md_cell(o.reference)}` {head} {_md_cell(o.verdict())}", "",
            "| | rule | measured | budget |", "|---|---|---|---|"]
     for r in o.results:
-        out.append(f"| {'✅' if r.passed else '❌'} | `{r.rule}` | {_md(r.measured_text)} | "
-                   f"{_md(r.budget_text)} |")
+        out.append(f"| {'✅' if r.passed else '❌'} | `{r.rule}` | {_md_cell(r.measured_text)} | "
+                   f"{_md_cell(r.budget_text)} |")
     out.append("")
     for r in o.failed:
-        out += [f"### ❌ `{r.rule}`", "", _md(r.summary)]
+        out += [f"### ❌ `{r.rule}`", "", _md_cell(r.summary)]
         if r.note:
-            out += ["", f"_{_md(r.note)}_"]
+            out += ["", f"_{_md_cell(r.note)}_"]
         if r.culprits:
             out.append("")
-            out += [f"- {_md(c.text.strip())}" for c in r.culprits[:top]]
+            out += [f"- {_md_cell(c.text.strip())}" for c in r.culprits[:top]]
             if len(r.culprits) > top:
                 out.append(f"- … {len(r.culprits) - top} more")
         out.append("")

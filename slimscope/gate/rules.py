@@ -11,7 +11,6 @@ from typing import Optional
 
 from slimscope.errors import BadInput
 from slimscope.gate.config import GateConfig
-from slimscope.gate.units import Amount
 from slimscope.report import secret_sentence, short_command, size
 
 
@@ -157,6 +156,9 @@ class Rule:
     name = ""
     title = ""
 
+    def __init__(self, budget):
+        self.budget = budget
+
     def evaluate(self, analysis, ctx: Context) -> RuleResult:
         raise NotImplementedError
 
@@ -184,9 +186,6 @@ def _largest_waste(analysis, limit: int) -> list:
 class MaxSize(Rule):
     name, title = "max-size", "final size"
 
-    def __init__(self, budget: int):
-        self.budget = budget
-
     def evaluate(self, analysis, ctx):
         n = analysis.final_bytes
         culprits = []
@@ -200,9 +199,6 @@ class MaxSize(Rule):
 
 class MaxCompressedSize(Rule):
     name, title = "max-compressed-size", "compressed size"
-
-    def __init__(self, budget: int):
-        self.budget = budget
 
     def evaluate(self, analysis, ctx):
         note = ""
@@ -223,9 +219,6 @@ class MaxCompressedSize(Rule):
 class MaxWastedBytes(Rule):
     name, title = "max-wasted-bytes", "wasted bytes"
 
-    def __init__(self, budget: int):
-        self.budget = budget
-
     def evaluate(self, analysis, ctx):
         n = analysis.wasted_bytes
         ok = n <= self.budget
@@ -236,36 +229,27 @@ class MaxWastedBytes(Rule):
 class MaxWastedPercent(Rule):
     name, title = "max-wasted-percent", "wasted share"
 
-    def __init__(self, percent: float):
-        self.percent = percent
-
     def evaluate(self, analysis, ctx):
         total = analysis.total_bytes
         pct = 0.0 if total == 0 else 100 * analysis.wasted_bytes / total
-        ok = pct <= self.percent
-        return self.result(ok, round(pct, 4), self.percent,
+        ok = pct <= self.budget
+        return self.result(ok, round(pct, 4), self.budget,
                            f"{pct:.1f}% ({size(analysis.wasted_bytes)} of {size(total)})",
-                           f"{self.percent:g}%", [] if ok else _largest_waste(analysis, MAX_CULPRITS))
+                           f"{self.budget:g}%", [] if ok else _largest_waste(analysis, MAX_CULPRITS))
 
 
 class MinEfficiency(Rule):
     name, title = "min-efficiency", "efficiency"
 
-    def __init__(self, ratio: float):
-        self.ratio = ratio
-
     def evaluate(self, analysis, ctx):
         eff = analysis.efficiency
-        ok = eff >= self.ratio
-        return self.result(ok, round(eff, 6), self.ratio, f"{eff:.1%}", f"{self.ratio:.1%}",
+        ok = eff >= self.budget
+        return self.result(ok, round(eff, 6), self.budget, f"{eff:.1%}", f"{self.budget:.1%}",
                            [] if ok else _largest_waste(analysis, MAX_CULPRITS))
 
 
 class MaxLayers(Rule):
     name, title = "max-layers", "layers"
-
-    def __init__(self, budget: int):
-        self.budget = budget
 
     def evaluate(self, analysis, ctx):
         n = len(analysis.layers)
@@ -281,9 +265,6 @@ class MaxLayers(Rule):
 
 class MaxLayerSize(Rule):
     name, title = "max-layer-size", "largest layer"
-
-    def __init__(self, budget: int):
-        self.budget = budget
 
     def evaluate(self, analysis, ctx):
         biggest = max((l.bytes for l in analysis.layers), default=0)
@@ -410,14 +391,11 @@ def _matches_or_ancestor(rx, path: str) -> bool:
 class MaxGrowth(Rule):
     name, title = "max-growth", "growth over baseline"
 
-    def __init__(self, amount: Amount):
-        self.amount = amount
-
     def evaluate(self, analysis, ctx):
         d = ctx.diff(analysis)
         old = d.old.totals["final_bytes"]
         growth = d.growth
-        limit = self.amount.limit(old)
+        limit = self.budget.limit(old)
         ok = growth <= limit
         pct = f" ({growth / old:+.1%})" if old else ""
         from slimscope.diff import signed
@@ -429,8 +407,8 @@ class MaxGrowth(Rule):
             culprits += [Culprit(f"new layer {l['index']} ({size(l['bytes'])}): "
                                  f"{short_command(l.get('created_by', ''), 70)}",
                                  l["bytes"], None, l["index"]) for l in d.added_layers[:3]]
-        budget_text = str(self.amount)
-        if self.amount.percent is not None:
+        budget_text = str(self.budget)
+        if self.budget.percent is not None:
             budget_text += f" = {size(limit)}"
         note = (f"baseline {d.old.reference or d.old.origin}: {size(old)} final; now "
                 f"{size(d.new.totals['final_bytes'])}")
