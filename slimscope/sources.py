@@ -277,7 +277,7 @@ class TarStreamSource(Source):
         counted = io.BufferedReader(_Counter(raw, opts.progress, self.total_bytes()), CHUNK)
         try:
             try:
-                tf = tarfile.open(fileobj=counted, mode="r|*")
+                tf = tarfile.open(fileobj=counted, mode="r|*", bufsize=CHUNK)
             except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
                 raise BadInput(f"{self.where} is not an image archive (not a tar: {e})") from None
             try:
@@ -347,7 +347,7 @@ class TarStreamSource(Source):
             ordered.append(Layer(pos, digest, idx.diff_id, res.media_types[pos] or
                                  _media_type(kind), size, kind != "tar", idx, name))
         _check_diff_ids(res, [l.index for l in ordered], self.where)
-        return Image(res.reference if not self.reference else self.reference,
+        return Image(self.reference or _qualified(res.reference, self.where),
                      res.config_digest, res.config, ordered, self)
 
     def _member_for(self, key: str, links: dict) -> str:
@@ -403,6 +403,13 @@ class TarStreamSource(Source):
             raise BadInput(f"{self.where} is truncated or corrupt ({e})") from None
         finally:
             raw.close()
+
+
+def _qualified(reference: str, where: str) -> str:
+    """OCI layouts often name an image by a bare tag ("latest"): say where it lives too."""
+    if reference and reference != where and "/" not in reference and ":" not in reference:
+        return f"{where}:{reference}"
+    return reference
 
 
 def _digest_from_name(name: str) -> str:
@@ -507,7 +514,8 @@ class OCIDirSource(Source):
             layers.append(Layer(pos, digest, idx.diff_id, res.media_types[pos], size,
                                 kind != "tar", idx, p))
         _check_diff_ids(res, [l.index for l in layers], self.where)
-        return Image(self.reference or res.reference, res.config_digest, res.config, layers, self)
+        return Image(self.reference or _qualified(res.reference, self.where), res.config_digest,
+                     res.config, layers, self)
 
     def layer_streams(self, image: Image):
         for layer in image.layers:
