@@ -1,0 +1,271 @@
+"""`slimscope slim` with the real engine: every layer-merge edge case, both ways.
+
+For each fixture image the slimmed image must load (offline) or exist (engine),
+run its CMD with the original's output, show in `docker export` exactly the
+original's filesystem minus what was removed, and carry every config field.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+
+import pytest
+from click.testing import CliRunner
+
+from slimscope.cli import main
+from slimscope.slim.verify import CONFIG_FIELDS
+from tests import engine as E
+
+pytestmark = pytest.mark.engine
+
+CAP = b"\x01\x00\x00\x02\x00\x04\x00\x00" + bytes(12)   # cap_net_bind_service+ep
+CAP_KEY = "SCHILY.xattr.security.capability"
+
+
+def _cap_tar() -> bytes:
+    """A tar for ADD: a file with a capability xattr, and a hardlink pair."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for name, kind, data, mode, link, pax in (
+                ("capdir/", tarfile.DIRTYPE, b"", 0o755, "", {}),
+                ("capdir/ping", tarfile.REGTYPE, b"#!/bin/sh\necho pong\n", 0o755, "",
+                 {CAP_KEY: CAP.decode("utf-8", "surrogateescape")}),
+                ("capdir/hl-a", tarfile.REGTYPE, b"hardlinked body\n", 0o644, "", {}),
+                ("capdir/hl-b", tarfile.LNKTYPE, b"", 0o644, "capdir/hl-a", {})):
+            ti = tarfile.TarInfo(name)
+            ti.type, ti.mode, ti.mtime, ti.linkname = kind, mode, E.FIXED_MTIME, link
+            ti.size = len(data)
+            ti.pax_headers = pax
+            tf.addfile(ti, io.BytesIO(data) if data else None)
+    return buf.getvalue()
+
+
+EDGE_DOCKERFILE = f"""FROM {E.BUSYBOX_TAG}
+RUN mkdir -p /e/keep /e/empty /e/gone/sub /e/sticky && echo one > /e/modrm && echo a > /e/readd \\
+ && echo x > /e/gone/sub/f && head -c 40000 /dev/zero | tr '\\0' g > /e/gone/big \\
+ && echo t > /e/target && ln -s /e/target /e/sym-to-file && ln -s keep /e/sym-dir \\
+ && ln -s /missing /e/broken && mknod /e/null c 1 3 && mkfifo /e/fifo && chmod 1777 /e/sticky \\
+ && chown 1000:1000 /e/keep && chmod 4755 /e/modrm && mkdir -p /tmp && echo tmp > /tmp/junk \
+ && echo pair > /e/pair-a && ln /e/pair-a /e/pair-b
+RUN echo two >> /e/modrm && rm /e/readd && touch /e/keep/new
+RUN rm /e/modrm && echo b > /e/readd && rm -rf /e/gone && rm /e/sym-to-file \\
+ && echo now-a-file > /e/sym-to-file
+ADD cap.tar /
+RUN ln /capdir/hl-a /capdir/hl-cross && rm /capdir/hl-a
+HEALTHCHECK --interval=7s --timeout=3s --retries=2 CMD ["true"]
+SHELL ["/bin/sh", "-ec"]
+STOPSIGNAL SIGUSR1
+ENV WEIRD="a \\"q\\" \\$x \\\\ b" PLAIN=1
+LABEL org.example.k="v w" other=1
+EXPOSE 8080/udp 80
+VOLUME /vol
+WORKDIR /e
+USER 1000:1000
+ONBUILD RUN echo child
+CMD ["sh", "-c", "stat -c '%N %A %u %g' /e/* /capdir/*; cat /e/readd /capdir/ping"]
+"""
+
+FIXTURES = [n for n, (_, _, exp) in E.FIXTURES.items() if not exp.get("slow")]
+
+
+def edge_image() -> str:
+    return E.build_image("slimscope-test/slim-edge:latest", EDGE_DOCKERFILE,
+                         {"cap.tar": _cap_tar()})
+
+
+def _image(name: str) -> str:
+    return edge_image() if name == "edge" else E.fixture_image(name)
+
+
+def _slim(*args) -> dict:
+    r = CliRunner().invoke(main, ["slim", *args, "--json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return json.loads(r.output[r.output.index("{"):])
+
+
+def _load(client, path) -> str:
+    """`docker load -i path`; the id of the loaded image."""
+    with open(path, "rb") as f:
+        out = "".join(d.get("stream", "") for d in client.api.load_image(f))
+    m = re.search(r"Loaded image(?: ID)?: (\S+)", out)
+    assert m, out
+    return client.api.inspect_image(m.group(1))["Id"]
+
+
+def _run(client, image: str) -> tuple:
+    cid = client.api.create_container(image, network_disabled=True)["Id"]
+    try:
+        client.api.start(cid)
+        code = client.api.wait(cid, timeout=60)["StatusCode"]
+        return code, client.api.logs(cid, stdout=True, stderr=False)
+    finally:
+        client.api.remove_container(cid, force=True)
+
+
+def _export_headers(client, image: str) -> dict:
+    cid = client.api.create_container(image, command=["/x"])["Id"]
+    try:
+        reader = io.BufferedReader(E._ChunkReader(client.api.export(cid)), 1 << 20)
+        with tarfile.open(fileobj=reader, mode="r|", encoding="utf-8",
+                          errors="surrogateescape") as tf:
+            return {"/" + m.name.strip("/"): m.pax_headers for m in tf}
+    finally:
+        client.api.remove_container(cid, force=True)
+
+
+def _minus(snap: dict, removed) -> dict:
+    out = {}
+    for p, v in snap.items():
+        if any(p == r or p.startswith(r.rstrip("/") + "/") for r in removed):
+            continue
+        out[p] = v
+    return out
+
+
+def _assert_same_config(client, original: str, slimmed: str):
+    a = client.api.inspect_image(original)["Config"]
+    b = client.api.inspect_image(slimmed)["Config"]
+    for field in CONFIG_FIELDS:
+        assert (a.get(field) or None) == (b.get(field) or None), field
+
+
+def _check(client, original: str, slimmed: str, removed=()):
+    assert _run(client, slimmed) == _run(client, original)
+    expected = _minus(E.export_snapshot(original), removed)
+    got = E.export_snapshot(slimmed)
+    assert got == expected, sorted(set(got.items()) ^ set(expected.items()))[:10]
+    _assert_same_config(client, original, slimmed)
+
+
+@pytest.fixture()
+def scratch_tags(engine):
+    tags = []
+    yield tags
+    for t in tags:
+        try:
+            engine.api.remove_image(t, force=True)
+        except Exception:
+            pass
+
+
+@pytest.mark.parametrize("name", FIXTURES + ["edge"])
+def test_engine_way(engine, scratch_tags, name):
+    original = _image(name)
+    tag = f"slimscope-test/slimmed-{name}:engine"
+    scratch_tags.append(tag)
+    doc = _slim(original, "--tag", tag, "--force")
+    assert doc["via"] == "engine" and doc["after"]["layers"] == 1
+    _check(engine, original, tag)
+    if name == "edge":
+        headers = _export_headers(engine, tag)
+        assert headers["/capdir/ping"][CAP_KEY].encode("utf-8", "surrogateescape") == CAP
+        # the restored config has the builder-only fields
+        cfg = engine.api.inspect_image(tag)["Config"]
+        assert cfg["Healthcheck"]["Retries"] == 2 and cfg["Shell"] == ["/bin/sh", "-ec"]
+        assert cfg["StopSignal"] == "SIGUSR1" and cfg["OnBuild"] == ["RUN echo child"]
+
+
+@pytest.mark.parametrize("name", FIXTURES + ["edge"])
+def test_offline_way(engine, scratch_tags, tmp_path, name):
+    original = _image(name)
+    out = tmp_path / "slim.tar"
+    doc = _slim(original, "--via", "offline", "-o", str(out))
+    assert doc["via"] == "offline" and doc["after"]["layers"] == 1
+    before, after = doc["before"], doc["after"]
+    wasted = sum(s["bytes"] for s in doc["saved"])
+    assert after["total_bytes"] <= before["total_bytes"] - wasted
+    loaded = _load(engine, out)
+    scratch_tags.append(loaded)
+    _check(engine, original, loaded)
+    if name == "edge":
+        headers = _export_headers(engine, loaded)
+        assert headers["/capdir/ping"][CAP_KEY].encode("utf-8", "surrogateescape") == CAP
+
+
+REMOVE = ["--remove", "/e/keep", "--remove", "/e/pair-a", "--remove", "/capdir/hl-b",
+          "--preset", "tmp"]
+REMOVED = ["/e/keep", "/e/pair-a", "/capdir/hl-b", "/tmp/junk"]
+
+
+@pytest.mark.parametrize("way", ["engine", "offline"])
+def test_remove_and_preset(engine, scratch_tags, way):
+    original = edge_image()
+    tag = f"slimscope-test/slimmed-edge:remove-{way}"
+    scratch_tags.append(tag)
+    doc = _slim(original, "--via", way, "--tag", tag, "--force", *REMOVE)
+    rules = {r["rule"]: r for r in doc["removed"]}
+    assert rules["preset:tmp"]["paths"] == 1 and rules["preset:tmp"]["bytes"] == 4
+    # /e/pair-a goes but its twin /e/pair-b (same layer, same body) keeps the body
+    assert rules["remove:/e/pair-a"]["bytes"] == 0
+    # /capdir/hl-b's first name died in a later layer; it was the last name of its body
+    # (overlayfs copied the body up for /capdir/hl-cross)
+    assert rules["remove:/capdir/hl-b"]["bytes"] == len(b"hardlinked body\n")
+    snap = E.export_snapshot(tag)
+    assert snap["/e/pair-b"][:2] == ("file", len(b"pair\n"))
+    assert snap["/capdir/hl-cross"][:2] == ("file", len(b"hardlinked body\n"))
+    assert "/tmp" in snap and "/e/sym-dir" in snap   # a dangling symlink stays as it was
+    expected = _minus(E.export_snapshot(original), REMOVED)
+    assert snap == expected
+
+
+def test_keep_base(engine, scratch_tags):
+    original = edge_image()
+    tag = "slimscope-test/slimmed-edge:keep-base"
+    scratch_tags.append(tag)
+    doc = _slim(original, "--keep-base", "--tag", tag, "--force", "--remove", "/bin/vi")
+    assert doc["via"] == "offline" and doc["base_layers_kept"] == 1
+    base_ids = engine.api.inspect_image(E.BUSYBOX_TAG)["RootFS"]["Layers"]
+    got = engine.api.inspect_image(tag)["RootFS"]["Layers"]
+    assert got[:1] == base_ids and len(got) == 2
+    _check(engine, original, tag, removed=["/bin/vi"])
+
+
+def test_dry_run_and_refusals(engine, scratch_tags, tmp_path):
+    original = E.fixture_image("hidden-deletion")
+    tag = "slimscope-test/slimmed-hidden:refuse"
+    r = CliRunner().invoke(main, ["slim", original, "--tag", tag, "--dry-run"])
+    assert r.exit_code == 0, r.output
+    assert "hidden deletions" in r.output and "307.2 kB" in r.output
+    with pytest.raises(Exception):
+        engine.api.inspect_image(tag)
+    # an existing tag is not replaced without --force
+    engine.api.tag(E.BUSYBOX_TAG, *tag.split(":"))
+    scratch_tags.append(tag)
+    before = engine.api.inspect_image(tag)["Id"]
+    r = CliRunner().invoke(main, ["slim", original, "--tag", tag])
+    assert r.exit_code == 2 and "--force" in r.output
+    assert engine.api.inspect_image(tag)["Id"] == before
+    # the source tag itself is refused even with --force
+    r = CliRunner().invoke(main, ["slim", original, "--tag", original, "--force"])
+    assert r.exit_code == 2 and "source" in r.output
+
+
+def test_failed_smoke_leaves_nothing(engine, tmp_path):
+    original = E.fixture_image("hidden-deletion")
+    tag = "slimscope-test/slimmed-hidden:smoke"
+    out = tmp_path / "s.tar"
+    try:
+        engine.api.remove_image(tag, force=True)
+    except Exception:
+        pass
+    images = {i["Id"] for i in engine.api.images(all=True)}
+    r = CliRunner().invoke(main, ["slim", original, "--tag", tag, "-o", str(out),
+                                  "--smoke", "cat /proc/sys/kernel/random/uuid"])
+    assert r.exit_code == 1 and "stdout differs" in r.output
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    with pytest.raises(Exception):
+        engine.api.inspect_image(tag)
+    assert {i["Id"] for i in engine.api.images(all=True)} == images
+    assert not any("slimscope-tmp" in t for i in engine.api.images()
+                   for t in (i.get("RepoTags") or []))
+
+
+def test_smoke_passes(engine, scratch_tags):
+    original = E.fixture_image("setuid")
+    tag = "slimscope-test/slimmed-setuid:smoke"
+    scratch_tags.append(tag)
+    doc = _slim(original, "--tag", tag, "--force", "--smoke", "cat /etc/passwd")
+    assert "exit code 0" in doc["smoke"]
