@@ -172,7 +172,7 @@ def big_image(out: Path, files: int = 50_000, per_dir: int = 250) -> Path:
         d = n // per_dir
         top.file(f"data/d{d:04d}/f{n:06d}.txt", b"y" * 10)
     top.dir("new")
-    for n in range(500):
+    for n in range(700):                   # more rows than one page of the tree
         top.file(f"new/n{n:04d}.log", b"z" * 64)
     return write_oci(out, [base.bytes(), top.bytes()],
                      ["/bin/sh -c #(nop) ADD file:many in /", "/bin/sh -c churn"], ref="big")

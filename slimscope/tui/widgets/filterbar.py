@@ -14,10 +14,9 @@ class FilterInput(Input):
     BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
 
     def action_clear_filter(self) -> None:
-        if self.value:
-            self.value = ""
-        else:
-            self.screen.focus_next()
+        """Esc: clear the filter, apply at once, back to the tree."""
+        self.value = ""
+        self.post_message(FilterChanged("", final=True))
 
 
 class FilterBar(Vertical):
