@@ -98,8 +98,11 @@ class View:
             self._paths = sorted(self.rows)
         return self._paths
 
-    def select(self, pred: Optional[Callable[[str, Entry], bool]], subtree: bool = True) -> Shown:
-        """The rows `pred` keeps, with their parents; a kept directory keeps its contents."""
+    def select(self, pred: Optional[Callable[[str, Entry], bool]], subtree: bool = True,
+               count_hidden: bool = False) -> Shown:
+        """The rows `pred` keeps, with their parents; a kept directory keeps its contents.
+
+        `count_hidden` adds what whiteouts hide to the totals in image mode too."""
         if pred is None:
             return self.full
         rows = self.rows
@@ -116,12 +119,16 @@ class View:
                 keep.append(p)
                 if e.is_dir and subtree:
                     kept_dirs.add(p)
-        return structure(self, keep)
+        return structure(self, keep, count_hidden)
 
 
-def structure(view: View, keep: Optional[list]) -> Shown:
+def structure(view: View, keep: Optional[list], count_hidden: bool = False) -> Shown:
+    """Link the kept rows under their parents and sum sizes up the tree.
+
+    Changes views count what whiteouts hide (the bytes they still cost); image
+    views count only what the filesystem shows, unless `count_hidden`."""
     rows = view.rows
-    with_hides = view.mode == CHANGES
+    with_hides = view.mode == CHANGES or count_hidden
     children: dict = {}
     totals: dict = {"/": 0}
     paths = rows.keys() if keep is None else keep
@@ -129,7 +136,7 @@ def structure(view: View, keep: Optional[list]) -> Shown:
         if p == "/":
             continue
         e = rows[p]
-        own = (e.size + (e.hides if with_hides else 0)) if e.counted else 0
+        own = (e.size if e.counted else 0) + (e.hides if with_hides else 0)
         linked = p in totals   # already linked as the parent of an earlier path
         totals[p] = totals.get(p, 0) + own
         # link p under its parents, up to the first ancestor already linked
@@ -149,8 +156,8 @@ def structure(view: View, keep: Optional[list]) -> Shown:
                 a = parent_of(a)
                 totals[a] += own
     root = rows.get("/")
-    if root is not None and root.counted:
-        totals["/"] += root.size + (root.hides if with_hides else 0)
+    if root is not None:
+        totals["/"] += (root.size if root.counted else 0) + (root.hides if with_hides else 0)
     return Shown(view, children, totals, len(paths) if keep is not None else len(rows))
 
 
@@ -381,7 +388,7 @@ class ImageModel:
         v = self.view(layer, mode)
         pred = self.predicate(v, text, hide_unchanged, waste_only)
         # with a toggle on, a kept directory does not drag in its unchanged contents
-        return v.select(pred, subtree=not (hide_unchanged or waste_only))
+        return v.select(pred, subtree=not (hide_unchanged or waste_only), count_hidden=waste_only)
 
     # -- details ---------------------------------------------------------------
     def history(self, path: str) -> list:

@@ -80,7 +80,8 @@ def help_markdown() -> str:
              "Which layer and which files make the image big, and which bytes are stored "
              "but invisible.", "", "| key | what it does |", "|---|---|"]
     for k in KEYS:
-        lines.append(f"| `{k.show}` | {k.help} |")
+        text = k.help.replace("*", "\\*")   # a glob is not emphasis
+        lines.append(f"| `{k.show}` | {text} |")
     for key, what in WIDGET_KEYS:
         lines.append(f"| {key} | {what} |")
     lines += ["", "## Reading the file pane", "",
