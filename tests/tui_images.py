@@ -12,16 +12,8 @@ import json
 import tarfile
 from pathlib import Path
 
-MTIME = 1_700_000_000
-
-
-def noise(n: int, seed: str) -> bytes:
-    out = bytearray()
-    i = 0
-    while len(out) < n:
-        out += hashlib.sha256(f"{seed}-{i}".encode()).digest()
-        i += 1
-    return bytes(out[:n])
+from tests.engine import FIXED_MTIME as MTIME
+from tests.engine import noise
 
 
 class LayerTar:
