@@ -269,3 +269,35 @@ def test_smoke_passes(engine, scratch_tags):
     scratch_tags.append(tag)
     doc = _slim(original, "--tag", tag, "--force", "--smoke", "cat /etc/passwd")
     assert "exit code 0" in doc["smoke"]
+
+
+DEBIAN_DOCKERFILE = f"""FROM {E.DEBIAN_TAG}
+RUN apt-get update && apt-get install -y --no-install-recommends libcap2-bin \\
+ && cp /bin/true /usr/local/bin/captrue \\
+ && setcap cap_net_bind_service+ep /usr/local/bin/captrue
+RUN rm -rf /usr/share/doc/libcap2-bin
+CMD ["sh", "-c", "getcap /usr/local/bin/captrue; ls /usr/share/doc | wc -l"]
+"""
+
+
+@pytest.mark.parametrize("way", ["engine", "offline"])
+def test_debian_apt_fixture(engine, scratch_tags, way):
+    from slimscope.analysis import analyze
+    from slimscope.slim.plan import make_plan
+
+    original = E.build_image("slimscope-test/slim-debian:latest", DEBIAN_DOCKERFILE)
+    tag = f"slimscope-test/slimmed-debian:{way}"
+    scratch_tags.append(tag)
+    doc = _slim(original, "--via", way, "--tag", tag, "--force", "--preset", "apt",
+                "--no-compressed")
+    assert doc["after"]["total_bytes"] < doc["before"]["total_bytes"]
+    apt = {r["rule"]: r for r in doc["removed"]}["preset:apt"]
+    assert apt["bytes"] > 1_000_000     # the package lists
+    code, out = _run(engine, tag)
+    assert code == 0 and b"cap_net_bind_service" in out
+    assert (code, out) == _run(engine, original)
+    removed = make_plan(analyze(original), presets=["apt"]).removed
+    expected = {p: v for p, v in E.export_snapshot(original).items() if p not in removed}
+    assert E.export_snapshot(tag) == expected
+    assert "/var/lib/apt/lists/partial" in expected
+    _assert_same_config(engine, original, tag)

@@ -6,10 +6,12 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 
 import click
 
+from slimscope.analysis import measure_compressed
 from slimscope.cli import SOURCES_HELP, image_options, load_analysis
 from slimscope.errors import BadInput, CheckFailed, EngineUnavailable
 
@@ -139,9 +141,11 @@ class Cleanup:
               show_default=True, help="-o writes a `docker load`-able archive or an OCI layout dir.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--no-verify", is_flag=True, help="Skip re-analyzing the output (not advised).")
+@click.option("--no-compressed", is_flag=True,
+              help="Skip measuring gzip sizes for the report (saves a compression pass).")
 @image_options
 def slim(image, tag, out, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
-         fmt, as_json, no_verify, image_sel, platform, no_hash, no_cache):
+         fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache):
     from slimscope import sources
     from slimscope.slim import keepbase, report
     from slimscope.slim.plan import make_plan
@@ -195,18 +199,22 @@ def slim(image, tag, out, via, keep_base, base_layers, removes, presets, dry_run
         click.echo(report.render_plan(before, plan, start, via))
         return
 
+    measuring = None
+    if not no_compressed:    # gzip runs outside the GIL: measure the input alongside the rewrite
+        measuring = _Background(measure_compressed, before)
     cleanup = Cleanup()
     cleanup.client = client
     ok = False
     try:
         after, targets, smoke_result = _rewrite(before, plan, start, via, client, tag, out, fmt,
-                                                force, smoke, no_verify, no_hash, cleanup, notes)
+                                                force, smoke, no_verify, no_hash, no_compressed,
+                                                cleanup, notes)
         ok = True
     finally:
         if not ok:
             cleanup.run()
-    from slimscope.analysis import measure_compressed
-    measure_compressed(before)
+    if measuring is not None:
+        measuring.join()
     doc = report.build(before, after, plan, start, via, targets, notes, not no_verify,
                        smoke_result)
     click.echo(json.dumps(doc, indent=2) if as_json else report.render_text(doc))
@@ -223,8 +231,21 @@ def _same_tag(tag: str, src_ref: str) -> bool:
     return split_tag(tag) == split_tag(src_ref)
 
 
-def _verify(before, plan, ref: str, no_hash: bool):
-    from slimscope.analysis import analyze, measure_compressed
+class _Background(threading.Thread):
+    def __init__(self, fn, *args):
+        super().__init__(target=self._run, args=(fn, args), daemon=True)
+        self.error = None
+        self.start()
+
+    def _run(self, fn, args):
+        try:
+            fn(*args)
+        except Exception as e:   # the report then shows "?" for what could not be measured
+            self.error = e
+
+
+def _verify(before, plan, ref: str, no_hash: bool, compressed: bool = True):
+    from slimscope.analysis import analyze
     from slimscope.slim.verify import differences
 
     after = analyze(ref, hash_contents=not no_hash, use_cache=True)
@@ -234,12 +255,13 @@ def _verify(before, plan, ref: str, no_hash: bool):
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise CheckFailed(f"the slimmed image differs from the input: {shown}{more}; "
                           "nothing was written")
-    measure_compressed(after)   # while the output is still where it was analyzed
+    if compressed:
+        measure_compressed(after)   # while the output is still where it was analyzed
     return after
 
 
 def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_verify, no_hash,
-             cleanup, notes):
+             no_compressed, cleanup, notes):
     from slimscope.slim import offline
     n = len(before.layers)
     comment = (f"slimscope slim: layers {start}..{n - 1} squashed into one"
@@ -270,13 +292,13 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
                 offline.write_docker_archive(staged_out, cfg, layers, [tag] if tag else [])
                 ref = staged_out
             if not no_verify:
-                after = _verify(before, plan, ref, no_hash)
+                after = _verify(before, plan, ref, no_hash, not no_compressed)
         if tag:
             temp_tag = _temp_tag()
             archive = os.path.join(work.name, "load.tar")
             offline.write_docker_archive(archive, cfg, layers, [temp_tag])
             if not no_verify and after is None:
-                after = _verify(before, plan, archive, no_hash)
+                after = _verify(before, plan, archive, no_hash, not no_compressed)
             cleanup.tags.append(temp_tag)
             _load(client, archive)
             engine_ref = temp_tag
@@ -288,7 +310,8 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
         export_import(client, before, plan, temp_tag, notes)
         engine_ref = temp_tag
         if not no_verify:
-            after = _verify(before, plan, "docker-daemon:" + temp_tag, no_hash)
+            after = _verify(before, plan, "docker-daemon:" + temp_tag, no_hash,
+                            not no_compressed)
         if out:
             fd, staged_out = tempfile.mkstemp(prefix=".slimscope-", suffix=".tar",
                                               dir=os.path.dirname(os.path.abspath(out)))
