@@ -10,8 +10,8 @@ from typing import Optional
 
 from slimscope import __version__
 from slimscope.dockerfile.classify import (is_apt_update, is_build_package, package_install,
-                                           pip_install, split_commands)
-from slimscope.dockerfile.fixes import APT_CACHE, APT_LISTS, PIP_CACHE, fix_stage
+                                           split_commands)
+from slimscope.dockerfile.fixes import fix_stage
 
 # rule id -> (level, short description)
 RULES = {
@@ -259,24 +259,20 @@ def to_text(findings: list, path: str) -> str:
     for f in findings:
         cost = f" [{_size(f.bytes)}]" if f.bytes else ""
         lines.append(f"{path}:{f.line}: {f.level}: {f.rule}: {f.message}{cost}")
-    total = sum(f.bytes or 0 for f in findings)
-    tail = f"; {_size(total)} measured" if total else ""
-    lines.append(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}{tail}")
+    # no total: findings overlap (the lists of an install are part of its layer)
+    lines.append(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}")
     return "\n".join(lines)
 
 
 def to_json(findings: list, path: str, image: Optional[str]) -> dict:
     return {"schema": "slimscope.lint/v1", "path": path, "image": image,
-            "findings": [{**asdict(f), "level": f.level} for f in findings],
-            "measured_bytes": sum(f.bytes or 0 for f in findings)}
+            "findings": [{**asdict(f), "level": f.level} for f in findings]}
 
 
 def to_sarif(findings: list, path: str) -> dict:
-    used = sorted({f.rule for f in findings})
     rules = [{"id": r, "name": r, "shortDescription": {"text": RULES[r][1]},
               "defaultConfiguration": {"level": RULES[r][0]}} for r in sorted(RULES)]
     index = {r["id"]: k for k, r in enumerate(rules)}
-    del used
     results = []
     for f in findings:
         res = {"ruleId": f.rule, "ruleIndex": index[f.rule], "level": f.level,
@@ -293,6 +289,3 @@ def to_sarif(findings: list, path: str) -> dict:
                                           "rules": rules}},
                       "results": results}]}
 
-
-__all__ = ["Finding", "RULES", "lint", "to_text", "to_json", "to_sarif", "APT_LISTS", "APT_CACHE",
-           "PIP_CACHE", "pip_install"]
