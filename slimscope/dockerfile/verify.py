@@ -72,17 +72,13 @@ class BuildFailed(Exception):
 
 
 def run(image: str, command: Optional[list]) -> RunResult:
+    """Run `image` (its CMD, or `command`) once, without network; reuses the slimmer's runner."""
+    from slimscope.slim.verify import run_once
+
     client = _client()
-    api = client.api
-    cid = api.create_container(image, command=command)["Id"]
-    try:
-        api.start(cid)
-        status = api.wait(cid, timeout=RUN_TIMEOUT)
-        out = api.logs(cid, stdout=True, stderr=False).decode(errors="replace")
-    finally:
-        api.remove_container(cid, force=True)
-    size = api.inspect_image(image)["Size"]
-    return RunResult(image, size, int(status.get("StatusCode", -1)), out)
+    code, out = run_once(client, image, command, timeout=RUN_TIMEOUT)
+    size = client.api.inspect_image(image)["Size"]
+    return RunResult(image, size, int(code), out.decode(errors="replace"))
 
 
 def tag_for(kind: str, text: str) -> str:
