@@ -197,6 +197,8 @@ def slim(image, tag, out, via, keep_base, base_layers, removes, presets, dry_run
         notes.append(f"base: {start} layer(s), found by {why}")
     if dry_run:
         click.echo(report.render_plan(before, plan, start, via))
+        for n in notes:
+            click.echo(f"  note: {n}")
         return
 
     measuring = None

@@ -20,6 +20,7 @@ import threading
 from slimscope.errors import BadInput
 from slimscope.layerindex import CHUNK
 from slimscope.snapshot import ENGINE_PATHS, norm
+from slimscope.sources import _IterStream
 from slimscope.slim.offline import _restamp
 
 IMPORT_FIELDS = ("Cmd", "Entrypoint", "Env", "ExposedPorts", "Labels", "OnBuild", "User",
@@ -97,25 +98,6 @@ def instructions(cfg: dict, fields) -> list:
     return out
 
 
-class _ChunkReader(io.RawIOBase):
-    def __init__(self, chunks):
-        self._it, self._buf = iter(chunks), b""
-
-    def readable(self):
-        return True
-
-    def readinto(self, b):
-        while not self._buf:
-            try:
-                self._buf = next(self._it)
-            except StopIteration:
-                return 0
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
-
-
 class FilteredExport:
     """The export stream, filtered in a thread, read back as chunks for the import."""
 
@@ -131,7 +113,7 @@ class FilteredExport:
     def _work(self, chunks, w):
         try:
             with os.fdopen(w, "wb", buffering=CHUNK) as sink:
-                src = tarfile.open(fileobj=io.BufferedReader(_ChunkReader(chunks), CHUNK),
+                src = tarfile.open(fileobj=io.BufferedReader(_IterStream(chunks), CHUNK),
                                    mode="r|", encoding="utf-8", errors="surrogateescape")
                 dst = tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT,
                                    encoding="utf-8", errors="surrogateescape")
