@@ -229,8 +229,11 @@ def big_files_layers(total: int = 5 << 30):
 
 
 def tiny_layers():
+    """The memory base: a handful of entries, but one 4 MiB body so that the reader's
+    fixed I/O buffers (1 MiB each) are touched as they are on a big image."""
     return [[("dir", "etc", 0o755), ("file", "etc/hostname", 12, 1, 0o644),
-             ("file", "etc/motd", 100, 2, 0o644)]]
+             ("file", "etc/motd", 100, 2, 0o644), ("dir", "opt", 0o755),
+             ("file", "opt/blob.bin", 4 << 20, 3, 0o644)]]
 
 
 # -- image formats ------------------------------------------------------------------------
@@ -462,11 +465,11 @@ class Images:
         return out
 
     def tiny_archive(self) -> str:
-        out = self._p("tiny.docker.tar")
-        if not self._done("tiny.docker.tar"):
-            built = build_layers(self._p("tiny-layers"), tiny_layers(), "tiny")
+        out = self._p("tiny2.docker.tar")
+        if not self._done("tiny2.docker.tar"):
+            built = build_layers(self._p("tiny2-layers"), tiny_layers(), "tiny")
             write_docker_archive(built, out, "slimscope-bench/tiny:latest")
-            self._mark("tiny.docker.tar")
+            self._mark("tiny2.docker.tar")
         return out
 
 

@@ -40,7 +40,7 @@ class LayerReport:
         return self.created_by or self.comment
 
 
-@dataclass
+@dataclass(slots=True)   # one per wasted unit: no per-object __dict__
 class WasteItem:
     path: str
     bytes: int
@@ -182,17 +182,34 @@ def build(image: sources.Image) -> Analysis:
 def _duplicates(composed: Composed) -> list:
     if not composed.hashed:
         return []
+    # Keep memory flat: first find the digests (by their first 8 bytes) that more than
+    # one shown unit has, sorting one int per unit, a quarter of the digest space at a
+    # time; then group only those.
+    twice = set()
+    for quarter in range(4):
+        seen = []
+        for unit in composed.visible:   # the distinct units the final tree shows
+            li, i = unpack(unit)
+            idx = composed.layers[li]
+            if idx.sizes[i] and idx.digests[i * 32] >> 6 == quarter:
+                seen.append(int.from_bytes(idx.digests[i * 32:i * 32 + 8], "little"))
+        seen.sort()
+        twice.update(seen[k] for k in range(1, len(seen)) if seen[k] == seen[k - 1])
+        del seen
     by_digest: dict = {}
-    for path, ref in composed.final.items():
-        unit = composed.unit_of(ref)
-        if unit is None:
-            continue
-        li, i = unpack(unit)
-        idx = composed.layers[li]
-        if idx.sizes[i] == 0:
-            continue
-        d = bytes(idx.digests[i * 32:(i + 1) * 32])
-        by_digest.setdefault(d, {}).setdefault(unit, []).append(path)
+    if twice:
+        for path, ref in composed.final.items():
+            unit = composed.unit_of(ref)
+            if unit is None:
+                continue
+            li, i = unpack(unit)
+            idx = composed.layers[li]
+            if idx.sizes[i] == 0:
+                continue
+            if int.from_bytes(idx.digests[i * 32:i * 32 + 8], "little") not in twice:
+                continue
+            d = bytes(idx.digests[i * 32:(i + 1) * 32])
+            by_digest.setdefault(d, {}).setdefault(unit, []).append(path)
     out = []
     for d, units in by_digest.items():
         if len(units) < 2:

@@ -8,16 +8,22 @@ not, which layer hid it and how. Entries are referred to by a packed int
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Set as AbcSet
 from dataclasses import dataclass, field
 
 from slimscope.errors import BadInput
-from slimscope.layerindex import (DIR, FILE, HARDLINK, OPAQUE, WHITEOUT, LayerIndex, parent_of)
+from slimscope.layerindex import DIR, FILE, HARDLINK, OPAQUE, WHITEOUT, LayerIndex
 
 # Per-entry status of a layer's entries, relative to the tree below it.
 ADDED, MODIFIED, METADATA, UNCHANGED, DELETED, OPAQUED = range(6)
 STATUS_NAMES = ("added", "modified", "metadata-only", "unchanged", "deleted", "opaque")
 
 REASONS = ("deleted", "opaque", "overwritten", "metadata-only", "replaced")
+
+
+def _depth(path: str) -> int:
+    return 0 if path == "/" else path.count("/")
 
 
 def pack(layer: int, entry: int) -> int:
@@ -28,7 +34,51 @@ def unpack(ref: int) -> tuple:
     return ref >> 32, ref & 0xFFFFFFFF
 
 
-@dataclass
+class UnitSet(AbcSet):
+    """A set of unit refs kept as one flag byte per layer entry.
+
+    Behaves as a read-only set of ints (`in`, len, iteration in ref order, comparisons);
+    a built-in set of 200,000 refs costs some 60 bytes per unit, this costs one per entry.
+    """
+
+    __slots__ = ("_flags", "_n")
+
+    def __init__(self, layer_sizes=()):
+        self._flags = [bytearray(n) for n in layer_sizes]
+        self._n = 0
+
+    @classmethod
+    def _from_iterable(cls, it):
+        return set(it)   # results of &, |, - are plain sets
+
+    def add(self, unit: int) -> None:
+        flags = self._flags[unit >> 32]
+        i = unit & 0xFFFFFFFF
+        if not flags[i]:
+            flags[i] = 1
+            self._n += 1
+
+    def __contains__(self, unit) -> bool:
+        if not isinstance(unit, int) or unit < 0:
+            return False
+        li, i = unit >> 32, unit & 0xFFFFFFFF
+        return li < len(self._flags) and i < len(self._flags[li]) and self._flags[li][i] == 1
+
+    def __iter__(self):
+        for li, flags in enumerate(self._flags):
+            i = flags.find(1)
+            while i != -1:
+                yield (li << 32) | i
+                i = flags.find(1, i + 1)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __repr__(self) -> str:
+        return f"UnitSet({sorted(self)!r})"
+
+
+@dataclass(slots=True)   # one per hidden unit: no per-object __dict__
 class Hidden:
     layer: int    # the layer that hid it
     reason: str
@@ -42,7 +92,7 @@ class Composed:
     status: list                      # per layer: bytearray of statuses, one per entry
     hardlink_unit: dict = field(default_factory=dict)   # hardlink ref -> unit ref
     hidden: dict = field(default_factory=dict)          # unit ref -> Hidden (last hide event)
-    visible: set = field(default_factory=set)           # unit refs the final tree shows
+    visible: AbcSet = field(default_factory=set)        # unit refs the final tree shows (UnitSet)
     hashed: bool = True
 
     def entry_kind(self, ref: int) -> int:
@@ -106,17 +156,29 @@ class _Composer:
         `by_layer` itself stay: whiteouts speak of lower layers only.
         """
         final = self.final
-        doomed = []
-        for path, ref in final.items():
-            if (ref >> 32) >= by_layer:
-                continue
-            reason = roots.get(path)
-            p = path
-            while reason is None and p != "/":
-                p = parent_of(p)
-                reason = parents.get(p) or roots.get(p)
-            if reason is not None:
-                doomed.append((path, ref, reason))
+        # The nearest covering ancestor gives the reason (at one level a parent's before a
+        # root's), and a root that is the path itself beats them all. Subtrees are found by
+        # bisecting the sorted paths: everything under D sorts between D + "/" and D + "0".
+        keys = sorted(final)
+        reason_of: dict = {}
+        covers = sorted([(_depth(d), 0, d, r) for d, r in roots.items()] +
+                        [(_depth(d), 1, d, r) for d, r in parents.items()])
+        for _, _, d, reason in covers:
+            prefix = "/" if d == "/" else d + "/"
+            j = bisect_left(keys, prefix)
+            n = len(keys)
+            while j < n and keys[j].startswith(prefix):
+                if keys[j] != d:
+                    reason_of[keys[j]] = reason
+                j += 1
+        for d, reason in roots.items():
+            if d in final:
+                reason_of[d] = reason
+        del keys
+        if not reason_of:
+            return
+        doomed = [(path, ref, reason_of[path]) for path, ref in final.items()
+                  if path in reason_of and (ref >> 32) < by_layer]
         for path, ref, reason in doomed:
             del final[path]
             self.hide(ref, path, by_layer, reason)
@@ -195,7 +257,7 @@ def compose(layers: list) -> Composed:
     """Compose LayerIndex objects (lowest first) into the final tree and ledger."""
     c = _Composer(layers)
     statuses = [c.apply(li, idx) for li, idx in enumerate(layers)]
-    visible = set()
+    visible = UnitSet(len(idx) for idx in layers)
     for ref in c.final.values():
         unit = c.unit_of(ref)
         if unit is not None:

@@ -152,6 +152,14 @@ class HashingReader(io.RawIOBase):
         return True
 
     def readinto(self, b):
+        readinto = getattr(self.raw, "readinto", None)
+        if readinto is not None:  # straight into the caller's buffer: one copy fewer
+            n = readinto(b) or 0
+            if n:
+                with memoryview(b) as view:
+                    self.sha.update(view[:n])
+                self.count += n
+            return n
         data = self.raw.read(len(b))
         if not data:
             return 0
@@ -213,7 +221,13 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
     except tarfile.ReadError as e:
         raise BadInput(f"{what} is truncated or corrupt (no tar inside: {e})") from None
     try:
-        for ti in tf:
+        while True:
+            # tarfile keeps every TarInfo it has read in tf.members: drop them as we go,
+            # or a layer's worth of them (~500 B each) is held until the layer is done.
+            ti = tf.next()
+            tf.members.clear()
+            if ti is None:
+                break
             name = ti.name
             base = name.rstrip("/").rsplit("/", 1)[-1]
             if ti.size < 0:

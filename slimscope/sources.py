@@ -277,7 +277,11 @@ class TarStreamSource(Source):
         counted = io.BufferedReader(_Counter(raw, opts.progress, self.total_bytes()), CHUNK)
         try:
             try:
-                tf = tarfile.open(fileobj=counted, mode="r|*", bufsize=CHUNK)
+                # Big reads for a plain archive (few headers, long bodies); tarfile's small
+                # default for a compressed one, whose every read is inflated in one piece.
+                plain = not counted.peek(6)[:6].startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
+                tf = tarfile.open(fileobj=counted, mode="r|*",
+                                  bufsize=CHUNK if plain else tarfile.RECORDSIZE)
             except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
                 raise BadInput(f"{self.where} is not an image archive (not a tar: {e})") from None
             try:
