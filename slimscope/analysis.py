@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from array import array
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -183,19 +184,20 @@ def _duplicates(composed: Composed) -> list:
     if not composed.hashed:
         return []
     # Keep memory flat: first find the digests (by their first 8 bytes) that more than
-    # one shown unit has, sorting one int per unit, a quarter of the digest space at a
-    # time; then group only those.
+    # one shown unit has: one packed 8-byte prefix per distinct shown unit, sorted a
+    # quarter of the digest space at a time; then group only those.
+    prefixes = array("Q")
+    for unit in composed.visible:
+        li, i = unpack(unit)
+        idx = composed.layers[li]
+        if idx.sizes[i]:
+            prefixes.append(int.from_bytes(idx.digests[i * 32:i * 32 + 8], "little"))
     twice = set()
     for quarter in range(4):
-        seen = []
-        for unit in composed.visible:   # the distinct units the final tree shows
-            li, i = unpack(unit)
-            idx = composed.layers[li]
-            if idx.sizes[i] and idx.digests[i * 32] >> 6 == quarter:
-                seen.append(int.from_bytes(idx.digests[i * 32:i * 32 + 8], "little"))
-        seen.sort()
+        seen = sorted(x for x in prefixes if x >> 62 == quarter)
         twice.update(seen[k] for k in range(1, len(seen)) if seen[k] == seen[k - 1])
         del seen
+    del prefixes
     by_digest: dict = {}
     if twice:
         for path, ref in composed.final.items():

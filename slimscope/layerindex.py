@@ -42,6 +42,11 @@ _TAR_KINDS = {
 
 def clean_path(name: str, what: str = "entry") -> str:
     """Normalise a tar member name to an absolute path; refuse names that climb out."""
+    # The common case, already clean ("usr/bin/x", "usr/bin/"): no "", "." or ".." parts.
+    bare = name[:-1] if name.endswith("/") else name
+    if bare and bare[0] != "/" and bare[0] != "." and bare[-1] != "/" and "//" not in bare \
+            and "/." not in bare:
+        return "/" + bare
     if name.startswith("/"):
         raise BadInput(f"layer {what} has an absolute path: {name!r}")
     parts = []
@@ -255,7 +260,12 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
                 digest = NO_DIGEST
                 if hash_contents:
                     sha = hashlib.sha256()
-                    f = tf.extractfile(ti)
+                    # The body follows its header in the stream: read it from there, which
+                    # costs far less per file than an extractfile object; sparse files
+                    # (or any surprise about the position) go through tarfile.
+                    f = tf.fileobj
+                    if ti.sparse is not None or f.tell() != ti.offset_data:
+                        f = tf.extractfile(ti)
                     left = ti.size
                     while left:
                         chunk = f.read(min(left, CHUNK))
