@@ -148,19 +148,40 @@ def bench_reuse(r: Runner, imgs: gen.Images) -> dict:
 
 
 def bench_tui(r: Runner, imgs: gen.Images) -> dict:
-    path = imgs.small_archive()
-    m = r.best({"tui": lambda: r.child("tui", path)})["tui"]
+    """On (a): cold (docker archive, no cache) and warm (OCI gzip, layer indexes cached)."""
+    archive, layout = imgs.small_archive(), imgs.small_oci("gzip")
+    tmp = tempfile.mkdtemp(prefix="slimscope-bench-tui-")
+    try:
+        warm_cache = os.path.join(tmp, "cache")
+        r.child("analyze", layout, "hash", warm_cache)     # a first look fills the cache
+        m = r.best({"tui, cold (docker archive)": lambda: r.child("tui", archive),
+                    "tui, warm cache (OCI gzip)": lambda: r.child("tui", layout, warm_cache),
+                    "analyze alone (docker archive)": lambda: r.child("analyze", archive, "hash")})
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    cold, warm = m["tui, cold (docker archive)"], m["tui, warm cache (OCI gzip)"]
+    alone = m["analyze alone (docker archive)"]["seconds"]
     rows = [
-        {"what": "TUI: launch until the first screen is usable", "ratio": m["usable"],
-         "value": f"{m['usable']:.2f} s", "target": 2.0, "unit": "s", "ok": m["usable"] <= 2.0},
-        {"what": "TUI: switch layer", "ratio": m["layer_switch"] * 1000,
-         "value": f"{m['layer_switch'] * 1000:.0f} ms", "target": 100, "unit": "ms",
-         "ok": m["layer_switch"] * 1000 <= 100},
-        {"what": "TUI: apply a filter", "ratio": m["filter"] * 1000,
-         "value": f"{m['filter'] * 1000:.0f} ms", "target": 100, "unit": "ms",
-         "ok": m["filter"] * 1000 <= 100},
+        {"what": "first screen up and answering keys (loading panel)", "ratio": cold["first_screen"],
+         "value": f"{cold['first_screen']:.2f} s", "target": 2.0, "unit": "s",
+         "ok": cold["first_screen"] <= 2.0},
+        {"what": "file tree usable, cold (no cache)", "ratio": cold["usable"],
+         "value": f"{cold['usable']:.2f} s (analyze alone {alone:.2f} s: "
+                  f"{cold['usable'] / alone:.2f}×)", "target": 2.0, "unit": "s",
+         "ok": cold["usable"] <= 2.0},
+        {"what": "file tree usable, warm layer-index cache", "ratio": warm["usable"],
+         "value": f"{warm['usable']:.2f} s", "target": 2.0, "unit": "s", "ok": warm["usable"] <= 2.0},
     ]
-    return {"measurements": {"tui": m}, "rows": rows}
+    for label, res in (("cold", cold), ("warm", warm)):
+        rows.append({"what": f"switch layer ({label}; median of 6, max {max(res['layer_switches']) * 1000:.0f} ms)",
+                     "ratio": res["layer_switch"] * 1000,
+                     "value": f"{res['layer_switch'] * 1000:.0f} ms", "target": 100, "unit": "ms",
+                     "ok": res["layer_switch"] * 1000 <= 100})
+        rows.append({"what": f"apply a filter ({label}; median of 3, max {max(res['filters']) * 1000:.0f} ms)",
+                     "ratio": res["filter"] * 1000,
+                     "value": f"{res['filter'] * 1000:.0f} ms", "target": 100, "unit": "ms",
+                     "ok": res["filter"] * 1000 <= 100})
+    return {"measurements": m, "rows": rows}
 
 
 def bench_slim(r: Runner, imgs: gen.Images) -> dict:

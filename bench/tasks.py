@@ -99,7 +99,7 @@ def main(argv):
         out = analyze(args[0], args[1] == "hash", args[2] if len(args) > 2 else "")
     elif task == "tui":
         from tui_task import run_tui  # bench/tui_task.py
-        out = run_tui(args[0])
+        out = run_tui(args[0], args[1] if len(args) > 1 else "")
     else:
         raise SystemExit(f"unknown task {task}")
     out.setdefault("seconds", time.perf_counter() - t0)
