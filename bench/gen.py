@@ -24,7 +24,7 @@ import tarfile
 import zlib
 from dataclasses import dataclass
 
-GEN_VERSION = "3"
+GEN_VERSION = "4"
 MTIME = 1_700_000_000
 BLOCK_SIZE = 1 << 20
 BLOCK_READ = 1 << 20
@@ -184,17 +184,20 @@ def small_files_layers(n_files: int = 200_000, n_layers: int = 10):
                 ops.append(("file", f"opt/data/new{k:05d}.bin", size(), seed[0], 0o644))
             n_new -= 500
         lower_live = list(live)            # what lower layers show, before this layer adds
+        # the directory this layer deletes whole: nothing else of this layer goes under it
+        # (a layer never both stores and whites out one path; the engine refuses that)
+        doomed_dir = f"srv/l{li - 1}/pkg000/d00001/" if li >= 2 else "//none"
         touched = set()
         for pi in rnd.sample(range(len(lower_live)), n_over):
             p = lower_live[pi]
-            if p.startswith("opt/data/") or p in touched:
+            if p.startswith(("opt/data/", doomed_dir)) or p in touched:
                 continue
             touched.add(p)
             seed[0] += 1
             ops.append(("file", p, size(), seed[0], 0o644))
         # metadata-only: the previous layer's last files stored again, same bytes, mode 0o600
         prev_files = [o for o in layers[-1] if o[0] == "file" and o[1] not in touched
-                      and o[1].startswith(("srv/", "usr/"))]
+                      and o[1].startswith(("srv/", "usr/")) and not o[1].startswith(doomed_dir)]
         for o in prev_files[-n_meta:]:
             ops.append(("file", o[1], o[2], o[3], 0o600))
             touched.add(o[1])
@@ -203,14 +206,14 @@ def small_files_layers(n_files: int = 200_000, n_layers: int = 10):
         gone = set()
         for pi in rnd.sample(range(len(lower_live)), rest // later // 25):
             p = lower_live[pi]
-            if p in touched or p.startswith("opt/data/") or p in gone \
+            if p in touched or p.startswith(("opt/data/", doomed_dir)) or p in gone \
                     or p == "usr/share/pkg000/d00000/f000000.txt":
                 continue
             ops.append(("wh", p))
             gone.add(p)
         if li >= 2:
-            ops.append(("wh", f"srv/l{li - 1}/pkg000/d00001"))
-            gone.update(p for p in lower_live if p.startswith(f"srv/l{li - 1}/pkg000/d00001/"))
+            ops.append(("wh", doomed_dir.rstrip("/")))
+            gone.update(p for p in lower_live if p.startswith(doomed_dir))
         if gone:
             live[:] = [p for p in live if p not in gone]
         layers.append(ops)

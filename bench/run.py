@@ -55,6 +55,7 @@ class Runner:
     def child(self, *args, env=None) -> dict:
         e = dict(os.environ)
         e["PYTHONPATH"] = self.code + os.pathsep + HERE
+        e["SLIMSCOPE_BENCH_CODE"] = self.code
         e.pop("SLIMSCOPE_CACHE_DIR", None)
         e.update(env or {})
         p = subprocess.run([sys.executable, os.path.join(HERE, "tasks.py"), *args],
@@ -216,6 +217,8 @@ def _fmt_target(row):
     t = row["target"]
     if t is None:
         return "—"
+    if row.get("at_least"):
+        return f"≥ {t}×"
     return {"x": f"≤ {t}×", "B": f"≤ {t} B", "s": f"≤ {t} s", "ms": f"≤ {t} ms"}[row["unit"]]
 
 
@@ -242,8 +245,8 @@ def render(results: dict, scale: gen.Scale, repeat: int, elapsed: float) -> str:
             continue
         for row in res["rows"]:
             ok = "" if row["ok"] is None else ("yes" if row["ok"] else "**no**")
-            lines.append(f"| {name} | {row['what']} | {row['value']} | {_fmt_ratio(row)} | "
-                         f"{_fmt_target(row)} | {ok} |")
+            cells = [name, row["what"], row["value"], _fmt_ratio(row), _fmt_target(row), ok]
+            lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     lines += ["", "Raw figures (seconds are the best run; all runs listed; peak RSS of the "
               "measuring process):", ""]
     for name, res in results.items():
@@ -252,8 +255,13 @@ def render(results: dict, scale: gen.Scale, repeat: int, elapsed: float) -> str:
         lines.append(f"- **{name}**")
         for label, m in res["measurements"].items():
             runs = ", ".join(f"{s:.2f}" for s in m.get("all_seconds", []))
-            lines.append(f"  - {label}: {m['seconds']:.3f} s (runs: {runs}), "
-                         f"peak {m.get('maxrss_kb', 0) / 1024:.0f} MiB")
+            extra = []
+            if m.get("maxrss_kb"):
+                extra.append(f"peak {m['maxrss_kb'] / 1024:.0f} MiB")
+            if m.get("output_bytes") is not None:
+                extra.append(f"image size in the engine {m['output_bytes'] / 1e6:.1f} MB")
+            lines.append(f"  - {label}: {m['seconds']:.3f} s (runs: {runs})"
+                         + "".join(", " + e for e in extra))
     lines += ["", MARK_END]
     return "\n".join(lines)
 

@@ -18,7 +18,8 @@ import tarfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))   # run from a checkout without installing
+# The checkout to measure (run.py --code), else this one; first on the path either way.
+sys.path.insert(0, os.environ.get("SLIMSCOPE_BENCH_CODE") or os.path.dirname(HERE))
 
 CHUNK = 1 << 20
 
