@@ -160,8 +160,9 @@ def small_files_layers(n_files: int = 200_000, n_layers: int = 10):
 
     layers = []
     ops: list = [("dir", "etc", 0o755), ("dir", "opt", 0o755), ("dir", "opt/data", 0o755)]
-    new_files(ops, base_n - 2000, "usr/share", 0)
-    for k in range(2000):
+    n_opt = min(2000, base_n // 4)          # files of the directory layer 5 makes opaque
+    new_files(ops, base_n - n_opt, "usr/share", 0)
+    for k in range(n_opt):
         seed[0] += 1
         ops.append(("file", f"opt/data/item{k:05d}.bin", size(), seed[0], 0o644))
     ops.append(("symlink", "etc/alternatives", "/usr/share/pkg000"))
@@ -179,10 +180,10 @@ def small_files_layers(n_files: int = 200_000, n_layers: int = 10):
         if li == 5:
             ops.append(("dir", "opt/data", 0o755))
             ops.append(("opq", "opt/data"))
-            for k in range(500):
+            for k in range(n_opt // 4):
                 seed[0] += 1
                 ops.append(("file", f"opt/data/new{k:05d}.bin", size(), seed[0], 0o644))
-            n_new -= 500
+            n_new -= n_opt // 4
         lower_live = list(live)            # what lower layers show, before this layer adds
         # the directory this layer deletes whole: nothing else of this layer goes under it
         # (a layer never both stores and whites out one path; the engine refuses that)
@@ -393,6 +394,8 @@ class Scale:
 
 FULL = Scale("full", 200_000, 5 << 30)
 QUICK = Scale("quick", 20_000, 256 << 20)
+SMOKE = Scale("smoke", 2_000, 8 << 20)     # for the smoke test: runs in seconds
+SCALES = {s.name: s for s in (FULL, QUICK, SMOKE)}
 
 
 class Images:
