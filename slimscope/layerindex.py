@@ -27,7 +27,7 @@ WH_OPAQUE = ".wh..wh..opq"
 NO_DIGEST = bytes(32)
 CHUNK = 1 << 20
 
-_TAR_KINDS = {
+TAR_KINDS = {
     tarfile.REGTYPE: FILE,
     tarfile.AREGTYPE: FILE,
     tarfile.CONTTYPE: FILE,
@@ -250,7 +250,7 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
                     target = (parent.rstrip("/") + "/" + base[len(WH_PREFIX):])
                     idx.add(target, WHITEOUT, 0, mode, ti.uid, ti.gid, mtime)
                 continue
-            kind = _TAR_KINDS.get(ti.type)
+            kind = TAR_KINDS.get(ti.type)
             if kind is None:
                 continue  # sparse/vendor types carry no file of their own
             path = clean_path(name, what)

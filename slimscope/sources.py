@@ -528,7 +528,7 @@ class OCIDirSource(Source):
             yield [layer.position], decompressed(buffered, sniff(buffered.peek(512)[:512]))
 
 
-class _IterStream(io.RawIOBase):
+class IterStream(io.RawIOBase):
     """A file over an iterator of byte chunks (the engine's save stream)."""
 
     def __init__(self, chunks, on_close=None):
@@ -614,7 +614,7 @@ class DaemonSource(TarStreamSource):
             resp = self.client().api.get_image(self._engine_id)
         except Exception as e:
             raise BadInput(f"the Docker engine could not save {self.ref!r}: {_short(e)}") from None
-        return _IterStream(resp, getattr(resp, "close", None))
+        return IterStream(resp, getattr(resp, "close", None))
 
     def total_bytes(self):
         return self._size

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from slimscope import snapshot as _snapshot
+from slimscope.sources import IterStream
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -454,26 +455,8 @@ def build_image(tag: str, dockerfile_text: str,
 # Ground truth and on-disk forms
 # --------------------------------------------------------------------------- #
 
-class _ChunkReader(io.RawIOBase):
-    """A file object over an iterator of byte chunks (a streamed HTTP body)."""
-
-    def __init__(self, chunks):
-        self._it = iter(chunks)
-        self._buf = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        while not self._buf:
-            try:
-                self._buf = next(self._it)
-            except StopIteration:
-                return 0
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
+# The engine's HTTP bodies are read through the same adapter the analyzer uses.
+_ChunkReader = IterStream
 
 
 def export_snapshot(image_ref: str) -> dict:

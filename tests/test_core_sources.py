@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 
 import click
 
@@ -89,12 +88,8 @@ def dockerfile_cmd(path, image, base, output, force, verify, smoke, legacy_build
         raise BadInput(f"{output} exists; pass --force to replace it")
     smoke_argv = None
     if smoke is not None:
-        try:
-            smoke_argv = shlex.split(smoke)
-        except ValueError as e:
-            raise BadInput(f"--smoke: {e}") from None
-        if not smoke_argv:
-            raise BadInput("--smoke needs a command")
+        from slimscope.slim.verify import smoke_argv as split_smoke
+        smoke_argv = split_smoke(smoke)
     df = parser.read(path) if path else None
     analysis, measure = _measure(df, image, no_cache)
     if df is None:

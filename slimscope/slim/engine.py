@@ -20,7 +20,7 @@ import threading
 from slimscope.errors import BadInput
 from slimscope.layerindex import CHUNK
 from slimscope.snapshot import ENGINE_PATHS, norm
-from slimscope.sources import _IterStream
+from slimscope.sources import IterStream
 from slimscope.slim.offline import _restamp
 
 IMPORT_FIELDS = ("Cmd", "Entrypoint", "Env", "ExposedPorts", "Labels", "OnBuild", "User",
@@ -113,7 +113,7 @@ class FilteredExport:
     def _work(self, chunks, w):
         try:
             with os.fdopen(w, "wb", buffering=CHUNK) as sink:
-                src = tarfile.open(fileobj=io.BufferedReader(_IterStream(chunks), CHUNK),
+                src = tarfile.open(fileobj=io.BufferedReader(IterStream(chunks), CHUNK),
                                    mode="r|", encoding="utf-8", errors="surrogateescape")
                 dst = tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT,
                                    encoding="utf-8", errors="surrogateescape")

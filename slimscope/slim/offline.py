@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from slimscope.compose import compose, unpack
 from slimscope.errors import BadInput
-from slimscope.layerindex import (_TAR_KINDS, BLOCK, CHAR, CHUNK, DIR, FIFO, SYMLINK,
+from slimscope.layerindex import (TAR_KINDS, BLOCK, CHAR, CHUNK, DIR, FIFO, SYMLINK,
                                   WH_OPAQUE, WH_PREFIX, clean_path, parent_of)
 
 MT_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -102,7 +102,7 @@ def _members(tf, idx, what):
             yield i, ti
             i += 1
             continue
-        kind = _TAR_KINDS.get(ti.type)
+        kind = TAR_KINDS.get(ti.type)
         if kind is None:
             continue
         path = clean_path(name, what)

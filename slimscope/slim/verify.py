@@ -68,14 +68,20 @@ def run_once(client, image: str, argv: list, timeout: int = 120):
         client.api.remove_container(cid, force=True)
 
 
-def smoke(client, before: str, after: str, command: str) -> tuple:
-    """Run `command` in both images; (problems, (code, stdout) of the original)."""
+def smoke_argv(command: str) -> list:
+    """Split a --smoke command the way a shell would, or say why it cannot be."""
     try:
         argv = shlex.split(command)
     except ValueError as e:
         raise BadInput(f"--smoke: cannot split {command!r}: {e}") from None
     if not argv:
         raise BadInput("--smoke wants a command, e.g. --smoke 'python -c \"import app\"'")
+    return argv
+
+
+def smoke(client, before: str, after: str, command: str) -> tuple:
+    """Run `command` in both images; (problems, (code, stdout) of the original)."""
+    argv = smoke_argv(command)
     a = run_once(client, before, argv)
     b = run_once(client, after, argv)
     problems = []

@@ -10,7 +10,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Markdown, Static
 
 from slimscope.tui.keys import KEYS, WIDGET_KEYS
-from slimscope.tui.render import legend, short_command, size
+from slimscope.tui.render import legend, size
 
 
 class WasteScreen(Screen):
