@@ -193,9 +193,9 @@ def bench_tui(r: Runner, imgs: gen.Images) -> dict:
     return {"measurements": m, "rows": rows}
 
 
-def bench_slim(r: Runner, imgs: gen.Images) -> dict:
+def bench_slim(r: Runner, imgs: gen.Images, repeat: int) -> dict:
     import slim_bench  # bench/slim_bench.py: needs the engine
-    return slim_bench.run(r, imgs)
+    return slim_bench.run(Runner(r.code, repeat, r.verbose), imgs)
 
 
 # -- the report ----------------------------------------------------------------------
@@ -233,16 +233,18 @@ def _fmt_target(row):
 def _fmt_ratio(row):
     u = row["unit"]
     if u == "x":
-        return f"**{row['ratio']:.2f}×**"
+        return f"**{'≥ ' if row.get('lower_bound') else ''}{row['ratio']:.2f}×**"
     return "—"
 
 
-def render(results: dict, scale: gen.Scale, repeat: int, elapsed: float) -> str:
+def render(results: dict, scale: gen.Scale, repeat: int, elapsed: float,
+           slim_repeat: int = 1) -> str:
     mach = machine()
     lines = [MARK_START, "",
              f"Scale: **{scale.name}** ({scale.small_files:,} small files; "
-             f"{scale.big_total / (1 << 30):.2f} GiB of big files); best of {repeat} runs; "
-             f"whole run {elapsed / 60:.1f} min.", "",
+             f"{scale.big_total / (1 << 30):.2f} GiB of big files); best of {repeat} runs "
+             f"(slim: {slim_repeat})"
+             + (f"; whole run {elapsed / 60:.1f} min." if elapsed else "."), "",
              f"Machine: {mach['nproc']} CPUs ({mach['cpu']}), {mach['memory']} RAM, "
              f"Python {mach['python']}, {mach['os']}.", "",
              "| benchmark | measurement | figures | ratio | target | met |",
@@ -301,10 +303,26 @@ def main(argv=None):
     ap.add_argument("--no-write", action="store_true", help="print the table only")
     ap.add_argument("--only", help="comma-separated benchmarks: " + ", ".join(ALL))
     ap.add_argument("--repeat", type=int, help="runs per measurement, best kept (default 3, quick 1)")
+    ap.add_argument("--slim-repeat", type=int, default=1,
+                    help="runs per slim contender (default 1: each takes minutes at full scale)")
     ap.add_argument("--code", default=REPO, help="slimscope checkout to measure (default: this one)")
     ap.add_argument("--write", metavar="PATH", help="write the results section to PATH")
     ap.add_argument("--json", metavar="PATH", help="also dump every figure as JSON")
+    ap.add_argument("--render", metavar="JSON", nargs="+",
+                    help="no measuring: render the results saved with --json (several merge)")
     args = ap.parse_args(argv)
+    if args.render:
+        results, scale = {}, gen.FULL
+        for path in args.render:
+            with open(path) as f:
+                doc = json.load(f)
+            results.update(doc["results"])
+            scale = gen.SCALES.get(doc.get("scale"), scale)
+        text = render(results, scale, args.repeat or 3, 0.0, args.slim_repeat)
+        print(text)
+        if args.write:
+            write_results(text, args.write)
+        return
 
     scale = gen.SCALES[args.scale] if args.scale else gen.QUICK if args.quick else gen.FULL
     repeat = args.repeat or (3 if scale is gen.FULL else 1)
@@ -347,11 +365,15 @@ def main(argv=None):
                 else:
                     results["TUI on (a)"] = bench_tui(r, imgs)
             elif name == "slim":
-                results["slim"] = bench_slim(r, imgs)
+                results["slim"] = bench_slim(r, imgs, args.slim_repeat or repeat)
         except Skip as e:
             results[name] = {"skipped": str(e)}
+        if args.json:   # keep what is done even if a later benchmark fails
+            with open(args.json, "w") as f:
+                json.dump({"machine": machine(), "scale": scale.name, "results": results}, f,
+                          indent=1, default=str)
     elapsed = time.perf_counter() - t_start
-    text = render(results, scale, repeat, elapsed)
+    text = render(results, scale, repeat, elapsed, args.slim_repeat or repeat)
     print(text)
     if args.json:
         with open(args.json, "w") as f:
