@@ -168,7 +168,7 @@ class Rule:
 
 
 def _layer_culprit(analysis, l, n: int, what: str = "") -> Culprit:
-    return Culprit(f"{size(n)}{what} in layer {l.index}: {short_command(l.created_by, 70)}",
+    return Culprit(f"{size(n)}{what} in layer {l.index}: {short_command(l.command, 70)}",
                    n, None, l.index)
 
 
@@ -258,7 +258,7 @@ class MaxLayers(Rule):
             # The smallest layers are the cheapest to merge into a neighbour.
             small = sorted(analysis.layers, key=lambda l: (l.bytes, l.index))[:n - self.budget]
             culprits = [Culprit(f"layer {l.index} holds only {size(l.bytes)}, merge it into a "
-                                f"neighbour: {short_command(l.created_by, 60)}", l.bytes, None,
+                                f"neighbour: {short_command(l.command, 60)}", l.bytes, None,
                                 l.index) for l in sorted(small, key=lambda l: l.index)][:ctx.top]
         return self.result(n <= self.budget, n, self.budget, str(n), str(self.budget), culprits)
 

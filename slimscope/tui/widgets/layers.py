@@ -31,7 +31,7 @@ class LayerTable(DataTable):
                          Text(bar(l.bytes, total, 8), "cyan"),
                          Text(pct(l.bytes, total), "dim"),
                          wasted,
-                         short_command(l.created_by or l.comment, 60),
+                         short_command(l.command, 60),
                          key=str(l.index))
         self.border_subtitle = f"{len(analysis.layers)} layers"
 
