@@ -17,7 +17,11 @@ sorts its children. This module does not import Textual.
 from __future__ import annotations
 
 import fnmatch
+import re
 import threading
+from bisect import bisect_left
+from itertools import compress, repeat
+from operator import contains, itemgetter
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -99,26 +103,40 @@ class View:
         return self._paths
 
     def select(self, pred: Optional[Callable[[str, Entry], bool]], subtree: bool = True,
-               count_hidden: bool = False) -> Shown:
+               count_hidden: bool = False, match: Optional[Callable] = None) -> Shown:
         """The rows `pred` keeps, with their parents; a kept directory keeps its contents.
 
-        `count_hidden` adds what whiteouts hide to the totals in image mode too."""
+        `count_hidden` adds what whiteouts hide to the totals in image mode too.
+        `match`, when given, is a cheap path-only test every kept row must also pass:
+        it narrows the rows first (see `path_filter`), so `pred` sees only those."""
         if pred is None:
             return self.full
         rows = self.rows
+        paths = self.paths
+        cand = paths if match is None else match(self)
+        matched = [p for p in cand if p != "/" and pred(p, rows[p])]
+        if not subtree or not matched:
+            return structure(self, matched, count_hidden)
+        # a kept directory keeps its contents: they are the sorted range of paths
+        # starting with "dir/"; walk only those ranges (paths are sorted, so a
+        # directory comes before its contents and nested ranges come inside).
+        hit = set(matched)
         keep = []
-        kept_dirs = set()
-        for p in self.paths:  # sorted: a directory comes before its contents
-            if subtree and parent_of(p) in kept_dirs and p != "/":
-                keep.append(p)
-                if rows[p].is_dir:
-                    kept_dirs.add(p)
-                continue
-            e = rows[p]
-            if p != "/" and pred(p, e):
-                keep.append(p)
-                if e.is_dir and subtree:
-                    kept_dirs.add(p)
+        inside = None   # "dir/" of the kept directory whose contents were just walked
+        for p in matched:
+            if inside is not None and p.startswith(inside):
+                continue    # decided by the walk of that directory's contents
+            keep.append(p)
+            if rows[p].is_dir:
+                inside = p + "/"
+                lo = bisect_left(paths, inside)
+                hi = bisect_left(paths, p + "0", lo)   # "0" follows "/"
+                kept_dirs = {p}
+                for q in paths[lo:hi]:
+                    if q in hit or parent_of(q) in kept_dirs:
+                        keep.append(q)
+                        if rows[q].is_dir:
+                            kept_dirs.add(q)
         return structure(self, keep, count_hidden)
 
 
@@ -132,29 +150,43 @@ def structure(view: View, keep: Optional[list], count_hidden: bool = False) -> S
     children: dict = {}
     totals: dict = {"/": 0}
     paths = rows.keys() if keep is None else keep
+    # each kept row's own bytes
+    for p in paths:
+        if p != "/":
+            e = rows[p]
+            totals[p] = (e.size if e.counted else 0) + (e.hides if with_hides else 0)
+    # link each row under its parent; a parent that is not kept is added with no
+    # bytes of its own and linked in turn. `links` lists (child, parent) pairs.
+    links = []
     for p in paths:
         if p == "/":
             continue
-        e = rows[p]
-        own = (e.size if e.counted else 0) + (e.hides if with_hides else 0)
-        linked = p in totals   # already linked as the parent of an earlier path
-        totals[p] = totals.get(p, 0) + own
-        # link p under its parents, up to the first ancestor already linked
         child = p
-        while not linked:
-            parent = parent_of(child)
-            fresh = parent not in totals
-            if fresh:
-                totals[parent] = 0
-            children.setdefault(parent, []).append(child)
-            if not fresh or parent == "/":
+        while True:
+            cut = child.rfind("/")
+            parent = child[:cut] if cut > 0 else "/"    # parent_of, inlined
+            kids = children.get(parent)
+            if kids is None:
+                children[parent] = [child]
+            else:
+                kids.append(child)
+            links.append((child, parent))
+            if parent in totals:
                 break
+            totals[parent] = 0
             child = parent
-        if own:
-            a = p
-            while a != "/":
-                a = parent_of(a)
-                totals[a] += own
+    # sum up the tree, deepest rows first
+    by_depth: dict = {}
+    for link in links:
+        d = link[0].count("/")
+        lst = by_depth.get(d)
+        if lst is None:
+            by_depth[d] = [link]
+        else:
+            lst.append(link)
+    for d in sorted(by_depth, reverse=True):
+        for child, parent in by_depth[d]:
+            totals[parent] += totals[child]
     root = rows.get("/")
     if root is not None:
         totals["/"] += (root.size if root.counted else 0) + (root.hides if with_hides else 0)
@@ -177,6 +209,38 @@ def path_matcher(text: str) -> Optional[Callable[[str], bool]]:
         return lambda p: fnmatch.fnmatchcase(p[p.rfind("/") + 1:], text)
     low = text.lower()
     return lambda p: low in p.lower()
+
+
+def path_filter(text: str) -> Optional[Callable[["View"], list]]:
+    """`path_matcher` over a whole view at once: view -> its sorted paths that match.
+
+    The same tests, run through map/filter over the sorted path list, not one
+    Python call per path."""
+    text = text.strip()
+    if not text:
+        return None
+    if any(c in text for c in "*?["):
+        if "/" in text:
+            pat = text if text.startswith(("/", "*")) else "*/" + text
+            rx = re.compile(fnmatch.translate(pat)).match   # what fnmatchcase runs
+            return lambda view: list(filter(rx, view.paths))
+        rx = re.compile(fnmatch.translate(text)).match
+
+        def by_name(view):
+            paths = view.paths
+            names = map(itemgetter(2), map(str.rpartition, paths, repeat("/")))
+            return list(compress(paths, map(rx, names)))
+        return by_name
+    low = text.lower()
+
+    def by_fragment(view):
+        paths = view.paths
+        return list(compress(paths, map(contains, map(str.lower, paths), repeat(low))))
+    return by_fragment
+
+
+def _keep_all(path: str, e: Entry) -> bool:
+    return True
 
 
 @dataclass
@@ -386,9 +450,14 @@ class ImageModel:
     def shown(self, layer: int, mode: str, text: str = "", hide_unchanged: bool = False,
               waste_only: bool = False) -> Shown:
         v = self.view(layer, mode)
-        pred = self.predicate(v, text, hide_unchanged, waste_only)
+        narrow = path_filter(text)
+        # the path test runs over the whole view at once; `pred` sees what it keeps
+        pred = self.predicate(v, "", hide_unchanged, waste_only)
+        if narrow is not None and pred is None:
+            pred = _keep_all
         # with a toggle on, a kept directory does not drag in its unchanged contents
-        return v.select(pred, subtree=not (hide_unchanged or waste_only), count_hidden=waste_only)
+        return v.select(pred, subtree=not (hide_unchanged or waste_only), count_hidden=waste_only,
+                        match=narrow)
 
     # -- details ---------------------------------------------------------------
     def history(self, path: str) -> list:
@@ -463,5 +532,5 @@ class ImageModel:
 
 
 __all__ = ["ImageModel", "View", "Shown", "Entry", "Touch", "CHANGES", "IMAGE", "INHERITED",
-           "STATUS_LABELS", "MARKERS", "IMPLIED", "path_matcher", "ADDED", "MODIFIED", "METADATA",
+           "STATUS_LABELS", "MARKERS", "IMPLIED", "path_matcher", "path_filter", "ADDED", "MODIFIED", "METADATA",
            "UNCHANGED", "DELETED", "OPAQUED"]
