@@ -156,8 +156,7 @@ def structure(view: View, keep: Optional[list], count_hidden: bool = False) -> S
             e = rows[p]
             totals[p] = (e.size if e.counted else 0) + (e.hides if with_hides else 0)
     # link each row under its parent; a parent that is not kept is added with no
-    # bytes of its own and linked in turn. `links` lists (child, parent) pairs.
-    links = []
+    # bytes of its own and linked in turn.
     for p in paths:
         if p == "/":
             continue
@@ -170,27 +169,22 @@ def structure(view: View, keep: Optional[list], count_hidden: bool = False) -> S
                 children[parent] = [child]
             else:
                 kids.append(child)
-            links.append((child, parent))
             if parent in totals:
                 break
             totals[parent] = 0
             child = parent
-    # sum up the tree, deepest rows first
-    by_depth: dict = {}
-    for link in links:
-        d = link[0].count("/")
-        lst = by_depth.get(d)
-        if lst is None:
-            by_depth[d] = [link]
-        else:
-            lst.append(link)
-    for d in sorted(by_depth, reverse=True):
-        for child, parent in by_depth[d]:
-            totals[parent] += totals[child]
+    # sum up the tree: directories only, deepest first, each over its children
+    get = totals.__getitem__
+    for d in sorted(children, key=_depth, reverse=True):
+        totals[d] += sum(map(get, children[d]))
     root = rows.get("/")
     if root is not None:
         totals["/"] += (root.size if root.counted else 0) + (root.hides if with_hides else 0)
     return Shown(view, children, totals, len(paths) if keep is not None else len(rows))
+
+
+def _depth(path: str) -> int:
+    return path.count("/") if path != "/" else 0
 
 
 def path_matcher(text: str) -> Optional[Callable[[str], bool]]:
@@ -368,22 +362,23 @@ class ImageModel:
         comp = self.composed_through(layer)
         layers = comp.layers
         rows: dict = {}
-        seen_units = set()
         links = []
+        kinds_of = [idx.kinds for idx in layers]
+        sizes_of = [idx.sizes for idx in layers]
+        status = comp.status
         for p, ref in comp.final.items():
-            li, i = unpack(ref)
-            idx = layers[li]
-            k = idx.kinds[i]
-            st = comp.status[li][i] if li == layer else INHERITED
+            li = ref >> 32          # unpack, inlined
+            i = ref & 0xFFFFFFFF
+            k = kinds_of[li][i]
             if k == FILE:
-                seen_units.add(ref)
-                size = idx.sizes[i]
+                size = sizes_of[li][i]
             else:
                 size = 0
                 if k == HARDLINK:
                     links.append(p)
-            rows[p] = Entry(k, size, st, ref)
+            rows[p] = Entry(k, size, status[li][i] if li == layer else INHERITED, ref)
         # a body whose file name is gone stays visible (and counted) through a hardlink
+        seen_units = {e.ref for e in rows.values() if e.kind == FILE} if links else set()
         for p in sorted(links):
             unit = comp.hardlink_unit.get(rows[p].ref)
             if unit is not None and unit not in seen_units:
