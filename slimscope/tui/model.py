@@ -5,7 +5,8 @@ No tarball is read again. Two views per layer:
 * ``changes``: the entries of that layer's LayerIndex with the status the composer
   gave them (added, modified, metadata-only, unchanged, deleted, opaque).
 * ``image``: the filesystem as composed through that layer (``compose`` of the
-  first N+1 indexes, cached per layer; the last layer reuses the analysis), plus
+  first N+1 indexes, cached per layer and composed once for the layers below a
+  missed one; the last layer reuses the analysis), plus
   the layer's whiteouts as "ghost" rows.
 
 A whiteout row shows the bytes it still costs: the size of the lower content
@@ -25,8 +26,8 @@ from operator import contains, itemgetter
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from slimscope.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, UNCHANGED, compose,
-                               pack, unpack)
+from slimscope.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, UNCHANGED, Composed,
+                               _Composer, pack, unpack)
 from slimscope.layerindex import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, WHITEOUT, parent_of
 
 # A row of the image view that a lower layer put there and this layer left alone.
@@ -314,17 +315,36 @@ class ImageModel:
                     self._views.pop(next(iter(self._views)))
         return v
 
+    PREFIXES = 16   # composed prefixes kept (besides the whole image)
+
     def composed_through(self, layer: int):
+        """The image composed through `layer`: final tree, statuses, hardlink units.
+
+        A miss composes layers 0..layer once and keeps the tree after each of the
+        PREFIXES - 1 layers below too, so walking down the layers composes once."""
         with self._lock:
             c = self._composed_through.get(layer)
-        if c is None:
-            c = compose(self.indexes[:layer + 1])
-            with self._lock:
-                self._composed_through[layer] = c
-                while len(self._composed_through) > 4:
-                    k = next(k for k in self._composed_through if k != self.n - 1)
-                    self._composed_through.pop(k)
-        return c
+        if c is not None:
+            return c
+        comp = _Composer(self.indexes)
+        statuses = []
+        made = {}
+        keep_from = layer - self.PREFIXES + 1
+        for li in range(layer + 1):
+            statuses.append(comp.apply(li, self.indexes[li]))
+            if li == layer:
+                made[li] = Composed(self.indexes[:li + 1], comp.final, statuses,
+                                    comp.hardlink_unit, comp.hidden, hashed=comp.hashed)
+            elif li >= keep_from:
+                made[li] = Composed(self.indexes[:li + 1], dict(comp.final), statuses[:],
+                                    dict(comp.hardlink_unit), hashed=comp.hashed)
+        with self._lock:
+            for li, c in made.items():
+                self._composed_through.setdefault(li, c)
+            while len(self._composed_through) > self.PREFIXES + 1:
+                k = next(k for k in self._composed_through if k != self.n - 1)
+                self._composed_through.pop(k)
+            return self._composed_through.get(layer, made[layer])
 
     def _changes(self, layer: int) -> View:
         idx = self.indexes[layer]
