@@ -95,21 +95,23 @@ def check_expectations(a, exp: dict):
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("name", FAST)
 def test_fixture_matches_docker_export(built, name, form):
+    assert_matches_export(built, name, form)
+
+
+def assert_matches_export(built, name, form):
+    """The analysis of one form equals the export, path by path, and meets the fixture's claims."""
     tag, truth, forms = built(name)
     a = analyze(forms[form], use_cache=False)
     assert snapshot.diff(truth, snapshot.from_analysis(a)) == []
     assert a.wasted_bytes == a.total_bytes - a.final_bytes
     check_expectations(a, E.FIXTURES[name][2])
+    return a
 
 
 @pytest.mark.parametrize("form", ["daemon", "oci-zstd"])
 @pytest.mark.parametrize("name", SLOW)
 def test_debian_fixture_matches_docker_export(built, name, form):
-    tag, truth, forms = built(name)
-    a = analyze(forms[form], use_cache=False)
-    assert snapshot.diff(truth, snapshot.from_analysis(a)) == []
-    assert a.wasted_bytes == a.total_bytes - a.final_bytes
-    check_expectations(a, E.FIXTURES[name][2])
+    a = assert_matches_export(built, name, form)
     ids = {h.id for h in a.hints}
     assert {"apt-lists", "apt-archives", "build-tools"} <= ids
 

@@ -188,11 +188,12 @@ def _depth(path: str) -> int:
     return path.count("/") if path != "/" else 0
 
 
-def path_matcher(text: str) -> Optional[Callable[[str], bool]]:
-    """A fragment (case-insensitive substring of the path) or a glob (* ? [ ]).
+def _parse_filter(text: str):
+    """What a filter text asks: ("path"|"name", compiled match) for a glob, ("fragment", text).
 
     A glob with a slash matches the whole path (a leading * is implied when it
-    does not start with / or *); one without a slash matches the file name.
+    does not start with / or *); one without a slash matches the file name. Any
+    other text is a case-insensitive substring of the path. None when empty.
     """
     text = text.strip()
     if not text:
@@ -200,10 +201,22 @@ def path_matcher(text: str) -> Optional[Callable[[str], bool]]:
     if any(c in text for c in "*?["):
         if "/" in text:
             pat = text if text.startswith(("/", "*")) else "*/" + text
-            return lambda p: fnmatch.fnmatchcase(p, pat)
-        return lambda p: fnmatch.fnmatchcase(p[p.rfind("/") + 1:], text)
-    low = text.lower()
-    return lambda p: low in p.lower()
+            return "path", re.compile(fnmatch.translate(pat)).match   # what fnmatchcase runs
+        return "name", re.compile(fnmatch.translate(text)).match
+    return "fragment", text.lower()
+
+
+def path_matcher(text: str) -> Optional[Callable[[str], bool]]:
+    """One path at a time: does it match the filter text (see `_parse_filter`)?"""
+    parsed = _parse_filter(text)
+    if parsed is None:
+        return None
+    kind, how = parsed
+    if kind == "path":
+        return lambda p: how(p) is not None
+    if kind == "name":
+        return lambda p: how(p[p.rfind("/") + 1:]) is not None
+    return lambda p: how in p.lower()
 
 
 def path_filter(text: str) -> Optional[Callable[["View"], list]]:
@@ -211,22 +224,19 @@ def path_filter(text: str) -> Optional[Callable[["View"], list]]:
 
     The same tests, run through map/filter over the sorted path list, not one
     Python call per path."""
-    text = text.strip()
-    if not text:
+    parsed = _parse_filter(text)
+    if parsed is None:
         return None
-    if any(c in text for c in "*?["):
-        if "/" in text:
-            pat = text if text.startswith(("/", "*")) else "*/" + text
-            rx = re.compile(fnmatch.translate(pat)).match   # what fnmatchcase runs
-            return lambda view: list(filter(rx, view.paths))
-        rx = re.compile(fnmatch.translate(text)).match
-
+    kind, how = parsed
+    if kind == "path":
+        return lambda view: list(filter(how, view.paths))
+    if kind == "name":
         def by_name(view):
             paths = view.paths
             names = map(itemgetter(2), map(str.rpartition, paths, repeat("/")))
-            return list(compress(paths, map(rx, names)))
+            return list(compress(paths, map(how, names)))
         return by_name
-    low = text.lower()
+    low = how
 
     def by_fragment(view):
         paths = view.paths
