@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Set as AbcSet
+from array import array
 from dataclasses import dataclass, field
 
 from slimscope.errors import BadInput
@@ -94,6 +95,11 @@ class Composed:
     hidden: dict = field(default_factory=dict)          # unit ref -> Hidden (last hide event)
     visible: AbcSet = field(default_factory=set)        # unit refs the final tree shows (UnitSet)
     hashed: bool = True
+    # per layer, per entry: the first layer whose tree no longer shows the entry (its
+    # layer for whiteouts, opaque markers and entries restated later in their own tar;
+    # the number of layers when the final tree shows it). Entry (li, i) is in the tree
+    # composed through layer L exactly when li <= L < ends[li][i].
+    ends: list = field(default_factory=list)
 
     def entry_kind(self, ref: int) -> int:
         layer, i = unpack(ref)
@@ -134,6 +140,7 @@ class _Composer:
         self.hardlink_unit: dict = {}
         self.hidden: dict = {}
         self.hashed = all(idx.hashed for idx in layers)
+        self.ends = [array("H", [len(layers)]) * len(idx) for idx in layers]
 
     def unit_of(self, ref):
         layer, i = unpack(ref)
@@ -179,8 +186,10 @@ class _Composer:
             return
         doomed = [(path, ref, reason_of[path]) for path, ref in final.items()
                   if path in reason_of and (ref >> 32) < by_layer]
+        ends = self.ends
         for path, ref, reason in doomed:
             del final[path]
+            ends[ref >> 32][ref & 0xFFFFFFFF] = by_layer
             self.hide(ref, path, by_layer, reason)
 
     def apply(self, li: int, idx: LayerIndex) -> bytearray:
@@ -188,14 +197,17 @@ class _Composer:
         kinds, paths = idx.kinds, idx.paths
         roots: dict = {}
         opaque: dict = {}
+        ends = self.ends
         for i in range(len(kinds)):
             k = kinds[i]
             if k == WHITEOUT:
                 roots[paths[i]] = "deleted"
                 status[i] = DELETED
+                ends[li][i] = li
             elif k == OPAQUE:
                 opaque[paths[i]] = "opaque"
                 status[i] = OPAQUED
+                ends[li][i] = li
         # Whiteouts speak of lower layers only, whatever their place in this tar.
         if roots or opaque:
             self.drop_subtrees(roots, opaque, li)
@@ -212,6 +224,7 @@ class _Composer:
                 status[i] = ADDED
             else:
                 pl, pi = unpack(prev)
+                ends[pl][pi] = li
                 lower = self.layers[pl]
                 pk = lower.kinds[pi]
                 if pk == DIR and k == DIR:
@@ -262,4 +275,5 @@ def compose(layers: list) -> Composed:
         unit = c.unit_of(ref)
         if unit is not None:
             visible.add(unit)
-    return Composed(layers, c.final, statuses, c.hardlink_unit, c.hidden, visible, c.hashed)
+    return Composed(layers, c.final, statuses, c.hardlink_unit, c.hidden, visible, c.hashed,
+                    c.ends)

@@ -6,7 +6,7 @@ import pytest
 
 from slimscope.analysis import analyze
 from slimscope.compose import compose, unpack
-from slimscope.layerindex import FILE
+from slimscope.layerindex import FILE, OPAQUE, WHITEOUT
 from slimscope.tui.model import CHANGES, DELETED, IMAGE, ImageModel, path_matcher
 from tests.tui_images import demo_image
 
@@ -65,3 +65,89 @@ def test_history_and_added_in(model):
 ])
 def test_path_matcher(text, path, hit):
     assert path_matcher(text)(path) is hit
+
+
+# -- the columnar views against the composer, on random layered images ----------
+
+DIRS, LEAVES = "abcd", "fgh"   # leaf names never name a directory: trees stay consistent
+
+
+def _random_layers(rng, n):
+    layers = []
+    for li in range(n):
+        entries, marked = [], set()
+        for _ in range(rng.randint(1, 20)):
+            d = "/".join(rng.choice(DIRS) for _ in range(rng.randint(0, 3)))
+            pre = d + "/" if d else ""
+            r = rng.random()
+            if r < 0.45:
+                entries.append((pre + rng.choice(LEAVES), "file", b"x" * rng.randint(0, 40)))
+            elif r < 0.6 and d:
+                entries.append((d, "dir", rng.choice([0o755, 0o700])))
+            elif r < 0.7:
+                entries.append((pre + rng.choice(LEAVES), "symlink", "x"))
+            elif li and r < 0.85 and pre + "gone" not in marked:
+                name = rng.choice(DIRS + LEAVES)
+                if pre + name not in marked:
+                    marked.add(pre + name)
+                    entries.append((pre + ".wh." + name, "whiteout"))
+            elif li and d and d not in marked:
+                marked.add(d)
+                entries.append((pre + ".wh..wh..opq", "opaque"))
+        layers.append(entries)
+    return layers
+
+
+def _parents(paths):
+    out = set()
+    for p in paths:
+        while p != "/":
+            p = p.rsplit("/", 1)[0] or "/"
+            out.add(p)
+    return out | {"/"}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_views_agree_with_composition(tmp_path, seed):
+    import random
+
+    from tests.synth import docker_archive
+    rng = random.Random(seed)
+    path = tmp_path / "img.tar"
+    docker_archive(str(path), _random_layers(rng, rng.randint(1, 5)))
+    a = analyze(str(path), use_cache=False)
+    model = ImageModel(a)
+    for n in range(len(a.layers)):
+        prefix = compose(model.indexes[:n + 1])
+        image = model.shown(n, IMAGE)
+        rows = image.view.rows
+        real = {p: e.ref for p, e in rows.items() if e.ref >= 0 and e.counted}
+        assert real == prefix.final
+        ghosts = {p for p, e in rows.items() if not e.counted}
+        assert ghosts == {p for p, k in zip(model.indexes[n].paths, model.indexes[n].kinds)
+                          if k in (WHITEOUT, OPAQUE)} - set(real)
+        assert set(rows) == set(real) | ghosts | _parents(set(real) | ghosts)
+        emptied = {p for p, k in zip(model.indexes[n].paths, model.indexes[n].kinds)
+                   if k == OPAQUE}
+        for p, ref in real.items():
+            assert rows[p].status == (5 if p in emptied else prefix.status[n][ref & 0xFFFFFFFF]
+                                      if ref >> 32 == n else 6)
+        assert image.total == visible_bytes(prefix)
+        for d, kids in image.children.items():
+            own = rows[d].size if rows[d].counted else 0
+            assert image.totals[d] == own + sum(image.totals[k] for k in kids)
+        # the changes view lists this layer's entries (the last word per path)
+        idx = model.indexes[n]
+        changes = model.shown(n, CHANGES).view.rows
+        assert {p for p in changes if changes[p].ref >= 0} == set(idx.paths)
+        # a filter keeps the matching rows, what is under a matching directory, and parents
+        text = rng.choice(["a", "f", "*g*", "/b/*"])
+        match = path_matcher(text)
+        kept = model.shown(n, IMAGE, text)
+        leaves = {p for p in rows if p in kept and not (kept.children.get(p))}
+        for p in leaves - {"/"}:
+            chain = [p] + sorted(_parents([p]) - {"/"}, key=len, reverse=True)
+            assert any(match(q) for q in chain), (text, p)
+        expect = sum(rows[p].size for p in rows if rows[p].counted and p != "/" and any(
+            match(q) for q in [p] + list(_parents([p]) - {"/"})))
+        assert kept.total == expect

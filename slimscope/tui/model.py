@@ -1,18 +1,24 @@
-"""The explorer's file model: per-layer trees built from the composed analysis.
+"""The explorer's file model: every view of every layer, from one columnar table.
 
 No tarball is read again. Two views per layer:
 
 * ``changes``: the entries of that layer's LayerIndex with the status the composer
   gave them (added, modified, metadata-only, unchanged, deleted, opaque).
-* ``image``: the filesystem as composed through that layer (``compose`` of the
-  first N+1 indexes, cached per layer and composed once for the layers below a
-  missed one; the last layer reuses the analysis), plus
-  the layer's whiteouts as "ghost" rows.
+* ``image``: the filesystem as composed through that layer, plus the layer's
+  whiteouts as "ghost" rows.
 
 A whiteout row shows the bytes it still costs: the size of the lower content
-units it hides (they stay stored in the lower layer). Directory sizes are
-aggregated once per view (and once per filter), so opening a directory only
-sorts its children. This module does not import Textual.
+units it hides (they stay stored in the lower layer).
+
+How it stays fast on images of hundreds of thousands of files: the table holds
+every entry of every layer once, and every path (with the directories the tars
+only imply) once, sorted. The composer records for each entry the layers whose
+tree shows it (``Composed.ends``), so a view is a choice of at most one entry per
+path made by a few numpy passes over the table, never a Python loop per entry.
+A directory's contents sort as one run of paths (everything under ``D`` lies
+between ``D/`` and ``D0``), so its total is a difference of two prefix sums.
+`Entry` objects are made only for the rows the tree asks for. This module does
+not import Textual.
 """
 
 from __future__ import annotations
@@ -21,13 +27,16 @@ import fnmatch
 import re
 import threading
 from bisect import bisect_left
-from itertools import compress, repeat
-from operator import contains, itemgetter
+from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import repeat
+from operator import contains, itemgetter
 from typing import Callable, Optional
 
-from slimscope.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, UNCHANGED, Composed,
-                               _Composer, pack, unpack)
+import numpy as np
+
+from slimscope.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, UNCHANGED, pack,
+                               unpack)
 from slimscope.layerindex import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, WHITEOUT, parent_of
 
 # A row of the image view that a lower layer put there and this layer left alone.
@@ -38,6 +47,7 @@ MARKERS = ("+", "~", "≈", " ", "-", "⊘", " ")
 IMPLIED = -1  # a parent directory the layer tar does not list
 
 CHANGES, IMAGE = "changes", "image"
+_DIR_KINDS = (DIR, IMPLIED, OPAQUE)
 
 
 class Entry:
@@ -56,138 +66,371 @@ class Entry:
 
     @property
     def is_dir(self) -> bool:
-        return self.kind in (DIR, IMPLIED, OPAQUE)
+        return self.kind in _DIR_KINDS
 
     @property
     def kind_name(self) -> str:
         return "dir" if self.kind == IMPLIED else KIND_NAMES[self.kind]
 
 
-@dataclass
-class Shown:
-    """What the tree shows of a view: kept paths, their children and totals."""
+# -- the table ------------------------------------------------------------------
+class Table:
+    """Every path of the image's history, sorted, and every layer entry, in columns.
 
-    view: "View"
-    children: dict   # dir path -> [child paths]
-    totals: dict     # path -> bytes (own for files, aggregate for dirs)
-    matched: int     # rows kept by the predicates (parents not counted)
+    Groups are the distinct paths (index = rank in sort order); candidates are the
+    layer entries, layer by layer in tar order (candidate = starts[layer] + entry).
+    """
+
+    def __init__(self, composed):
+        layers = composed.layers
+        self.n = len(layers)
+        starts = [0]
+        for idx in layers:
+            starts.append(starts[-1] + len(idx))
+        self.starts = starts
+        everything = [p for idx in layers for p in idx.paths]
+        real = set(everything)
+        # directories no tar lists: every missing ancestor of a listed path
+        # (rpartition through map runs in C: ~4x a per-path Python expression)
+        implied = set()
+        for p in set(map(itemgetter(0), map(str.rpartition, real, repeat("/")))):
+            p = p or "/"
+            while p not in real and p not in implied:
+                implied.add(p)
+                if p == "/":
+                    break
+                p = p[:p.rfind("/")] or "/"
+        implied.add("/")
+        paths = sorted(real | implied)
+        self.paths = paths
+        self.group = group = dict(zip(paths, range(len(paths))))
+        G = len(paths)
+        group[""] = 0   # what rpartition gives as the parent of a top-level path
+        self.parent = np.fromiter(
+            map(group.__getitem__, map(itemgetter(0), map(str.rpartition, paths, repeat("/")))),
+            np.int32, G)
+        del group[""]
+        self.parent[0] = -1
+        # descendants of each directory: the run of groups from "D/" up to "D0"
+        self.lo = np.zeros(G, np.int32)
+        self.hi = np.zeros(G, np.int32)
+        parents = np.unique(self.parent[1:])
+        for g in parents.tolist():
+            d = paths[g]
+            if d == "/":
+                self.lo[g], self.hi[g] = 1, G
+            else:
+                lo = bisect_left(paths, d + "/", g + 1)
+                self.lo[g], self.hi[g] = lo, bisect_left(paths, d + "0", lo)
+        # groups by depth, for top-down passes
+        depth = np.fromiter(map(str.count, paths, repeat("/")), np.int16, G)
+        depth[0] = 0
+        by_depth = np.argsort(depth, kind="stable").astype(np.int32)
+        self.levels = np.split(by_depth, np.cumsum(np.bincount(depth))[:-1])
+        # children of each group, as runs of one array ordered by parent then path
+        order = np.argsort(self.parent[1:], kind="stable").astype(np.int32) + 1
+        self.kids = order
+        counts = np.bincount(self.parent[1:], minlength=G)
+        self.kid_end = np.cumsum(counts).astype(np.int32)
+        self.kid_start = (self.kid_end - counts).astype(np.int32)
+        # the candidates
+        N = starts[-1]
+        self.c_group = np.fromiter(map(group.__getitem__, everything), np.int32, N)
+        del everything
+        self.c_layer = np.repeat(np.arange(self.n, dtype=np.int16),
+                                 [len(idx) for idx in layers])
+        self.c_kind = _concat([np.frombuffer(bytes(idx.kinds), np.uint8) for idx in layers],
+                              np.uint8)
+        sizes = _concat([np.frombuffer(idx.sizes, np.int64) for idx in layers], np.int64)
+        self.c_size = np.where(self.c_kind == FILE, sizes, 0)
+        self.c_end = _concat([np.frombuffer(e, np.uint16) for e in composed.ends], np.uint16)
+        self.c_status = _concat([np.frombuffer(bytes(s), np.uint8) for s in composed.status],
+                                np.uint8)
+        # whiteouts and opaque markers, per layer: [(group, kind, candidate)]
+        self.marks = [[] for _ in layers]
+        for c in np.nonzero((self.c_kind == WHITEOUT) | (self.c_kind == OPAQUE))[0].tolist():
+            self.marks[int(self.c_layer[c])].append((int(self.c_group[c]), int(self.c_kind[c]), c))
+
+    def candidate(self, ref: int) -> int:
+        return self.starts[ref >> 32] + (ref & 0xFFFFFFFF)
+
+    def ref(self, c: int) -> int:
+        li = int(self.c_layer[c])
+        return pack(li, c - self.starts[li])
+
+    def kids_of(self, g: int) -> np.ndarray:
+        return self.kids[self.kid_start[g]:self.kid_end[g]]
+
+
+def _concat(parts: list, dtype) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype)
+
+
+# -- views ----------------------------------------------------------------------
+class View:
+    """One (layer, mode): which entry each path shows, and the rows' own bytes."""
+
+    def __init__(self, model: "ImageModel", layer: int, mode: str):
+        t = model.table
+        self.model = model
+        self.table = t
+        self.layer = layer
+        self.mode = mode
+        G = len(t.paths)
+        sel = np.full(G, -1, np.int32)
+        if mode == IMAGE:
+            # in the tree composed through `layer`: li <= layer < end (whiteouts never are)
+            cands = np.nonzero((t.c_layer <= layer) & (t.c_end > layer))[0]
+        else:
+            # this layer's entries, but not whiteouts or those its own tar restates later
+            s0, s1 = t.starts[layer], t.starts[layer + 1]
+            cands = np.nonzero(t.c_end[s0:s1] > layer)[0] + s0
+        sel[t.c_group[cands]] = cands
+        self.sel = sel
+        size = np.zeros(G, np.int64)
+        size[t.c_group[cands]] = t.c_size[cands]
+        self.hides: dict = {}       # group -> bytes of lower units its whiteout hides
+        self.ghosts: dict = {}      # group -> (kind, status, candidate): marks with no entry
+        self.opaqued: set = set()   # groups whose entry this layer's opaque marker emptied
+        costs = model.whiteout_costs[layer]
+        for g, kind, c in t.marks[layer]:
+            cost = costs.get(t.paths[g], 0)
+            if sel[g] >= 0:
+                # an entry at the marked path speaks for it; the image view keeps only
+                # an opaque marker's word (the directory is emptied, not gone)
+                if kind == OPAQUE and (mode == IMAGE or t.c_kind[sel[g]] == DIR):
+                    self.opaqued.add(g)
+                if kind == OPAQUE or mode == CHANGES:
+                    self.hides[g] = self.hides.get(g, 0) + cost
+            else:
+                self.ghosts[g] = (kind, DELETED if kind == WHITEOUT else OPAQUED, c)
+                self.hides[g] = cost
+        if mode == IMAGE:
+            self._promote_hardlinks(cands, size)
+        self.size = size
+        present = sel >= 0
+        if self.ghosts:
+            present[list(self.ghosts)] = True
+        self.present = present
+        # a directory the view has no entry for still shows when something under it does
+        self.exists = present | _has_under(t, present)
+        self.exists[0] = True
+        self.rows = Rows(self)
+        self.full = Shown(self, self.exists, self.exists, count_hidden=False)
+
+    def _promote_hardlinks(self, cands: np.ndarray, size: np.ndarray) -> None:
+        """A body whose file name is gone stays visible (and counted) through a hardlink."""
+        t = self.table
+        links = cands[t.c_kind[cands] == HARDLINK]
+        if not len(links):
+            return
+        units = self.model.composed.hardlink_unit
+        seen = set()
+        for c in sorted(links.tolist(), key=lambda c: t.c_group[c]):
+            unit = units.get(t.ref(c))
+            if unit is None or unit in seen:
+                continue
+            seen.add(unit)
+            u = t.candidate(unit)
+            if not (t.c_layer[u] <= self.layer < t.c_end[u]):
+                size[t.c_group[c]] = t.c_size[u]
+
+    def entry(self, g: int) -> Entry:
+        t = self.table
+        c = int(self.sel[g])
+        if c >= 0:
+            li = int(t.c_layer[c])
+            if g in self.opaqued:
+                status = OPAQUED
+            elif self.mode == IMAGE and li != self.layer:
+                status = INHERITED
+            else:
+                status = int(t.c_status[c])
+            return Entry(int(t.c_kind[c]), int(self.size[g]), status, t.ref(c),
+                         self.hides.get(g, 0))
+        ghost = self.ghosts.get(g)
+        if ghost is not None:
+            kind, status, c = ghost
+            return Entry(kind, 0, status, t.ref(c), self.hides.get(g, 0),
+                         counted=self.mode == CHANGES)
+        return Entry(IMPLIED, 0, UNCHANGED, -1)
+
+    def statuses(self) -> np.ndarray:
+        """Every group's row status (implied rows and paths not in the view: UNCHANGED)."""
+        t = self.table
+        st = np.full(len(self.sel), UNCHANGED, np.uint8)
+        have = np.nonzero(self.sel >= 0)[0]
+        c = self.sel[have]
+        own = t.c_status[c]
+        if self.mode == IMAGE:
+            own = np.where(t.c_layer[c] == self.layer, own, INHERITED)
+        st[have] = own
+        for g in self.opaqued:
+            st[g] = OPAQUED
+        for g, (_, status, _) in self.ghosts.items():
+            st[g] = status
+        return st
+
+    def dirlike(self) -> np.ndarray:
+        """Per group: is its row a directory (listed, implied or emptied)?"""
+        t = self.table
+        out = self.exists & ~self.present          # implied
+        have = np.nonzero(self.sel >= 0)[0]
+        out[have] = t.c_kind[self.sel[have]] == DIR
+        for g, (kind, _, _) in self.ghosts.items():
+            out[g] = kind == OPAQUE
+        return out
+
+    def weights(self, with_hides: bool) -> np.ndarray:
+        """Each row's own bytes as it counts in its parents' totals."""
+        w = self.size.copy()
+        if self.mode == IMAGE and with_hides or self.mode == CHANGES:
+            for g, h in self.hides.items():
+                w[g] += h
+        return w
+
+
+def _has_under(t: Table, mask: np.ndarray) -> np.ndarray:
+    """Per group: is any group under it (in its run of descendants) set in `mask`?"""
+    k = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
+    return (k[t.hi] - k[t.lo]) > 0
+
+
+def _under_kept_dirs(t: Table, keep: np.ndarray, dirlike: np.ndarray) -> np.ndarray:
+    """Per group: is it the contents of a kept directory, reached through directories only?
+
+    A kept directory keeps what is under it; a row that is not a directory (a file
+    or a whiteout some broken tar put children under) keeps nothing below it, kept
+    or not. Decided top-down, one depth at a time: a row takes its parent's word."""
+    state = np.zeros(len(keep), np.int8)    # 1: under a kept dir; 0: not
+    source = keep & dirlike
+    for level in t.levels[1:]:
+        p = t.parent[level]
+        state[level] = np.where(source[p], 1, np.where(dirlike[p], state[p], 0))
+    return state == 1
+
+
+class Rows(Mapping):
+    """path -> Entry for every row of a view, made when asked for."""
+
+    def __init__(self, view: View):
+        self.view = view
+
+    def __getitem__(self, path: str) -> Entry:
+        g = self.view.table.group.get(path)
+        if g is None or not self.view.exists[g]:
+            raise KeyError(path)
+        return self.view.entry(g)
+
+    def __contains__(self, path) -> bool:
+        g = self.view.table.group.get(path)
+        return g is not None and bool(self.view.exists[g])
+
+    def __iter__(self):
+        paths = self.view.table.paths
+        return (paths[g] for g in np.nonzero(self.view.exists)[0].tolist())
+
+    def __len__(self) -> int:
+        return int(self.view.exists.sum())
+
+
+class Shown:
+    """What the tree shows of a view: kept rows, their parents and the totals."""
+
+    def __init__(self, view: View, exists: np.ndarray, keep: np.ndarray, count_hidden: bool):
+        t = view.table
+        self.view = view
+        self.table = t
+        self.matched = int(keep.sum())   # rows kept (parents kept only for them not counted)
+        w = view.weights(view.mode == CHANGES or count_hidden)
+        root = w[0]    # the root's own bytes count whatever the filter keeps
+        w[~keep] = 0
+        w[0] = root
+        self.w = w
+        self.sums = np.concatenate([[0], np.cumsum(w)])
+        self.on = keep | _has_under(t, keep)   # kept, or a parent of something kept
+        self.on[0] = True
+        self.children = Children(self)
+        self.totals = Totals(self)
 
     @property
     def total(self) -> int:
-        return self.totals.get("/", 0)
+        return self.total_of(0)
+
+    def total_of(self, g: int) -> int:
+        t = self.table
+        return int(self.w[g] + self.sums[t.hi[g]] - self.sums[t.lo[g]])
+
+    def kids(self, g: int) -> np.ndarray:
+        kids = self.table.kids_of(g)
+        return kids[self.on[kids]]
 
     def sorted_children(self, path: str, by_size: bool = True) -> list:
-        kids = self.children.get(path, [])
-        if by_size:
-            t = self.totals
-            return sorted(kids, key=lambda p: (-t.get(p, 0), p))
-        return sorted(kids)
+        t = self.table
+        g = t.group.get(path)
+        if g is None or not self.on[g]:
+            return []
+        kids = self.kids(g)       # in path order
+        if by_size and len(kids) > 1:
+            tot = self.w[kids] + self.sums[t.hi[kids]] - self.sums[t.lo[kids]]
+            kids = kids[np.lexsort((kids, -tot))]
+        paths = t.paths
+        return [paths[k] for k in kids.tolist()]
 
     def __contains__(self, path: str) -> bool:
-        return path in self.totals
+        g = self.table.group.get(path)
+        return g is not None and bool(self.on[g])
 
 
-class View:
-    """Every row of one (layer, mode), and the unfiltered structure."""
+class Children(Mapping):
+    """dir path -> its shown children (path order), for the dirs that have any."""
 
-    def __init__(self, layer: int, mode: str, rows: dict):
-        self.layer = layer
-        self.mode = mode
-        self.rows = rows
-        self._paths: Optional[list] = None
-        self.full = structure(self, None)
+    def __init__(self, shown: Shown):
+        self.shown = shown
 
-    @property
-    def paths(self) -> list:
-        if self._paths is None:
-            self._paths = sorted(self.rows)
-        return self._paths
+    def __getitem__(self, path: str) -> list:
+        t = self.shown.table
+        g = t.group.get(path)
+        kids = self.shown.kids(g) if g is not None and self.shown.on[g] else ()
+        if not len(kids):
+            raise KeyError(path)
+        return [t.paths[k] for k in kids.tolist()]
 
-    def select(self, pred: Optional[Callable[[str, Entry], bool]], subtree: bool = True,
-               count_hidden: bool = False, match: Optional[Callable] = None) -> Shown:
-        """The rows `pred` keeps, with their parents; a kept directory keeps its contents.
+    def __contains__(self, path) -> bool:
+        t = self.shown.table
+        g = t.group.get(path)
+        return g is not None and bool(self.shown.on[g]) and bool(len(self.shown.kids(g)))
 
-        `count_hidden` adds what whiteouts hide to the totals in image mode too.
-        `match`, when given, is a cheap path-only test every kept row must also pass:
-        it narrows the rows first (see `path_filter`), so `pred` sees only those."""
-        if pred is None:
-            return self.full
-        rows = self.rows
-        paths = self.paths
-        cand = paths if match is None else match(self)
-        matched = [p for p in cand if p != "/" and pred(p, rows[p])]
-        if not subtree or not matched:
-            return structure(self, matched, count_hidden)
-        # a kept directory keeps its contents: they are the sorted range of paths
-        # starting with "dir/"; walk only those ranges (paths are sorted, so a
-        # directory comes before its contents and nested ranges come inside).
-        hit = set(matched)
-        keep = []
-        inside = None   # "dir/" of the kept directory whose contents were just walked
-        for p in matched:
-            if inside is not None and p.startswith(inside):
-                continue    # decided by the walk of that directory's contents
-            keep.append(p)
-            if rows[p].is_dir:
-                inside = p + "/"
-                lo = bisect_left(paths, inside)
-                hi = bisect_left(paths, p + "0", lo)   # "0" follows "/"
-                kept_dirs = {p}
-                for q in paths[lo:hi]:
-                    if q in hit or parent_of(q) in kept_dirs:
-                        keep.append(q)
-                        if rows[q].is_dir:
-                            kept_dirs.add(q)
-        return structure(self, keep, count_hidden)
+    def __iter__(self):
+        t = self.shown.table
+        on = np.nonzero(self.shown.on)[0]
+        return (t.paths[g] for g in np.unique(t.parent[on[on > 0]]).tolist())
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
-def structure(view: View, keep: Optional[list], count_hidden: bool = False) -> Shown:
-    """Link the kept rows under their parents and sum sizes up the tree.
+class Totals(Mapping):
+    """path -> bytes (own for files, aggregate for dirs) of the shown rows."""
 
-    Changes views count what whiteouts hide (the bytes they still cost); image
-    views count only what the filesystem shows, unless `count_hidden`."""
-    rows = view.rows
-    with_hides = view.mode == CHANGES or count_hidden
-    children: dict = {}
-    totals: dict = {"/": 0}
-    paths = rows.keys() if keep is None else keep
-    # each kept row's own bytes
-    for p in paths:
-        if p != "/":
-            e = rows[p]
-            totals[p] = (e.size if e.counted else 0) + (e.hides if with_hides else 0)
-    # link each row under its parent; a parent that is not kept is added with no
-    # bytes of its own and linked in turn.
-    for p in paths:
-        if p == "/":
-            continue
-        child = p
-        while True:
-            cut = child.rfind("/")
-            parent = child[:cut] if cut > 0 else "/"    # parent_of, inlined
-            kids = children.get(parent)
-            if kids is None:
-                children[parent] = [child]
-            else:
-                kids.append(child)
-            if parent in totals:
-                break
-            totals[parent] = 0
-            child = parent
-    # sum up the tree: directories only, deepest first, each over its children
-    get = totals.__getitem__
-    for d in sorted(children, key=_depth, reverse=True):
-        totals[d] += sum(map(get, children[d]))
-    root = rows.get("/")
-    if root is not None:
-        totals["/"] += (root.size if root.counted else 0) + (root.hides if with_hides else 0)
-    return Shown(view, children, totals, len(paths) if keep is not None else len(rows))
+    def __init__(self, shown: Shown):
+        self.shown = shown
+
+    def __getitem__(self, path: str) -> int:
+        g = self.shown.table.group.get(path)
+        if g is None or not self.shown.on[g]:
+            raise KeyError(path)
+        return self.shown.total_of(g)
+
+    def __iter__(self):
+        t = self.shown.table
+        return (t.paths[g] for g in np.nonzero(self.shown.on)[0].tolist())
+
+    def __len__(self) -> int:
+        return int(self.shown.on.sum())
 
 
-def _depth(path: str) -> int:
-    return path.count("/") if path != "/" else 0
-
-
+# -- filter texts ---------------------------------------------------------------
 def _parse_filter(text: str):
     """What a filter text asks: ("path"|"name", compiled match) for a glob, ("fragment", text).
 
@@ -219,33 +462,23 @@ def path_matcher(text: str) -> Optional[Callable[[str], bool]]:
     return lambda p: how in p.lower()
 
 
-def path_filter(text: str) -> Optional[Callable[["View"], list]]:
-    """`path_matcher` over a whole view at once: view -> its sorted paths that match.
+def path_filter(text: str) -> Optional[Callable[[list], np.ndarray]]:
+    """`path_matcher` over a whole path list at once: paths -> boolean mask.
 
-    The same tests, run through map/filter over the sorted path list, not one
-    Python call per path."""
+    The same tests, run through map over the list, not one Python call per path."""
     parsed = _parse_filter(text)
     if parsed is None:
         return None
     kind, how = parsed
     if kind == "path":
-        return lambda view: list(filter(how, view.paths))
+        return lambda paths: np.fromiter(map(bool, map(how, paths)), bool, len(paths))
     if kind == "name":
-        def by_name(view):
-            paths = view.paths
+        def by_name(paths):
             names = map(itemgetter(2), map(str.rpartition, paths, repeat("/")))
-            return list(compress(paths, map(how, names)))
+            return np.fromiter(map(bool, map(how, names)), bool, len(paths))
         return by_name
-    low = how
-
-    def by_fragment(view):
-        paths = view.paths
-        return list(compress(paths, map(contains, map(str.lower, paths), repeat(low))))
-    return by_fragment
-
-
-def _keep_all(path: str, e: Entry) -> bool:
-    return True
+    return lambda paths: np.fromiter(map(contains, map(str.lower, paths), repeat(how)), bool,
+                                     len(paths))
 
 
 @dataclass
@@ -261,25 +494,31 @@ class Touch:
 class ImageModel:
     """Views of an Analysis, computed on demand and cached."""
 
+    VIEWS = 12      # views kept
+    FILTERS = 4     # filter masks kept
+
     def __init__(self, analysis):
         self.analysis = analysis
         self.composed = analysis.composed
         self.indexes = [l.index for l in analysis.image.layers]
         self.n = len(self.indexes)
+        self.table = Table(self.composed)
         self._views: dict = {}
-        self._composed_through: dict = {self.n - 1: self.composed} if self.n else {}
+        self._masks: dict = {}
         self._lock = threading.Lock()
         self.wasted_units = {w.unit for w in analysis.waste}
-        self._hides = self._whiteout_costs()
+        t = self.table
+        self.c_wasted = np.zeros(len(t.c_group), bool)
+        if self.wasted_units:
+            self.c_wasted[[t.candidate(u) for u in self.wasted_units]] = True
+        self.whiteout_costs = self._whiteout_costs()
         self._gone = [None] * self.n   # per layer: whiteout paths, opaque dirs
 
     # -- whiteouts -------------------------------------------------------------
     def _whiteout_costs(self) -> list:
         """Per layer: whiteout/opaque path -> bytes of the lower units it hides."""
-        roots = []
-        for idx in self.indexes:
-            roots.append({idx.paths[i] for i in range(len(idx))
-                          if idx.kinds[i] in (WHITEOUT, OPAQUE)})
+        t = self.table
+        roots = [{t.paths[g] for g, _, _ in marks} for marks in t.marks]
         costs = [dict() for _ in self.indexes]
         hidden = self.composed.hidden
         for w in self.analysis.waste:
@@ -300,14 +539,9 @@ class ImageModel:
 
     def whiteouts(self, layer: int) -> tuple:
         if self._gone[layer] is None:
-            idx = self.indexes[layer]
-            wh, opq = set(), set()
-            for i in range(len(idx)):
-                k = idx.kinds[i]
-                if k == WHITEOUT:
-                    wh.add(idx.paths[i])
-                elif k == OPAQUE:
-                    opq.add(idx.paths[i])
+            t = self.table
+            wh = {t.paths[g] for g, k, _ in t.marks[layer] if k == WHITEOUT}
+            opq = {t.paths[g] for g, k, _ in t.marks[layer] if k == OPAQUE}
             self._gone[layer] = (wh, opq)
         return self._gone[layer]
 
@@ -317,190 +551,84 @@ class ImageModel:
         with self._lock:
             v = self._views.get(key)
         if v is None:
-            v = self._changes(layer) if mode == CHANGES else self._image(layer)
+            v = View(self, layer, mode)
             with self._lock:
                 self._views[key] = v
-                # keep memory bounded on images with many big layers
-                while len(self._views) > 8:
+                while len(self._views) > self.VIEWS:   # keep memory bounded
                     self._views.pop(next(iter(self._views)))
         return v
 
-    PREFIXES = 16   # composed prefixes kept (besides the whole image)
-
-    def composed_through(self, layer: int):
-        """The image composed through `layer`: final tree, statuses, hardlink units.
-
-        A miss composes layers 0..layer once and keeps the tree after each of the
-        PREFIXES - 1 layers below too, so walking down the layers composes once."""
-        with self._lock:
-            c = self._composed_through.get(layer)
-        if c is not None:
-            return c
-        comp = _Composer(self.indexes)
-        statuses = []
-        made = {}
-        keep_from = layer - self.PREFIXES + 1
-        for li in range(layer + 1):
-            statuses.append(comp.apply(li, self.indexes[li]))
-            if li == layer:
-                made[li] = Composed(self.indexes[:li + 1], comp.final, statuses,
-                                    comp.hardlink_unit, comp.hidden, hashed=comp.hashed)
-            elif li >= keep_from:
-                made[li] = Composed(self.indexes[:li + 1], dict(comp.final), statuses[:],
-                                    dict(comp.hardlink_unit), hashed=comp.hashed)
-        with self._lock:
-            for li, c in made.items():
-                self._composed_through.setdefault(li, c)
-            while len(self._composed_through) > self.PREFIXES + 1:
-                k = next(k for k in self._composed_through if k != self.n - 1)
-                self._composed_through.pop(k)
-            return self._composed_through.get(layer, made[layer])
-
-    def _changes(self, layer: int) -> View:
-        idx = self.indexes[layer]
-        status = self.composed.status[layer]
-        costs = self._hides[layer]
-        kinds, sizes, paths = idx.kinds, idx.sizes, idx.paths
-        rows: dict = {}
-        for i in range(len(kinds)):
-            p = paths[i]
-            k = kinds[i]
-            if k == WHITEOUT:
-                if p in rows:   # a whiteout and a new entry at one path: the entry speaks
-                    rows[p].hides += costs.get(p, 0)
-                    continue
-                rows[p] = Entry(k, 0, DELETED, pack(layer, i), costs.get(p, 0))
-            elif k == OPAQUE:
-                e = rows.get(p)
-                if e is not None and e.kind in (DIR, WHITEOUT):
-                    e.status = OPAQUED
-                    e.hides += costs.get(p, 0)
-                else:
-                    rows[p] = Entry(k, 0, OPAQUED, pack(layer, i), costs.get(p, 0))
-            else:
-                prev = rows.get(p)
-                e = Entry(k, sizes[i] if k == FILE else 0, status[i], pack(layer, i))
-                if prev is not None and prev.kind in (WHITEOUT, OPAQUE):
-                    e.hides = prev.hides
-                    if prev.kind == OPAQUE and k == DIR:
-                        e.status = OPAQUED
-                rows[p] = e
-        self._fill_parents(rows)
-        return View(layer, CHANGES, rows)
-
-    def _image(self, layer: int) -> View:
-        comp = self.composed_through(layer)
-        layers = comp.layers
-        rows: dict = {}
-        links = []
-        kinds_of = [idx.kinds for idx in layers]
-        sizes_of = [idx.sizes for idx in layers]
-        status = comp.status
-        for p, ref in comp.final.items():
-            li = ref >> 32          # unpack, inlined
-            i = ref & 0xFFFFFFFF
-            k = kinds_of[li][i]
-            if k == FILE:
-                size = sizes_of[li][i]
-            else:
-                size = 0
-                if k == HARDLINK:
-                    links.append(p)
-            rows[p] = Entry(k, size, status[li][i] if li == layer else INHERITED, ref)
-        # a body whose file name is gone stays visible (and counted) through a hardlink
-        seen_units = {e.ref for e in rows.values() if e.kind == FILE} if links else set()
-        for p in sorted(links):
-            unit = comp.hardlink_unit.get(rows[p].ref)
-            if unit is not None and unit not in seen_units:
-                seen_units.add(unit)
-                rows[p].size = comp.unit_size(unit)
-        # this layer's whiteouts, as ghost rows that do not count in the totals
-        idx = self.indexes[layer]
-        costs = self._hides[layer]
-        for i in range(len(idx)):
-            k = idx.kinds[i]
-            if k not in (WHITEOUT, OPAQUE):
-                continue
-            p = idx.paths[i]
-            e = rows.get(p)
-            if e is not None:
-                if k == OPAQUE:
-                    e.status = OPAQUED
-                    e.hides += costs.get(p, 0)
-                continue
-            rows[p] = Entry(k, 0, DELETED if k == WHITEOUT else OPAQUED, pack(layer, i),
-                            costs.get(p, 0), counted=False)
-        self._fill_parents(rows)
-        return View(layer, IMAGE, rows)
-
-    @staticmethod
-    def _fill_parents(rows: dict) -> None:
-        missing = []
-        for p in rows:
-            a = p
-            while a != "/":
-                a = parent_of(a)
-                if a in rows:
-                    break
-                missing.append(a)
-        for a in missing:
-            if a not in rows:
-                rows[a] = Entry(IMPLIED, 0, UNCHANGED, -1)
-        if "/" not in rows:
-            rows["/"] = Entry(IMPLIED, 0, UNCHANGED, -1)
-
-    # -- predicates ------------------------------------------------------------
-    def predicate(self, view: View, text: str = "", hide_unchanged: bool = False,
-                  waste_only: bool = False):
-        """Combine the filter text and the two toggles; None when nothing filters."""
-        match = path_matcher(text)
-        if match is None and not hide_unchanged and not waste_only:
+    def path_mask(self, text: str) -> Optional[np.ndarray]:
+        """Which paths of the table the filter text matches (the same for every view)."""
+        match = path_filter(text)
+        if match is None:
             return None
-        wasted = self.wasted_units
-        quiet = (UNCHANGED, INHERITED)
-
-        def pred(path: str, e: Entry) -> bool:
-            if hide_unchanged and (e.status in quiet or e.kind == IMPLIED):
-                return False
-            if waste_only:
-                if e.status in (DELETED, OPAQUED):
-                    if not e.hides:
-                        return False
-                elif not (e.kind == FILE and e.ref in wasted):
-                    return False
-            return match is None or match(path)
-
-        return pred
+        key = text.strip()
+        with self._lock:
+            m = self._masks.get(key)
+        if m is None:
+            m = match(self.table.paths)
+            with self._lock:
+                self._masks[key] = m
+                while len(self._masks) > self.FILTERS:
+                    self._masks.pop(next(iter(self._masks)))
+        return m
 
     def shown(self, layer: int, mode: str, text: str = "", hide_unchanged: bool = False,
               waste_only: bool = False) -> Shown:
+        """The rows the filter text and the two toggles keep, with their parents.
+
+        With no toggle on, a kept directory keeps its contents; with one on, a kept
+        directory does not drag in its unchanged contents. `waste_only` also counts
+        what whiteouts hide in image views."""
         v = self.view(layer, mode)
-        narrow = path_filter(text)
-        # the path test runs over the whole view at once; `pred` sees what it keeps
-        pred = self.predicate(v, "", hide_unchanged, waste_only)
-        if narrow is not None and pred is None:
-            pred = _keep_all
-        # with a toggle on, a kept directory does not drag in its unchanged contents
-        return v.select(pred, subtree=not (hide_unchanged or waste_only), count_hidden=waste_only,
-                        match=narrow)
+        match = self.path_mask(text)
+        if match is None and not hide_unchanged and not waste_only:
+            return v.full
+        t = self.table
+        keep = v.exists.copy()
+        keep[0] = False   # the root row is never a match of its own
+        if match is not None:
+            keep &= match
+        if hide_unchanged or waste_only:
+            st = v.statuses()
+            if hide_unchanged:
+                keep &= v.present & (st != UNCHANGED) & (st != INHERITED)
+            if waste_only:
+                keep &= self._wasteful(v, st)
+        elif keep.any():
+            keep |= v.exists & _under_kept_dirs(t, keep, v.dirlike())
+        return Shown(v, v.exists, keep, count_hidden=waste_only)
+
+    def _wasteful(self, v: View, st: np.ndarray) -> np.ndarray:
+        """Rows that are waste: stored bodies the final image hides, or whiteouts that hide some."""
+        t = self.table
+        sel = v.sel
+        have = sel >= 0
+        out = np.zeros(len(sel), bool)
+        c = sel[have]
+        out[have] = (t.c_kind[c] == FILE) & self.c_wasted[c]
+        deleted = (st == DELETED) | (st == OPAQUED)
+        out &= ~deleted
+        for g in np.nonzero(deleted)[0].tolist():
+            out[g] = v.hides.get(g, 0) > 0
+        return out
 
     # -- details ---------------------------------------------------------------
     def history(self, path: str) -> list:
         """Every layer that touched `path`: stored it, restated it, deleted it or a parent."""
+        t = self.table
         out = []
-        status = self.composed.status
-        for li, idx in enumerate(self.indexes):
-            paths = idx.paths
-            start = 0
-            while True:
-                try:
-                    i = paths.index(path, start)
-                except ValueError:
-                    break
-                start = i + 1
-                k = idx.kinds[i]
-                out.append(Touch(li, STATUS_LABELS[status[li][i]], KIND_NAMES[k],
-                                 idx.sizes[i] if k == FILE else 0))
+        g = t.group.get(path)
+        mine = np.nonzero(t.c_group == g)[0].tolist() if g is not None else []
+        by_layer: dict = {}
+        for c in mine:
+            by_layer.setdefault(int(t.c_layer[c]), []).append(c)
+        for li in range(self.n):
+            for c in by_layer.get(li, ()):
+                k = int(t.c_kind[c])
+                out.append(Touch(li, STATUS_LABELS[t.c_status[c]], KIND_NAMES[k],
+                                 int(t.c_size[c])))
             wh, opq = self.whiteouts(li)
             if wh or opq:
                 a = path
@@ -557,5 +685,5 @@ class ImageModel:
 
 
 __all__ = ["ImageModel", "View", "Shown", "Entry", "Touch", "CHANGES", "IMAGE", "INHERITED",
-           "STATUS_LABELS", "MARKERS", "IMPLIED", "path_matcher", "path_filter", "ADDED", "MODIFIED", "METADATA",
-           "UNCHANGED", "DELETED", "OPAQUED"]
+           "STATUS_LABELS", "MARKERS", "IMPLIED", "path_matcher", "path_filter", "ADDED",
+           "MODIFIED", "METADATA", "UNCHANGED", "DELETED", "OPAQUED"]
