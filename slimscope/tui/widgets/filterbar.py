@@ -38,4 +38,5 @@ class FilterBar(Vertical):
         self.post_message(FilterChanged(event.value, final=True))
 
     def set_status(self, text) -> None:
-        self.query_one("#view-status", Static).update(text)
+        # One line high whatever it says (app.tcss): repaint it, no screen layout.
+        self.query_one("#view-status", Static).update(text, layout=False)

@@ -14,7 +14,9 @@ class SummaryBar(Static):
     """Image reference, total/final/wasted, efficiency, layer and file counts."""
 
     def show_loading(self, name: str) -> None:
-        self.update(Text.assemble(("slimscope ", "bold"), (name, "bold cyan"), "  reading…"))
+        # One line high whatever it says (app.tcss): repaint it, no screen layout.
+        self.update(Text.assemble(("slimscope ", "bold"), (name, "bold cyan"), "  reading…"),
+                    layout=False)
 
     def show(self, analysis, name: str) -> None:
         t = Text(no_wrap=True, overflow="ellipsis")
@@ -32,7 +34,7 @@ class SummaryBar(Static):
             t.append(f"  ⚠ {n} hidden secret{'s' if n > 1 else ''}", "bold red")
         if not analysis.hashed:
             t.append("  (not hashed)", "yellow")
-        self.update(t)
+        self.update(t, layout=False)
 
 
 class LoadingPanel(Vertical):
