@@ -3,8 +3,9 @@
 Run by tasks.py in a fresh process: `tasks.py tui IMAGE [CACHE_DIR]`. Times:
   first_screen  process start -> the app is mounted and answers keys (loading panel)
   usable        process start -> the file tree shows the image (analysis done)
-  layer_switch  a `[`/`]` press -> the new layer's view is applied (median of 6)
-  filter        Enter in the filter bar -> the filtered view is applied (median of 3)
+  layer_switch  a `[`/`]` press -> the last frame showing the new layer (median of 6)
+  filter        Enter in the filter bar -> the last frame showing the filtered view
+                (median of 3)
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import os
 import statistics
 import time
 
+from textual import events
+
 T0 = time.perf_counter()
+QUIET = 0.15
 
 
 async def _until(pilot, cond, timeout=600.0):
@@ -28,21 +32,46 @@ async def _until(pilot, cond, timeout=600.0):
         await asyncio.sleep(0.002)
 
 
-async def _timed_change(pilot, *keys):
+async def _timed_change(pilot, key: str) -> float:
+    """Seconds from a key reaching the app to the last frame it caused.
+
+    The key goes in as the pilot sends it, but without the pilot's idle waits
+    (each press sleeps 20 ms at least twice, which would swamp a 100 ms target).
+    Frames are counted where the app hands a finished screen update to the
+    driver (`App._display`): the moment a terminal would get it."""
     app = pilot.app
-    before = app.shown
-    t = time.perf_counter()
-    await pilot.press(*keys)
-    await _until(pilot, lambda: app.shown is not before and not app.workers._workers)
-    await pilot.pause()          # let the screen repaint once
-    return time.perf_counter() - t
+    frames = []
+    display = app._display
+
+    def timed_display(screen, renderable):
+        display(screen, renderable)
+        if renderable is not None:
+            frames.append(time.perf_counter())
+
+    app._display = timed_display
+    try:
+        before = app.shown
+        t = time.perf_counter()
+        app._driver.send_message(events.Key(key, None))
+        await _until(pilot, lambda: app.shown is not before)
+        while True:   # until no frame for QUIET seconds
+            n = len(frames)
+            await asyncio.sleep(QUIET)
+            if len(frames) == n:
+                break
+    finally:
+        app._display = display
+    return (frames[-1] if frames else time.perf_counter()) - t
 
 
 def run_tui(image: str, cache: str = "") -> dict:
     if cache:
         os.environ["SLIMSCOPE_CACHE_DIR"] = cache
+    from slimscope.tui import app as app_module
     from slimscope.tui.app import ExplorerApp
 
+    # typing must not apply the filter before the timed Enter does
+    app_module.FILTER_DELAY = 60.0
     app = ExplorerApp(image, no_cache=not cache)
     out = {}
 

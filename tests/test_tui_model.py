@@ -151,3 +151,22 @@ def test_views_agree_with_composition(tmp_path, seed):
         expect = sum(rows[p].size for p in rows if rows[p].counted and p != "/" and any(
             match(q) for q in [p] + list(_parents([p]) - {"/"})))
         assert kept.total == expect
+
+
+_PATHS = ["/", "/usr", "/usr/lib/libbig.so", "/usr/lib/libbig.so.1", "/usr/share/doc/pkg",
+          "/app/usr/x", "/a/[x]", "/a/b^c", "/DOC/Read.Me", "/x/.hidden", "/x/y/z.tar.gz",
+          "/ü/İ"]
+
+
+@pytest.mark.parametrize("text", ["doc", "DOC", "İ", ".", "*.so", "*", "?", "[!a]*", "[]x]*",
+                                  "*[^x]*", "a[", "/usr/*", "share/*/pkg", "*/lib/*.so*",
+                                  "[[]x]", "\\\\", "b^c", "*.tar.*"])
+def test_path_filter_agrees_with_path_matcher(text):
+    """The one-scan filter over a whole table says what the per-path matcher says."""
+    from slimscope.tui.model import Table, path_filter
+
+    match = path_matcher(text)
+    for paths in (_PATHS, _PATHS + ["/a/new\nline.so"]):   # a newline: one call per path
+        t = Table.__new__(Table)
+        t.paths, t._lines = sorted(paths), {}
+        assert path_filter(text)(t).tolist() == [match(p) for p in t.paths]

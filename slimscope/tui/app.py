@@ -141,6 +141,13 @@ class ExplorerApp(App):
         self.details.show_layer(analysis, self.layer)
         self.tree.focus()
         self.refresh_files()
+        self._warm_filters()
+
+    @work(thread=True, exclusive=True, group="warm")
+    def _warm_filters(self) -> None:
+        """Make the texts filters scan while the user is still looking at the first screen."""
+        for which in ("lower", "names", "paths"):
+            self.model.table.lines(which)
 
     # -- the file view ---------------------------------------------------------
     def refresh_files(self) -> None:
