@@ -5,11 +5,13 @@ from __future__ import annotations
 import zlib
 from array import array
 from dataclasses import dataclass, field
+from itertools import compress, islice
+from operator import eq
 from typing import Optional
 
 from slimscope import sources
 from slimscope.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, Composed, compose,
-                               unpack)
+                               pack, unpack)
 from slimscope.layerindex import FILE, HARDLINK, KIND_NAMES, IndexCache
 from slimscope.secrets import looks_secret
 
@@ -143,16 +145,18 @@ def _history_pairs(config: dict, n_layers: int) -> list:
     return out
 
 
+# bytes.translate table: 1 for a regular file's kind, 0 for any other.
+_IS_FILE = bytes(int(k == FILE) for k in range(256))
+
+
 def build(image: sources.Image) -> Analysis:
     composed = compose([l.index for l in image.layers])
     history = _history_pairs(image.config, len(image.layers))
     reports = []
     for layer, hist, status in zip(image.layers, history, composed.status):
         idx = layer.index
-        unit_bytes = sum(idx.sizes[i] for i in range(len(idx)) if idx.kinds[i] == FILE)
-        counts = [0] * 6
-        for s in status:
-            counts[s] += 1
+        unit_bytes = sum(compress(idx.sizes, idx.kinds.translate(_IS_FILE)))
+        counts = [status.count(s) for s in range(6)]
         reports.append(LayerReport(
             index=layer.position, digest=layer.digest, diff_id=layer.diff_id,
             created_by=hist.get("created_by", ""), created=hist.get("created", ""),
@@ -162,55 +166,93 @@ def build(image: sources.Image) -> Analysis:
             added=counts[ADDED], modified=counts[MODIFIED], deleted=counts[DELETED] + counts[OPAQUED],
             metadata_only=counts[METADATA], comment=hist.get("comment", "")))
     waste = []
-    for unit, hidden in composed.wasted():
+    for unit, hidden in _wasted(composed):
         li, i = unpack(unit)
         idx = composed.layers[li]
         size = idx.sizes[i]
         path = idx.paths[i]
         digest = idx.digest(i)
-        waste.append(WasteItem(path, size, li, hidden.layer, hidden.reason,
-                               looks_secret(path) or looks_secret(hidden.path or path),
+        shown_as = hidden.path or path
+        # Most units were last shown under their own path: one test then answers for both.
+        sensitive = looks_secret(path) or (shown_as != path and looks_secret(shown_as))
+        waste.append(WasteItem(path, size, li, hidden.layer, hidden.reason, sensitive,
                                ("sha256:" + digest.hex()) if digest else None, unit))
         reports[li].wasted_bytes += size
         reports[hidden.layer].hides_bytes += size
     waste.sort(key=lambda w: (not w.sensitive, -w.bytes, w.path))
-    analysis = Analysis(image, composed, reports, waste, _duplicates(composed))
+    duplicates = _duplicates(composed, (w.unit for w in waste))
+    analysis = Analysis(image, composed, reports, waste, duplicates)
     from slimscope.hints import find_hints
     analysis.hints = find_hints(analysis)
     return analysis
 
 
-def _duplicates(composed: Composed) -> list:
+def _wasted(composed: Composed):
+    """What composed.wasted() yields, in its order, without a membership test per unit.
+
+    A unit leaves the final tree only by being hidden, so the wasted units are the
+    hidden ones the tree does not show again (through a hardlink). The counts check
+    it: should some unit be neither hidden nor visible, the slow way answers.
+    """
+    layers, hidden, visible = composed.layers, composed.hidden, composed.visible
+    units = [u for u in sorted(hidden)
+             if layers[u >> 32].kinds[u & 0xFFFFFFFF] == FILE and u not in visible]
+    if len(units) + len(visible) != sum(idx.kinds.count(FILE) for idx in layers):
+        yield from composed.wasted()
+        return
+    for u in units:
+        yield u, hidden[u]
+
+
+def _prefixes(idx) -> array:
+    """The first 8 bytes of each entry's digest, as ints in native byte order (they are
+    only compared with each other), read in place rather than copying every digest."""
+    with memoryview(idx.digests) as raw, raw.cast("Q") as words, words[::4] as firsts:
+        return array("Q", firsts.tobytes())
+
+
+def _duplicates(composed: Composed, wasted_units=None) -> list:
     if not composed.hashed:
         return []
+    layers = composed.layers
+    if wasted_units is None:
+        wasted_units = (unit for unit, _ in _wasted(composed))
+    # The units shown are the files that are not wasted: one flag per entry.
+    shown = [idx.kinds.translate(_IS_FILE) for idx in layers]
+    for unit in wasted_units:
+        shown[unit >> 32][unit & 0xFFFFFFFF] = 0
     # Keep memory flat: first find the digests (by their first 8 bytes) that more than
-    # one shown unit has: one packed 8-byte prefix per distinct shown unit, sorted a
-    # quarter of the digest space at a time; then group only those.
-    prefixes = array("Q")
-    for unit in composed.visible:
-        li, i = unpack(unit)
-        idx = composed.layers[li]
-        if idx.sizes[i]:
-            prefixes.append(int.from_bytes(idx.digests[i * 32:i * 32 + 8], "little"))
+    # one shown unit has: the prefixes of the shown units, split four ways by their top
+    # bits, each part sorted on its own; then group only those.
+    quarters = [array("Q") for _ in range(4)]
+    for idx, flags in zip(layers, shown):
+        for x in compress(compress(_prefixes(idx), flags), compress(idx.sizes, flags)):
+            quarters[x >> 62].append(x)
+    del shown
     twice = set()
-    for quarter in range(4):
-        seen = sorted(x for x in prefixes if x >> 62 == quarter)
-        twice.update(seen[k] for k in range(1, len(seen)) if seen[k] == seen[k - 1])
+    for q in range(4):
+        seen = sorted(quarters[q])
+        quarters[q] = None
+        twice.update(compress(seen, map(eq, seen, islice(seen, 1, None))))
         del seen
-    del prefixes
     by_digest: dict = {}
     if twice:
+        # File and hardlink refs -> the unit they show, for the units worth grouping: one
+        # dict look-up per path then stands for composed.unit_of and the size and prefix tests.
+        shows: dict = {}
+        for li, idx in enumerate(layers):
+            for i in compress(range(len(idx)), map(twice.__contains__, _prefixes(idx))):
+                if idx.kinds[i] == FILE and idx.sizes[i]:
+                    shows[pack(li, i)] = pack(li, i)
+        for ref, unit in composed.hardlink_unit.items():
+            if unit in shows and composed.entry_kind(ref) == HARDLINK:
+                shows[ref] = unit
         for path, ref in composed.final.items():
-            unit = composed.unit_of(ref)
+            unit = shows.get(ref)
             if unit is None:
                 continue
             li, i = unpack(unit)
-            idx = composed.layers[li]
-            if idx.sizes[i] == 0:
-                continue
-            if int.from_bytes(idx.digests[i * 32:i * 32 + 8], "little") not in twice:
-                continue
-            d = bytes(idx.digests[i * 32:(i + 1) * 32])
+            d = bytes(layers[li].digests[i * 32:(i + 1) * 32])
             by_digest.setdefault(d, {}).setdefault(unit, []).append(path)
     out = []
     for d, units in by_digest.items():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate, islice
 
 from slimscope.compose import unpack
 from slimscope.layerindex import FILE, HARDLINK
@@ -54,32 +56,100 @@ FINAL_RULES = [
 ]
 
 
-def _compile(globs):
-    return re.compile("|".join(fnmatch.translate(g) for g in globs))
+def _pattern(globs) -> str:
+    return "|".join(fnmatch.translate(g) for g in globs)
 
 
-_COMPILED = [(rid, title, advice, _compile(globs)) for rid, title, advice, globs in FINAL_RULES]
+# All rules in one pattern, a named group per rule, in rule order. Alternatives are tried
+# in order and each glob's translation ends in \Z with nothing after the group, so the
+# group that matches names the first rule that matches on its own, as a loop over the
+# rules that stops at the first match would.
+_RULES = re.compile("|".join(f"(?P<r{k}>{_pattern(globs)})"
+                             for k, (*_, globs) in enumerate(FINAL_RULES)))
+_RULE_OF_GROUP = {f"r{k}": rid for k, (rid, *_) in enumerate(FINAL_RULES)}
+
+
+def _needles(globs):
+    """Strings such that any path a glob matches, written between two NULs, contains
+    one of them; None if some glob allows no such string.
+
+    A glob's literal head must open the path (NUL + head), else its literal tail must
+    close it (tail + NUL), else its longest stretch between two *s must be inside it.
+    A needle that contains another adds nothing.
+    """
+    found = set()
+    for g in globs:
+        if any(c in g for c in "?[\0"):
+            return None   # not plain literals and stars: no needle worked out for those
+        pieces = g.split("*")
+        longest = max(pieces, key=len)
+        if pieces[0]:
+            found.add("\0" + pieces[0])
+        elif pieces[-1]:
+            found.add(pieces[-1] + "\0")
+        elif longest:
+            found.add(longest)
+        else:
+            return None
+    return sorted(n for n in found if not any(m != n and m in n for m in found))
+
+
+_NEEDLES = _needles([g for *_, globs in FINAL_RULES for g in globs])
+
+
+_CHUNK = 4096   # paths searched at once: a text of some 100 KiB, not one of the whole tree
+
+
+def _candidates(final: dict):
+    """(path, ref) for each path of `final`, in its order, that may match some rule.
+
+    Matching 200,000 paths against the rules one at a time costs far more than a few
+    substring searches over thousands of them at once, and few paths match.
+    """
+    keys, values = iter(final), iter(final.values())
+    while paths := list(islice(keys, _CHUNK)):
+        refs = list(islice(values, len(paths)))
+        if _NEEDLES is None:
+            yield from zip(paths, refs)
+            continue
+        text = "\0" + "\0".join(paths) + "\0"
+        starts = None   # where each path begins in text; only needed once something hits
+        hits = set()
+        for needle in _NEEDLES:
+            # The character after a leading NUL, or else the first one, lies in the path hit.
+            lead = 1 if needle[0] == "\0" else 0
+            at = text.find(needle)
+            while at != -1:
+                if starts is None:
+                    starts = list(accumulate((len(p) + 1 for p in paths), initial=1))
+                k = bisect_right(starts, at + lead) - 1
+                hits.add(k)
+                at = text.find(needle, starts[k + 1] - 1)   # from the NUL before the next path
+        for k in sorted(hits):
+            yield paths[k], refs[k]
 
 
 def find_hints(analysis) -> list:
     composed = analysis.composed
+    layers = composed.layers
     # (rule id, layer) -> [bytes, [(size, path)], count]
     found: dict = {}
-    for path, ref in composed.final.items():
+    match = _RULES.match
+    for path, ref in _candidates(composed.final):
+        m = match(path)
+        if m is None:
+            continue
         li, i = unpack(ref)
-        idx = composed.layers[li]
+        idx = layers[li]
         kind = idx.kinds[i]
         if kind != FILE and kind != HARDLINK:
             continue
         size = idx.sizes[i] if kind == FILE else 0  # a hardlink's body is counted at its file
-        for rid, _, _, rx in _COMPILED:
-            if rx.match(path):
-                acc = found.setdefault((rid, li), [0, [], 0])
-                acc[0] += size
-                acc[1].append((size, path))
-                acc[2] += 1
-                break
-    meta = {rid: (title, advice) for rid, title, advice, _ in _COMPILED}
+        acc = found.setdefault((_RULE_OF_GROUP[m.lastgroup], li), [0, [], 0])
+        acc[0] += size
+        acc[1].append((size, path))
+        acc[2] += 1
+    meta = {rid: (title, advice) for rid, title, advice, _ in FINAL_RULES}
     hints = []
     for (rid, li), (size, items, count) in found.items():
         if size <= 0:
