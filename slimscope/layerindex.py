@@ -355,6 +355,10 @@ class IndexCache:
     def _file(self, key: str) -> str:
         return os.path.join(self.directory, key.replace(":", "-") + ".idx")
 
+    def has(self, key: str) -> bool:
+        """Whether an index is stored under key (cheap: no read), to plan work by."""
+        return self.enabled and bool(key) and os.path.exists(self._file(key))
+
     def get(self, key: str, need_hash: bool) -> Optional[LayerIndex]:
         if not self.enabled or not key:
             return None

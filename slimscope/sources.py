@@ -5,6 +5,10 @@ gzip-compressed, an OCI archive, and the engine's own save stream) is read in a
 single forward pass: small JSON blobs are kept, every tar-like blob is indexed as
 it goes by, and the manifest is resolved at the end. Nothing is written to disk.
 An OCI layout directory is read blob by blob, which lets the cache skip work.
+
+Where each layer blob can be read on its own (an OCI layout's blob files, the
+members of a plain archive file), big images are indexed in worker processes
+(slimscope.parallel), with the result and the errors of the one-pass reading.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import IO, Callable, Iterator, Optional
 
+from slimscope import parallel
 from slimscope.errors import BadInput, EngineUnavailable
 from slimscope.layerindex import (CHUNK, HashingReader, IndexCache, LayerIndex, decompressed,
                                   index_blob, sniff)
@@ -258,6 +263,64 @@ class _Counter(io.RawIOBase):
         return n
 
 
+class _Range(io.RawIOBase):
+    """Bytes [offset, offset + size) of a file: one archive member, read by a worker."""
+
+    def __init__(self, f, offset: int, size: int):
+        self.f, self.left = f, size
+        f.seek(offset)
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        n = self.f.readinto(memoryview(b)[:min(len(b), self.left)]) if self.left else 0
+        self.left -= n
+        return n
+
+
+def _cached(cache: Optional[IndexCache], key: str) -> bool:
+    # Cached layers only need hashing, which is no reason to start worker processes.
+    return cache is not None and cache.has(key)
+
+
+def _corrupt(where: str, e: Exception) -> BadInput:
+    return BadInput(f"{where} is truncated or corrupt ({str(e) or type(e).__name__})")
+
+
+def _index_member(name, reader, kind, hash_contents, cache):
+    """Index one layer member of an archive (or take it from the cache)."""
+    key = _digest_from_name(name)
+    if key and cache is not None:
+        hit = cache.get(key, hash_contents)
+        if hit is not None:
+            h = HashingReader(reader)
+            h.drain()
+            if h.hexdigest() == key:
+                return hit, key, h.count, kind
+    idx, digest, size, kind = index_blob(reader, hash_contents, what=f"layer {name}")
+    if cache is not None:
+        cache.put({digest, idx.diff_id}, idx)
+    return idx, digest, size, kind
+
+
+def _index_member_job(where, path, name, offset, size, kind, hash_contents, cache):
+    """Worker: _index_member over a byte range of the archive file; errors read as in _scan.
+
+    The index goes back pickled: its columns are lists and arrays, which pickle
+    several times faster than LayerIndex.dumps() compresses them.
+    """
+    try:
+        with open(path, "rb") as f:
+            reader = io.BufferedReader(_Range(f, offset, size), CHUNK)
+            idx, digest, got, kind = _index_member(name, reader, kind, hash_contents, cache)
+    except BadInput:
+        raise
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        raise _corrupt(where, e) from None
+    return idx, digest, got, kind
+
+
 class TarStreamSource(Source):
     """Anything that reads as one tar stream of an image archive."""
 
@@ -304,7 +367,8 @@ class TarStreamSource(Source):
                         head = reader.peek(512)[:512]
                     kind = sniff(head)
                     if kind in ("gzip", "zstd", "tar"):
-                        layers[name] = self._index_member(name, reader, kind, opts, cache)
+                        layers[name] = _index_member(name, reader, kind, opts.hash_contents,
+                                                     cache)
                     elif ti.size <= SMALL_BLOB:
                         data = reader.read()
                         if len(data) != ti.size:
@@ -313,25 +377,10 @@ class TarStreamSource(Source):
             except BadInput:
                 raise
             except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
-                raise BadInput(f"{self.where} is truncated or corrupt ({str(e) or type(e).__name__})"
-                               ) from None
+                raise _corrupt(self.where, e) from None
         finally:
             raw.close()
         return blobs, layers, links
-
-    def _index_member(self, name, reader, kind, opts, cache):
-        key = _digest_from_name(name)
-        if key and cache is not None:
-            hit = cache.get(key, opts.hash_contents)
-            if hit is not None:
-                h = HashingReader(reader)
-                h.drain()
-                if h.hexdigest() == key:
-                    return hit, key, h.count, kind
-        idx, digest, size, kind = index_blob(reader, opts.hash_contents, what=f"layer {name}")
-        if cache is not None:
-            cache.put({digest, idx.diff_id}, idx)
-        return idx, digest, size, kind
 
     def load(self, opts: Options) -> Image:
         blobs, layers, links = self._scan(opts)
@@ -449,6 +498,72 @@ class ArchiveSource(TarStreamSource):
         except OSError:
             return None
 
+    def _scan(self, opts: Options):
+        """A plain archive file can be read at any offset: index its layers in parallel."""
+        plan = self._plan()
+        if plan is None:
+            return super()._scan(opts)
+        blobs, links, members, file_size = plan
+        layer_bytes = sum(m[2] for m in members)
+        jobs = parallel.jobs_for(len(members), sum(
+            m[2] for m in members if not _cached(opts.cache, _digest_from_name(m[0]))))
+        if jobs == 1:
+            return super()._scan(opts)
+        done = [file_size - layer_bytes]  # everything but the layer bodies is read already
+
+        def on_done(i, result):
+            done[0] += members[i][2]
+            if opts.progress:
+                opts.progress(done[0], file_size)
+
+        tasks = [(self.where, self.path, name, offset, size, kind, opts.hash_contents, opts.cache)
+                 for name, offset, size, kind in members]
+        results = parallel.run_ordered(_index_member_job, tasks, jobs, on_done,
+                                       [m[2] for m in members])
+        return blobs, {m[0]: r for m, r in zip(members, results)}, links
+
+    def _plan(self):
+        """List a plain archive by its headers alone (tarfile seeks past bodies).
+
+        Returns (small blobs, links, layer members as (name, offset, size, kind), file
+        size), or None when anything is unusual (compressed, truncated, names that
+        climb out, repeated or sparse members): the one-pass scan then handles it and
+        says what is wrong exactly as it always has.
+        """
+        blobs, links, members, seen = {}, {}, [], set()
+        try:
+            with open(self.path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if f.read(6).startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
+                    return None
+                f.seek(0)
+                tf = tarfile.open(fileobj=f, mode="r:")
+                for ti in tf:
+                    name = posixpath.normpath(ti.name).lstrip("/")
+                    if name.startswith("../") or name in seen or ti.issparse():
+                        return None
+                    seen.add(name)
+                    if ti.issym() or ti.islnk():
+                        target = ti.linkname if ti.islnk() else posixpath.normpath(
+                            posixpath.join(posixpath.dirname(name), ti.linkname))
+                        links[name] = target.lstrip("/")
+                        continue
+                    if not ti.isreg():
+                        continue
+                    if ti.offset_data + ti.size > size:
+                        return None
+                    f.seek(ti.offset_data)
+                    kind = sniff(f.read(min(ti.size, 512)))
+                    if kind in ("gzip", "zstd", "tar"):
+                        members.append((name, ti.offset_data, ti.size, kind))
+                    elif ti.size <= SMALL_BLOB:
+                        f.seek(ti.offset_data)
+                        blobs[name] = f.read(ti.size)
+        except (tarfile.TarError, OSError, EOFError, ValueError):
+            return None
+        return blobs, links, members, size
+
+
 class OCIDirSource(Source):
     """An OCI image layout directory (`oci-layout`, `index.json`, `blobs/`)."""
 
@@ -480,41 +595,35 @@ class OCIDirSource(Source):
         except FileNotFoundError:
             raise BadInput(f"{self.where} is not an OCI layout (no index.json)") from None
         res = resolve_oci(self.read_blob, index, opts, self.where)
-        total = 0
+        sizes = []
         for d in res.layer_digests:
             try:
-                total += os.path.getsize(self._blob_path(d))
+                sizes.append(os.path.getsize(self._blob_path(d)))
             except OSError:
-                pass
+                sizes.append(0)
+        total = sum(sizes)
         done = 0
         layers = []
-        cache = opts.cache
-        for pos, digest in enumerate(res.layer_digests):
-            p = self._blob_path(digest)
-            try:
-                f = open(p, "rb")
-            except FileNotFoundError:
-                raise BadInput(f"{self.where}: layer {pos} blob {digest} is missing") from None
-            with f:
-                reader = io.BufferedReader(_Counter(f, (lambda d, t, base=done: opts.progress(
-                    base + d, total)) if opts.progress else None, None), CHUNK)
-                hit = cache.get(digest, opts.hash_contents) if cache is not None else None
-                if hit is not None:
-                    h = HashingReader(reader)
-                    h.drain()
-                    if h.hexdigest() != digest:
-                        raise BadInput(f"{self.where}: blob {digest} does not match its sha256 digest")
-                    idx, got, size = hit, digest, h.count
-                    with open(p, "rb") as head:
-                        kind = sniff(head.read(512))
-                else:
-                    idx, got, size, kind = index_blob(reader, opts.hash_contents,
-                                                      what=f"layer {pos} ({digest[:19]})")
-                    if got != digest:
-                        raise BadInput(f"{self.where}: blob {digest} does not match its sha256 digest")
-                    if cache is not None:
-                        cache.put({digest, idx.diff_id}, idx)
-            done += size
+        tasks = [(self.where, pos, digest, self._blob_path(digest), opts.hash_contents, opts.cache)
+                 for pos, digest in enumerate(res.layer_digests)]
+        jobs = parallel.jobs_for(len(tasks), sum(
+            size for size, digest in zip(sizes, res.layer_digests)
+            if not _cached(opts.cache, digest)))
+        if jobs > 1:
+            def on_done(pos, result):
+                nonlocal done
+                done += result[1]
+                if opts.progress:
+                    opts.progress(done, total)
+            results = parallel.run_ordered(_oci_layer, tasks, jobs, on_done, sizes)
+        else:
+            results = []
+            for task in tasks:
+                progress = (lambda d, t, base=done: opts.progress(base + d, total)) \
+                    if opts.progress else None
+                results.append(_oci_layer(*task, progress))
+                done += results[-1][1]
+        for (_, pos, digest, p, _, _), (idx, size, kind) in zip(tasks, results):
             layers.append(Layer(pos, digest, idx.diff_id, res.media_types[pos], size,
                                 kind != "tar", idx, p))
         _check_diff_ids(res, [l.index for l in layers], self.where)
@@ -526,6 +635,31 @@ class OCIDirSource(Source):
             f = open(layer.member, "rb")
             buffered = io.BufferedReader(f, CHUNK)
             yield [layer.position], decompressed(buffered, sniff(buffered.peek(512)[:512]))
+
+
+def _oci_layer(where, pos, digest, p, hash_contents, cache, progress=None):
+    """Index one layer blob of an OCI layout (or take it from the cache): (index, size, kind)."""
+    try:
+        f = open(p, "rb")
+    except FileNotFoundError:
+        raise BadInput(f"{where}: layer {pos} blob {digest} is missing") from None
+    with f:
+        reader = io.BufferedReader(_Counter(f, progress, None), CHUNK)
+        hit = cache.get(digest, hash_contents) if cache is not None else None
+        if hit is not None:
+            h = HashingReader(reader)
+            h.drain()
+            if h.hexdigest() != digest:
+                raise BadInput(f"{where}: blob {digest} does not match its sha256 digest")
+            with open(p, "rb") as head:
+                return hit, h.count, sniff(head.read(512))
+        idx, got, size, kind = index_blob(reader, hash_contents,
+                                          what=f"layer {pos} ({digest[:19]})")
+        if got != digest:
+            raise BadInput(f"{where}: blob {digest} does not match its sha256 digest")
+        if cache is not None:
+            cache.put({digest, idx.diff_id}, idx)
+    return idx, size, kind
 
 
 class IterStream(io.RawIOBase):
