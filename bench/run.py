@@ -91,19 +91,31 @@ class Runner:
 
 def bench_read(r: Runner, path: str, bases: dict) -> dict:
     """analyze with and without hashing vs reading the image once."""
+    # The baselines read in one process, so analyze is held to them in one process too
+    # (SLIMSCOPE_JOBS=1); the default, a worker process per core, is measured besides.
+    one = {"SLIMSCOPE_JOBS": "1"}
     m = r.best({
         "read: tar headers only": lambda: r.child("headers", path),
         "read: headers + sha256 of bodies": lambda: r.child("headers+sha256", path),
-        "analyze --no-hash": lambda: r.child("analyze", path, "nohash"),
-        "analyze (hashing)": lambda: r.child("analyze", path, "hash"),
+        "analyze --no-hash": lambda: r.child("analyze", path, "nohash", env=one),
+        "analyze (hashing)": lambda: r.child("analyze", path, "hash", env=one),
+        "analyze (hashing), default processes": lambda: r.child("analyze", path, "hash"),
     })
     head = m["read: tar headers only"]["seconds"]
     sha = m["read: headers + sha256 of bodies"]["seconds"]
     entries = m["analyze (hashing)"]["entries"]
+    par = m["analyze (hashing), default processes"]
+    jobs = par.get("jobs", 1)
     rows = [
         _row("analyze --no-hash / tar headers only", m["analyze --no-hash"]["seconds"], head,
              2.0),
         _row("analyze (hashing) / headers + sha256", m["analyze (hashing)"]["seconds"], sha, 1.3),
+        _row(f"analyze (hashing), {jobs} process{'es' if jobs > 1 else ''} / headers + sha256",
+             par["seconds"], sha, 1.3),
+        {"what": f"analyze (hashing), {jobs} process{'es' if jobs > 1 else ''}: peak memory",
+         "value": f"{par['maxrss_kb'] / 1024:.0f} MiB in the main process, "
+                  f"{par.get('children_maxrss_kb', 0) / 1024:.0f} MiB in the largest worker",
+         "ratio": None, "target": None, "unit": "B", "ok": None},
     ]
     for label, mode in (("analyze --no-hash", "nohash"), ("analyze (hashing)", "hash")):
         peak = m[label]["maxrss_kb"]

@@ -85,8 +85,13 @@ def analyze(path: str, hash_contents: bool, cache: str):
     a = run(path, hash_contents=hash_contents, use_cache=bool(cache))
     seconds = time.perf_counter() - t0
     entries = sum(len(l.index) for l in a.image.layers)
+    try:   # how many processes indexed the layers (a checkout before workers: one)
+        from slimscope.parallel import jobs_for
+        jobs = jobs_for(len(a.layers), sum(l.size for l in a.image.layers))
+    except ImportError:
+        jobs = 1
     return {"seconds": seconds, "entries": entries, "final_paths": len(a.composed.final),
-            "total_bytes": a.total_bytes, "wasted_bytes": a.wasted_bytes}
+            "total_bytes": a.total_bytes, "wasted_bytes": a.wasted_bytes, "jobs": jobs}
 
 
 def main(argv):
@@ -105,6 +110,8 @@ def main(argv):
         raise SystemExit(f"unknown task {task}")
     out.setdefault("seconds", time.perf_counter() - t0)
     out["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # worker processes (layer indexing): the largest one's peak
+    out["children_maxrss_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps(out))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from concurrent.futures import ThreadPoolExecutor
 import json
 import os
 import platform as _platform
@@ -616,6 +617,13 @@ class OCIDirSource(Source):
                 if opts.progress:
                     opts.progress(done, total)
             results = parallel.run_ordered(_oci_layer, tasks, jobs, on_done, sizes)
+        elif len(tasks) > 1 and all(_cached(opts.cache, digest) for digest in res.layer_digests):
+            # Every index is cached: what is left is checking each blob's digest, which
+            # hashlib does without the GIL, so threads overlap it with loading the indexes.
+            with ThreadPoolExecutor(min(len(tasks), os.cpu_count() or 1)) as ex:
+                results = list(ex.map(lambda task: _oci_layer(*task), tasks))
+            if opts.progress:
+                opts.progress(total, total)
         else:
             results = []
             for task in tasks:
