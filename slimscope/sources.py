@@ -322,6 +322,17 @@ def _index_member_job(where, path, name, offset, size, kind, hash_contents, cach
     return idx, digest, got, kind
 
 
+# gzip, bzip2, xz: an archive file read through a decompressor
+COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
+
+
+def _link_target(name: str, ti: tarfile.TarInfo) -> str:
+    """Where an archive member that is a link points, as a member name."""
+    target = ti.linkname if ti.islnk() else posixpath.normpath(
+        posixpath.join(posixpath.dirname(name), ti.linkname))
+    return target.lstrip("/")
+
+
 class TarStreamSource(Source):
     """Anything that reads as one tar stream of an image archive."""
 
@@ -343,7 +354,7 @@ class TarStreamSource(Source):
             try:
                 # Big reads for a plain archive (few headers, long bodies); tarfile's small
                 # default for a compressed one, whose every read is inflated in one piece.
-                plain = not counted.peek(6)[:6].startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
+                plain = not counted.peek(6)[:6].startswith(COMPRESSED_MAGIC)
                 tf = tarfile.open(fileobj=counted, mode="r|*",
                                   bufsize=CHUNK if plain else tarfile.RECORDSIZE)
             except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
@@ -354,9 +365,7 @@ class TarStreamSource(Source):
                     if name.startswith("../"):
                         raise BadInput(f"{self.where}: member {ti.name!r} climbs out with '..'")
                     if ti.issym() or ti.islnk():
-                        target = ti.linkname if ti.islnk() else posixpath.normpath(
-                            posixpath.join(posixpath.dirname(name), ti.linkname))
-                        links[name] = target.lstrip("/")
+                        links[name] = _link_target(name, ti)
                         continue
                     if not ti.isreg():
                         continue
@@ -535,7 +544,7 @@ class ArchiveSource(TarStreamSource):
         try:
             with open(self.path, "rb") as f:
                 size = os.fstat(f.fileno()).st_size
-                if f.read(6).startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
+                if f.read(6).startswith(COMPRESSED_MAGIC):
                     return None
                 f.seek(0)
                 tf = tarfile.open(fileobj=f, mode="r:")
@@ -545,9 +554,7 @@ class ArchiveSource(TarStreamSource):
                         return None
                     seen.add(name)
                     if ti.issym() or ti.islnk():
-                        target = ti.linkname if ti.islnk() else posixpath.normpath(
-                            posixpath.join(posixpath.dirname(name), ti.linkname))
-                        links[name] = target.lstrip("/")
+                        links[name] = _link_target(name, ti)
                         continue
                     if not ti.isreg():
                         continue
