@@ -145,7 +145,7 @@ class ExplorerApp(App):
 
     @work(thread=True, exclusive=True, group="warm")
     def _warm_filters(self) -> None:
-        """Make the texts filters scan while the user is still looking at the first screen."""
+        """Make the texts that filters scan while the user still looks at the first screen."""
         for which in ("lower", "names", "paths"):
             self.model.table.lines(which)
 

@@ -129,8 +129,7 @@ class Table:
         by_depth = np.argsort(depth, kind="stable").astype(np.int32)
         self.levels = np.split(by_depth, np.cumsum(np.bincount(depth))[:-1])
         # children of each group, as runs of one array ordered by parent then path
-        order = np.argsort(self.parent[1:], kind="stable").astype(np.int32) + 1
-        self.kids = order
+        self.kids = np.argsort(self.parent[1:], kind="stable").astype(np.int32) + 1
         counts = np.bincount(self.parent[1:], minlength=G)
         self.kid_end = np.cumsum(counts).astype(np.int32)
         self.kid_start = (self.kid_end - counts).astype(np.int32)
@@ -232,7 +231,7 @@ class View:
         self.exists = present | _has_under(t, present)
         self.exists[0] = True
         self.rows = Rows(self)
-        self.full = Shown(self, self.exists, self.exists, count_hidden=False)
+        self.full = Shown(self, self.exists, count_hidden=False)
 
     def _promote_hardlinks(self, cands: np.ndarray, size: np.ndarray) -> None:
         """A body whose file name is gone stays visible (and counted) through a hardlink."""
@@ -300,7 +299,7 @@ class View:
     def weights(self, with_hides: bool) -> np.ndarray:
         """Each row's own bytes as it counts in its parents' totals."""
         w = self.size.copy()
-        if self.mode == IMAGE and with_hides or self.mode == CHANGES:
+        if with_hides:
             for g, h in self.hides.items():
                 w[g] += h
         return w
@@ -353,7 +352,7 @@ class Rows(Mapping):
 class Shown:
     """What the tree shows of a view: kept rows, their parents and the totals."""
 
-    def __init__(self, view: View, exists: np.ndarray, keep: np.ndarray, count_hidden: bool):
+    def __init__(self, view: View, keep: np.ndarray, count_hidden: bool):
         t = view.table
         self.view = view
         self.table = t
@@ -648,7 +647,7 @@ class ImageModel:
                 keep &= self._wasteful(v, st)
         elif keep.any():
             keep |= v.exists & _under_kept_dirs(t, keep, v.dirlike())
-        return Shown(v, v.exists, keep, count_hidden=waste_only)
+        return Shown(v, keep, count_hidden=waste_only)
 
     def _wasteful(self, v: View, st: np.ndarray) -> np.ndarray:
         """Rows that are waste: stored bodies the final image hides, or whiteouts that hide some."""
