@@ -21,8 +21,8 @@ REPO = os.path.dirname(HERE)
 
 
 def fingerprint(path: str, hash_contents: bool) -> dict:
-    from slimscope.analysis import analyze
-    from slimscope.report import to_json
+    from slimscope.core.analysis import analyze
+    from slimscope.core.report import to_json
     a = analyze(path, hash_contents=hash_contents, use_cache=False)
     c = a.composed
     parts = {

@@ -78,7 +78,7 @@ def read_archive(path: str, sha: bool):
 
 
 def analyze(path: str, hash_contents: bool, cache: str):
-    from slimscope.analysis import analyze as run
+    from slimscope.core.analysis import analyze as run
     if cache:
         os.environ["SLIMSCOPE_CACHE_DIR"] = cache
     t0 = time.perf_counter()
@@ -86,7 +86,7 @@ def analyze(path: str, hash_contents: bool, cache: str):
     seconds = time.perf_counter() - t0
     entries = sum(len(l.index) for l in a.image.layers)
     try:   # how many processes indexed the layers (a checkout before workers: one)
-        from slimscope.parallel import jobs_for
+        from slimscope.index.parallel import jobs_for
         jobs = jobs_for(len(a.layers), sum(l.size for l in a.image.layers))
     except ImportError:
         jobs = 1

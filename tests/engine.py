@@ -38,8 +38,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from slimscope import snapshot as _snapshot
-from slimscope.sources import IterStream
+from slimscope.core import snapshot as _snapshot
+from slimscope.image.sources import IterStream
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -461,7 +461,7 @@ _ChunkReader = IterStream
 
 def export_snapshot(image_ref: str) -> dict:
     """What a container created from `image_ref` shows: `docker create` (never
-    started) + `docker export`, read by ``slimscope.snapshot.from_tar`` (engine
+    started) + `docker export`, read by ``slimscope.core.snapshot.from_tar`` (engine
     added paths dropped)."""
     client = _need_client()
     # A command is given so that images without CMD/ENTRYPOINT can be created;

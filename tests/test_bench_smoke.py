@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from slimscope.analysis import analyze
+from slimscope.core.analysis import analyze
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "bench"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slimscope.analysis import analyze
+from slimscope.core.analysis import analyze
 from slimscope.errors import BadInput
 from tests.synth import docker_archive
 

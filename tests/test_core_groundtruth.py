@@ -13,9 +13,9 @@ import stat
 
 import pytest
 
-from slimscope import snapshot
-from slimscope.analysis import analyze
-from slimscope.layerindex import OPAQUE
+from slimscope.core import snapshot
+from slimscope.core.analysis import analyze
+from slimscope.index.layerindex import OPAQUE
 from tests import engine as E
 
 pytestmark = pytest.mark.engine

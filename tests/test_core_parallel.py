@@ -11,9 +11,10 @@ import sys
 
 import pytest
 
-from slimscope import parallel, sources
+from slimscope.index import parallel
+from slimscope.image import sources
 from slimscope.errors import BadInput
-from slimscope.layerindex import IndexCache
+from slimscope.index.layerindex import IndexCache
 from tests.synth import docker_archive, layer_tar, oci_archive, oci_layout
 
 # Enough layers and entries for the workers to share, small enough to stay fast.
@@ -147,7 +148,7 @@ def test_jobs_setting(monkeypatch):
 
 # -- through the real CLI: one line on stderr, exit 2, the same line as sequentially ---------
 
-FORCED = ("import sys; from slimscope import parallel; parallel.PARALLEL_MIN_BYTES = 0; "
+FORCED = ("import sys; from slimscope.index import parallel; parallel.PARALLEL_MIN_BYTES = 0; "
           "from slimscope.cli import main; sys.argv[0] = 'slimscope'; main()")
 
 

@@ -12,9 +12,9 @@ import tarfile
 
 import pytest
 
-from slimscope.analysis import analyze
+from slimscope.core.analysis import analyze
 from slimscope.errors import BadInput
-from slimscope.layerindex import IndexCache
+from slimscope.index.layerindex import IndexCache
 from tests.synth import docker_archive, layer_tar, oci_archive, oci_layout
 
 LAYERS = [
@@ -113,7 +113,7 @@ def test_platform_selection(tmp_path):
 def test_layer_cache_is_reused_and_gives_the_same_result(tmp_path):
     d = oci_layout(str(tmp_path / "l"), LAYERS)
     cache_dir = str(tmp_path / "cache")
-    from slimscope import sources
+    from slimscope.image import sources
     first = sources.load_image(d, sources.Options(cache=IndexCache(cache_dir)))
     files = sorted(os.listdir(cache_dir))
     assert len(files) == 4  # blob digest and diff_id for each of the two layers

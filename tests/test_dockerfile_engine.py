@@ -12,7 +12,7 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 
-from slimscope.analysis import analyze
+from slimscope.core.analysis import analyze
 from slimscope.cli import main
 from slimscope.dockerfile import generate, lint, parser
 from slimscope.dockerfile.measure import Measure

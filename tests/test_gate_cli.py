@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from slimscope.analysis import analyze
+from slimscope.core.analysis import analyze
 from slimscope.cli import main
 from tests.engine import REPO_ROOT, fixture_image, save_archive
 

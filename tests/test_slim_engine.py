@@ -282,7 +282,7 @@ CMD ["sh", "-c", "getcap /usr/local/bin/captrue; ls /usr/share/doc | wc -l"]
 
 @pytest.mark.parametrize("way", ["engine", "offline"])
 def test_debian_apt_fixture(engine, scratch_tags, way):
-    from slimscope.analysis import analyze
+    from slimscope.core.analysis import analyze
     from slimscope.slim.plan import make_plan
 
     original = E.build_image("slimscope-test/slim-debian:latest", DEBIAN_DOCKERFILE)

@@ -11,7 +11,7 @@ import tarfile
 import pytest
 from click.testing import CliRunner
 
-from slimscope.analysis import analyze
+from slimscope.core.analysis import analyze
 from slimscope.cli import main
 from slimscope.slim.plan import Rule, make_plan
 

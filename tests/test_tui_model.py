@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from slimscope.analysis import analyze
-from slimscope.compose import compose, unpack
-from slimscope.layerindex import FILE, OPAQUE, WHITEOUT
+from slimscope.core.analysis import analyze
+from slimscope.core.compose import compose, unpack
+from slimscope.index.layerindex import FILE, OPAQUE, WHITEOUT
 from slimscope.tui.model import CHANGES, DELETED, IMAGE, ImageModel, path_matcher
 from tests.tui_images import demo_image
 

@@ -25,7 +25,7 @@ class Change:
     bytes: Optional[int] = None    # measured saving, None when unknown
 
     def render(self) -> str:
-        from slimscope.report import size
+        from slimscope.core.fmt import size
         saving = f" (saves {size(self.bytes)}, measured)" if self.bytes else ""
         return f"# slimscope: {self.comment}{saving}"
 

@@ -3,6 +3,8 @@ image built from it, the bytes each one costs."""
 
 from __future__ import annotations
 
+from slimscope import schemas
+
 import posixpath
 import re
 from dataclasses import asdict, dataclass
@@ -88,7 +90,7 @@ def _base_finding(ins, stage_names, measure, is_final: bool) -> list:
 
 
 def _size(n) -> str:
-    from slimscope.report import size
+    from slimscope.core.fmt import size
     return size(n)
 
 
@@ -265,7 +267,7 @@ def to_text(findings: list, path: str) -> str:
 
 
 def to_json(findings: list, path: str, image: Optional[str]) -> dict:
-    return {"schema": "slimscope.lint/v1", "path": path, "image": image,
+    return {"schema": schemas.LINT, "path": path, "image": image,
             "findings": [{**asdict(f), "level": f.level} for f in findings]}
 
 

@@ -35,7 +35,7 @@ class Verification:
 
 
 def _client():
-    from slimscope.sources import engine_client
+    from slimscope.engine import engine_client
     return engine_client()
 
 
@@ -73,7 +73,7 @@ class BuildFailed(Exception):
 
 def run(image: str, command: Optional[list]) -> RunResult:
     """Run `image` (its CMD, or `command`) once, without network; reuses the slimmer's runner."""
-    from slimscope.slim.verify import run_once
+    from slimscope.engine import run_once
 
     client = _client()
     code, out = run_once(client, image, command, timeout=RUN_TIMEOUT)

@@ -12,8 +12,8 @@ from typing import Optional
 
 import click
 
-from slimscope.diff import CI_SCHEMA
-from slimscope.report import _md_cell
+from slimscope import schemas
+from slimscope.core.fmt import md_cell
 
 ANNOTATION_CULPRITS = 5
 
@@ -76,11 +76,11 @@ def render_text(o: Outcome, top: int = 10) -> str:
 
 
 def to_json(o: Outcome) -> dict:
-    from slimscope.report import to_json as analysis_json
-    from slimscope.diff import to_json as diff_json
+    from slimscope.core.report import to_json as analysis_json
+    from slimscope.core.delta import to_json as diff_json
 
     return {
-        "schema": CI_SCHEMA,
+        "schema": schemas.CI,
         "image": {"reference": o.analysis.image.reference, "id": o.analysis.image.id},
         "passed": o.passed,
         "failed": [r.rule for r in o.failed],
@@ -96,19 +96,19 @@ def to_json(o: Outcome) -> dict:
 
 def render_markdown(o: Outcome, top: int = 10) -> str:
     head = ":white_check_mark:" if o.passed else ":x:"
-    out = [f"## slimscope ci: `{_md_cell(o.reference)}` {head} {_md_cell(o.verdict())}", "",
+    out = [f"## slimscope ci: `{md_cell(o.reference)}` {head} {md_cell(o.verdict())}", "",
            "| | rule | measured | budget |", "|---|---|---|---|"]
     for r in o.results:
-        out.append(f"| {'✅' if r.passed else '❌'} | `{r.rule}` | {_md_cell(r.measured_text)} | "
-                   f"{_md_cell(r.budget_text)} |")
+        out.append(f"| {'✅' if r.passed else '❌'} | `{r.rule}` | {md_cell(r.measured_text)} | "
+                   f"{md_cell(r.budget_text)} |")
     out.append("")
     for r in o.failed:
-        out += [f"### ❌ `{r.rule}`", "", _md_cell(r.summary)]
+        out += [f"### ❌ `{r.rule}`", "", md_cell(r.summary)]
         if r.note:
-            out += ["", f"_{_md_cell(r.note)}_"]
+            out += ["", f"_{md_cell(r.note)}_"]
         if r.culprits:
             out.append("")
-            out += [f"- {_md_cell(c.text.strip())}" for c in r.culprits[:top]]
+            out += [f"- {md_cell(c.text.strip())}" for c in r.culprits[:top]]
             if len(r.culprits) > top:
                 out.append(f"- … {len(r.culprits) - top} more")
         out.append("")

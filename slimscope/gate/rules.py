@@ -11,7 +11,8 @@ from typing import Optional
 
 from slimscope.errors import BadInput
 from slimscope.gate.config import GateConfig
-from slimscope.report import secret_sentence, short_command, size
+from slimscope.core.fmt import short_command, size
+from slimscope.core.report import secret_sentence
 
 
 MAX_CULPRITS = 200   # kept in the JSON report; the text shows --top of them
@@ -68,7 +69,7 @@ class Context:
 
     def diff(self, analysis):
         if self._diff is None:
-            from slimscope.diff import compare, view_of
+            from slimscope.core.delta import compare, view_of
             self._diff = compare(self.baseline, view_of(analysis))
         return self._diff
 
@@ -142,8 +143,8 @@ def _under(path: str, root: str) -> bool:
 
 def _counted_files(records):
     """(path, bytes) of every body the final filesystem shows, once per body."""
-    from slimscope.diff import _files_of
-    for path, (_, n, _) in _files_of(records).items():
+    from slimscope.core.delta import files_of
+    for path, (_, n, _) in files_of(records).items():
         if n:
             yield path, n
 
@@ -203,7 +204,7 @@ class MaxCompressedSize(Rule):
     def evaluate(self, analysis, ctx):
         note = ""
         if analysis.compressed_bytes is None:
-            from slimscope.analysis import measure_compressed
+            from slimscope.core.analysis import measure_compressed
             measure_compressed(analysis)
             note = "layers are stored uncompressed here; gzip-compressed to measure, as a push would"
         n = analysis.compressed_bytes
@@ -398,7 +399,7 @@ class MaxGrowth(Rule):
         limit = self.budget.limit(old)
         ok = growth <= limit
         pct = f" ({growth / old:+.1%})" if old else ""
-        from slimscope.diff import signed
+        from slimscope.core.fmt import signed
         culprits = []
         if not ok:
             if d.files is not None:

@@ -94,7 +94,7 @@ class Amount:
     def __str__(self) -> str:
         if self.percent is not None:
             return f"{self.percent:g}%"
-        from slimscope.report import size
+        from slimscope.core.fmt import size
         return size(self.bytes)
 
 

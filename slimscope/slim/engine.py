@@ -18,10 +18,10 @@ import tarfile
 import threading
 
 from slimscope.errors import BadInput
-from slimscope.layerindex import CHUNK
-from slimscope.snapshot import ENGINE_PATHS, norm
-from slimscope.sources import IterStream
-from slimscope.slim.offline import _restamp
+from slimscope.index.layerindex import CHUNK
+from slimscope.core.snapshot import ENGINE_PATHS, norm
+from slimscope.image.sources import IterStream
+from slimscope.slim.offline import restamp
 
 IMPORT_FIELDS = ("Cmd", "Entrypoint", "Env", "ExposedPorts", "Labels", "OnBuild", "User",
                  "Volumes", "WorkingDir")
@@ -139,21 +139,21 @@ class FilteredExport:
                     continue
                 ti.pax_headers.pop("linkpath", None)
                 ti.linkname = target.lstrip("/")
-                dst.addfile(_restamp(ti, path))
+                dst.addfile(restamp(ti, path))
                 continue
             if path in keep:
                 if path in ENGINE_PATHS and ti.isreg() and ti.size != keep[path]:
                     self.notes.append(f"{path}: the engine way keeps the container's own "
                                       f"{path} (the image's is hidden by the engine); "
                                       "--via offline keeps the image's")
-                dst.addfile(_restamp(ti, path), src.extractfile(ti) if ti.isreg() else None)
+                dst.addfile(restamp(ti, path), src.extractfile(ti) if ti.isreg() else None)
                 if ti.isreg():
                     bodies.add(path)
                 continue
             alive = survivors.get(path)
             if ti.isreg() and alive:
                 new = alive[0]
-                dst.addfile(_restamp(ti, new), src.extractfile(ti))
+                dst.addfile(restamp(ti, new), src.extractfile(ti))
                 renamed[path] = new
                 bodies.add(new)
                 continue

@@ -26,9 +26,9 @@ import tarfile
 import tempfile
 from dataclasses import dataclass, field
 
-from slimscope.compose import compose, unpack
+from slimscope.core.compose import compose, unpack
 from slimscope.errors import BadInput
-from slimscope.layerindex import (TAR_KINDS, BLOCK, CHAR, CHUNK, DIR, FIFO, SYMLINK,
+from slimscope.index.layerindex import (TAR_KINDS, BLOCK, CHAR, CHUNK, DIR, FIFO, SYMLINK,
                                   WH_OPAQUE, WH_PREFIX, clean_path, parent_of)
 
 MT_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -122,7 +122,7 @@ def _tarinfo(name: str, idx, i: int, kind: bytes) -> tarfile.TarInfo:
     return ti
 
 
-def _restamp(ti: tarfile.TarInfo, path: str, idx=None, i: int = 0) -> tarfile.TarInfo:
+def restamp(ti: tarfile.TarInfo, path: str, idx=None, i: int = 0) -> tarfile.TarInfo:
     """Give a read TarInfo a new name (and the metadata of entry i of idx, when given)."""
     for key in _REBUILT_PAX:
         ti.pax_headers.pop(key, None)
@@ -257,13 +257,13 @@ def _copy_entries(stream, idx, todo: dict, out, upper: dict, layers, what: str) 
         first = targets[0]
         if ti.isdir():
             if _has_xattrs(ti):
-                out.addfile(_restamp(ti, first))
+                out.addfile(restamp(ti, first))
                 n += 1
             continue
         if ti.isreg():
             li, j = unpack(upper[first])
             own = idx.paths[i] == first
-            out.addfile(_restamp(ti, first, None if own else layers[li], j), tf.extractfile(ti))
+            out.addfile(restamp(ti, first, None if own else layers[li], j), tf.extractfile(ti))
             n += 1
             for other in targets[1:]:
                 li, j = unpack(upper[other])
@@ -273,7 +273,7 @@ def _copy_entries(stream, idx, todo: dict, out, upper: dict, layers, what: str) 
                 n += 1
             continue
         for p in targets:
-            out.addfile(_restamp(copy.copy(ti), p))
+            out.addfile(restamp(copy.copy(ti), p))
             n += 1
     return n
 

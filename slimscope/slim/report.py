@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from slimscope.report import size
+from slimscope import schemas
+
+from slimscope.core.fmt import size
 
 REASON_GROUPS = (("hidden deletions", ("deleted", "opaque")),
                  ("overwrites", ("overwritten", "replaced")),
@@ -38,7 +40,7 @@ def plan_rules(plan) -> list:
 def build(before, after, plan, start: int, via: str, targets: list, notes: list,
           verified: bool, smoke=None) -> dict:
     return {
-        "schema": "slimscope.slim/v1",
+        "schema": schemas.SLIM,
         "source": before.image.reference,
         "targets": targets,
         "via": via,

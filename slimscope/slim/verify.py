@@ -1,16 +1,14 @@
 """Proof that the slimmed image is the input minus what was asked to go.
 
 The output is analyzed like any image and its final filesystem compared with the
-input's (path, type, size, mode, owner, link target) through slimscope.snapshot;
+input's (path, type, size, mode, owner, link target) through slimscope.core.snapshot;
 the runtime config is compared field by field. --smoke runs both images.
 """
 
 from __future__ import annotations
 
-import shlex
-
-from slimscope import snapshot
-from slimscope.errors import BadInput
+from slimscope.core import snapshot
+from slimscope.engine import run_once, smoke_argv
 
 CONFIG_FIELDS = ("Cmd", "Entrypoint", "Env", "ExposedPorts", "Labels", "OnBuild", "User",
                  "Volumes", "WorkingDir", "StopSignal", "Healthcheck", "Shell")
@@ -45,38 +43,6 @@ def differences(input_analysis, plan, output_analysis) -> list:
     fs = snapshot.diff(expected_snapshot(input_analysis, plan),
                        snapshot.from_analysis(output_analysis))
     return fs + config_differences(input_analysis.image.config, output_analysis.image.config)
-
-
-def run_once(client, image: str, argv: list, timeout: int = 120):
-    """(exit code, stdout) of `docker run --rm --network none image argv`."""
-    import docker
-    try:
-        cid = client.api.create_container(image, command=argv, network_disabled=True)["Id"]
-    except docker.errors.APIError as e:
-        raise BadInput(f"--smoke: cannot create a container from {image}: "
-                       f"{e.explanation or e}") from None
-    try:
-        client.api.start(cid)
-        try:
-            code = client.api.wait(cid, timeout=timeout)["StatusCode"]
-        except Exception:
-            raise BadInput(f"--smoke: the command did not finish within {timeout}s in {image}"
-                           ) from None
-        out = client.api.logs(cid, stdout=True, stderr=False)
-        return code, out
-    finally:
-        client.api.remove_container(cid, force=True)
-
-
-def smoke_argv(command: str) -> list:
-    """Split a --smoke command the way a shell would, or say why it cannot be."""
-    try:
-        argv = shlex.split(command)
-    except ValueError as e:
-        raise BadInput(f"--smoke: cannot split {command!r}: {e}") from None
-    if not argv:
-        raise BadInput("--smoke wants a command, e.g. --smoke 'python -c \"import app\"'")
-    return argv
 
 
 def smoke(client, before: str, after: str, command: str) -> tuple:

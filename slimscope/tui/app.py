@@ -98,7 +98,7 @@ class ExplorerApp(App):
     # -- loading (a worker: the window is up at once) --------------------------
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
-        from slimscope.analysis import analyze
+        from slimscope.core.analysis import analyze
 
         panel = self.query_one(LoadingPanel)
         last = [0.0]

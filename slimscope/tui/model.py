@@ -35,9 +35,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from slimscope.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, UNCHANGED, pack,
+from slimscope.core.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, UNCHANGED, pack,
                                unpack)
-from slimscope.layerindex import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, WHITEOUT, parent_of
+from slimscope.index.layerindex import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, WHITEOUT, parent_of
 
 # A row of the image view that a lower layer put there and this layer left alone.
 INHERITED = 6

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from rich.text import Text
 
-from slimscope.report import short_command, size
+from slimscope.core.fmt import short_command, size
 from slimscope.tui.model import (ADDED, DELETED, INHERITED, MARKERS, METADATA, MODIFIED,
                                  OPAQUED, STATUS_LABELS, UNCHANGED)
 

@@ -19,7 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.visual import Visual
 
-from slimscope.report import secret_sentence
+from slimscope.core.report import secret_sentence
 from slimscope.tui.render import mode_string, size, when
 
 LABEL_WIDTH = 10    # "touched by"; wider labels widen the column for that subject only

@@ -1,12 +1,12 @@
-"""`slimscope dockerfile` and `slimscope lint`."""
+"""`slimscope dockerfile`: the smaller multi-stage Dockerfile."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
 
+from slimscope.cli.common import default_dockerfile, measured
 from slimscope.errors import BadInput, CheckFailed
 
 DOCKERFILE_HELP = """Write a smaller multi-stage Dockerfile for PATH (default ./Dockerfile).
@@ -29,39 +29,6 @@ Examples:
   slimscope dockerfile --image app:1.0 -o Dockerfile.flat      # no Dockerfile at hand
 """
 
-LINT_HELP = """Size and reproducibility anti-patterns of the Dockerfile PATH (default ./Dockerfile).
-
-\b
-Each finding names its line; with --image (the image built from PATH) it also
-gives the bytes it costs, measured from the image's layers. SARIF 2.1.0 output
-lets code hosts show the findings inline. Exit 1 when there are findings of
-level warning or error (--exit-zero: always 0).
-
-\b
-Examples:
-  slimscope lint
-  slimscope lint app/Dockerfile --image app:1.0
-  slimscope lint --format sarif -o slimscope.sarif
-"""
-
-
-def _default_path(path):
-    if path:
-        return path
-    return "Dockerfile" if os.path.exists("Dockerfile") else None
-
-
-def _measure(df, image, no_cache):
-    from slimscope.cli import load_analysis
-    from slimscope.dockerfile.measure import Measure, NoMeasure
-
-    if not image:
-        return None, NoMeasure()
-    analysis = load_analysis(image, no_cache=no_cache, label="measuring")
-    measure = Measure(analysis, df.final.instructions) if df is not None else NoMeasure()
-    return analysis, measure
-
-
 @click.command("dockerfile", help=DOCKERFILE_HELP)
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 @click.option("--image", metavar="IMAGE",
@@ -79,7 +46,7 @@ def _measure(df, image, no_cache):
 def dockerfile_cmd(path, image, base, output, force, verify, smoke, legacy_builder, no_cache):
     from slimscope.dockerfile import generate, parser
 
-    path = _default_path(path)
+    path = default_dockerfile(path)
     if path is None and not image:
         raise BadInput("no Dockerfile here: name one, or give --image for the image-driven rewrite")
     if output and path and os.path.abspath(output) == os.path.abspath(path):
@@ -88,10 +55,10 @@ def dockerfile_cmd(path, image, base, output, force, verify, smoke, legacy_build
         raise BadInput(f"{output} exists; pass --force to replace it")
     smoke_argv = None
     if smoke is not None:
-        from slimscope.slim.verify import smoke_argv as split_smoke
+        from slimscope.engine import smoke_argv as split_smoke
         smoke_argv = split_smoke(smoke)
     df = parser.read(path) if path else None
-    analysis, measure = _measure(df, image, no_cache)
+    analysis, measure = measured(df, image, no_cache)
     if df is None:
         result = generate.fallback(analysis, _image_ref(analysis, image))
     else:
@@ -150,7 +117,7 @@ def _engine_ref(image: str) -> str:
 
 
 def _summary(result, measure) -> None:
-    from slimscope.report import size
+    from slimscope.core.fmt import size
     click.echo(f"slimscope dockerfile: {result.mode}, {len(result.changes)} change"
                f"{'s' if len(result.changes) != 1 else ''}"
                + (f", {size(result.measured_bytes)} measured" if result.measured_bytes else ""), err=True)
@@ -162,7 +129,7 @@ def _summary(result, measure) -> None:
 
 
 def _report_verification(v) -> None:
-    from slimscope.report import size
+    from slimscope.core.fmt import size
     o, g = v.original, v.generated
     saved = o.size - g.size
     pct = f" ({saved * 100 / o.size:.0f}% smaller)" if o.size else ""
@@ -174,36 +141,3 @@ def _report_verification(v) -> None:
         click.echo("MISMATCH", err=True)
         click.echo(f"--- original stdout (exit {o.exit_code})\n{o.stdout}", err=True)
         click.echo(f"--- generated stdout (exit {g.exit_code})\n{g.stdout}", err=True)
-
-
-@click.command("lint", help=LINT_HELP)
-@click.argument("path", required=False, type=click.Path(dir_okay=False))
-@click.option("--image", metavar="IMAGE", help="The image built from PATH: measure each finding.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
-              show_default=True)
-@click.option("-o", "--output", metavar="OUT", type=click.Path(dir_okay=False),
-              help="Write the report here instead of stdout.")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the layer-index cache.")
-def lint_cmd(path, image, fmt, output, exit_zero, no_cache):
-    from slimscope.dockerfile import lint, parser
-
-    path = _default_path(path)
-    if path is None:
-        raise BadInput("no Dockerfile here: name one")
-    df = parser.read(path)
-    _, measure = _measure(df, image, no_cache)
-    findings = lint.lint(df, measure)
-    if fmt == "json":
-        text = json.dumps(lint.to_json(findings, path, image), indent=2)
-    elif fmt == "sarif":
-        text = json.dumps(lint.to_sarif(findings, path), indent=2)
-    else:
-        text = lint.to_text(findings, path)
-    if output:
-        from slimscope.fileio import write_atomic
-        write_atomic(output, text.encode() + b"\n")
-    else:
-        click.echo(text)
-    if not exit_zero and any(f.level in ("warning", "error") for f in findings):
-        click.get_current_context().exit(1)

@@ -1,15 +1,13 @@
-"""The `slimscope ci` and `slimscope diff` commands. Imported only by
-slimscope/cli.py (at its end), never before it."""
+"""`slimscope ci`: the size-budget gate."""
 
 from __future__ import annotations
 
-import json
 import os
 import xml.etree.ElementTree as ET
 
 import click
 
-from slimscope.cli import SOURCES_HELP, image_options, load_analysis
+from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis
 from slimscope.errors import BadInput, CheckFailed, SlimscopeError
 from slimscope.fileio import write_atomic
 
@@ -94,7 +92,7 @@ def ci(image, config_path, no_config, max_size, max_compressed_size, max_wasted_
        max_wasted_percent, min_efficiency, max_layers, max_layer_size, forbid, path_budgets,
        allow_hidden_secrets, secrets_allow, max_growth, baseline, junit, json_path, markdown, github,
        top, image_sel, platform, no_hash, no_cache):
-    from slimscope.diff import load_view
+    from slimscope.core.delta import load_view
     from slimscope.gate import config as gconfig
     from slimscope.gate import reports
     from slimscope.gate.rules import Context, build_rules, evaluate
@@ -124,8 +122,8 @@ def ci(image, config_path, no_config, max_size, max_compressed_size, max_wasted_
     try:
         base_view = None
         if cfg.baseline:
-            base_view = load_view(cfg.baseline, None, platform, no_hash, no_cache,
-                                  "reading baseline")
+            base_view = load_view(cfg.baseline, lambda name: load_analysis(
+                name, None, platform, no_hash, no_cache, "reading baseline"))
         analysis = load_analysis(image, image_sel, platform, no_hash, no_cache)
     except SlimscopeError as e:
         if junit:
@@ -156,49 +154,3 @@ def ci(image, config_path, no_config, max_size, max_compressed_size, max_wasted_
             click.echo(line)
     if not outcome.passed:
         raise CheckFailed(outcome.verdict())
-
-
-DIFF_HELP = """What changed between OLD and NEW: totals, layers, directories and files.
-
-OLD and NEW are images or saved JSON reports (`slimscope analyze --format json
---files` or `slimscope ci --json`); a report without its file list still gives
-the totals and layers.
-
-\b
-Examples:
-  slimscope diff myapp:1.2 myapp:1.3
-  slimscope diff ci-main.json build/image.tar --format markdown -o diff.md
-  slimscope diff old.json new.json --format json --top 50
-
-""" + SOURCES_HELP
-
-
-@click.command("diff", help=DIFF_HELP)
-@click.argument("old")
-@click.argument("new")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True)
-@click.option("--top", default=15, show_default=True, type=click.IntRange(1),
-              help="How many directories and files to list (JSON: all when not given).")
-@click.option("--depth", default=3, show_default=True, type=click.IntRange(1),
-              help="How deep to total directories.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write the report to this file instead of stdout.")
-@image_options
-def diff(old, new, fmt, top, depth, output, image_sel, platform, no_hash, no_cache):
-    from slimscope import diff as d
-
-    old_view = d.load_view(old, image_sel, platform, no_hash, no_cache, "reading old")
-    new_view = d.load_view(new, image_sel, platform, no_hash, no_cache, "reading new")
-    result = d.compare(old_view, new_view, depth)
-    top_given = click.get_current_context().get_parameter_source("top").name != "DEFAULT"
-    if fmt == "json":
-        text = json.dumps(d.to_json(result, top if top_given else None), indent=2)
-    elif fmt == "markdown":
-        text = d.render_markdown(result, top)
-    else:
-        text = d.render_text(result, top)
-    if output:
-        write_atomic(output, text.encode() + b"\n")
-    else:
-        click.echo(text)

@@ -2,30 +2,8 @@
 
 from __future__ import annotations
 
-import humanize
-
-from slimscope.analysis import SCHEMA, Analysis
-
-
-def size(n) -> str:
-    if n is None:
-        return "?"
-    return humanize.naturalsize(n, binary=False, format="%.1f")
-
-
-def short_command(created_by: str, width: int = 0) -> str:
-    text = (created_by or "").strip()
-    for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c ", "|"):
-        if text.startswith(prefix):
-            text = text[len(prefix):].strip()
-    if text.startswith("|"):
-        text = text.split(" ", 1)[-1]
-    text = " ".join(text.split())
-    if text.startswith("#(nop)"):
-        text = text[6:].strip()
-    if width and len(text) > width:
-        text = text[: width - 1] + "…"
-    return text or "(no command recorded)"
+from slimscope.core.analysis import SCHEMA, Analysis
+from slimscope.core.fmt import md_cell, short_command, size
 
 
 def where(analysis: Analysis, layer: int) -> str:
@@ -197,10 +175,6 @@ def render_text(analysis: Analysis, console, top: int = 10, files: bool = False)
         console.print(t)
 
 
-def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def render_markdown(analysis: Analysis, top: int = 10) -> str:
     img = analysis.image
     out = [f"## slimscope: `{img.reference}`", ""]
@@ -213,25 +187,25 @@ def render_markdown(analysis: Analysis, top: int = 10) -> str:
         out.append(f"### :warning: Hidden secrets ({len(analysis.secrets)})")
         out.append("")
         for w in analysis.secrets:
-            out.append(f"- {_md_cell(secret_sentence(analysis, w))}")
+            out.append(f"- {md_cell(secret_sentence(analysis, w))}")
         out.append("")
     out += ["### Layers", "", "| # | size | wasted | command |", "|---:|---:|---:|---|"]
     for l in analysis.layers:
         out.append(f"| {l.index} | {size(l.bytes)} | {size(l.wasted_bytes) if l.wasted_bytes else ''}"
-                   f" | `{_md_cell(short_command(l.command, 100))}` |")
+                   f" | `{md_cell(short_command(l.command, 100))}` |")
     out.append("")
     if analysis.waste:
         out += ["### Largest waste", "", "| size | reason | stored in | hidden by | path |",
                 "|---:|---|---:|---:|---|"]
         for w in sorted(analysis.waste, key=lambda w: (-w.bytes, w.path))[:top]:
             out.append(f"| {size(w.bytes)} | {w.reason} | {w.layer} | {w.hidden_by} | "
-                       f"`{_md_cell(w.path)}`{' :warning:' if w.sensitive else ''} |")
+                       f"`{md_cell(w.path)}`{' :warning:' if w.sensitive else ''} |")
         out.append("")
     if analysis.hints:
         out += ["### Hints", ""]
         for h in analysis.hints[:top]:
-            out.append(f"- **{size(h.bytes)}** {_md_cell(h.title)} (layer {h.layer}: "
-                       f"`{_md_cell(short_command(analysis.layers[h.layer].command, 60))}`): "
-                       f"{_md_cell(h.advice)}")
+            out.append(f"- **{size(h.bytes)}** {md_cell(h.title)} (layer {h.layer}: "
+                       f"`{md_cell(short_command(analysis.layers[h.layer].command, 60))}`): "
+                       f"{md_cell(h.advice)}")
         out.append("")
     return "\n".join(out)

@@ -1,4 +1,4 @@
-"""`slimscope slim`: the command that ties plan, rewrite, proof and report together."""
+"""Slimming an image: plan, rewrite, proof and report tied together."""
 
 from __future__ import annotations
 
@@ -9,29 +9,9 @@ import tempfile
 import threading
 import uuid
 
-import click
-
-from slimscope.analysis import measure_compressed
-from slimscope.cli import SOURCES_HELP, image_options, load_analysis
+from slimscope.core.analysis import measure_compressed
+from slimscope.engine import engine_client
 from slimscope.errors import BadInput, CheckFailed, EngineUnavailable
-
-SLIM_HELP = """Rewrite IMAGE smaller, prove the result still matches, report where the bytes went.
-
-Flattening alone drops every byte that a later layer hid (deleted, overwritten,
-re-stored by chmod/chown) and is lossless; --remove and --preset drop more, only
-when asked. The output is re-analyzed and its filesystem and config compared with
-the input's minus what was removed; any difference fails (exit 1).
-
-\b
-Examples:
-  slimscope slim myapp:1.2 --tag myapp:1.2-slim --smoke 'myapp --version'
-  slimscope slim app.tar -o app-slim.tar
-  slimscope slim myapp:1.2 --tag myapp:slim --preset apt --preset docs --dry-run
-  slimscope slim myapp:1.2 --tag myapp:slim --keep-base
-  slimscope slim oci:./layout -o ./slim-layout --format oci
-
-""" + SOURCES_HELP
-
 
 def _temp_tag() -> str:
     return f"slimscope-tmp/{uuid.uuid4().hex[:16]}:slim"
@@ -116,37 +96,11 @@ class Cleanup:
             _untag(self.client, t)
 
 
-@click.command(help=SLIM_HELP)
-@click.argument("image")
-@click.option("--tag", "tag", metavar="NAME[:TAG]", help="Tag the slimmed image in the engine.")
-@click.option("-o", "--output", "out", type=click.Path(), help="Write the slimmed image here.")
-@click.option("--via", type=click.Choice(["engine", "offline"]),
-              help="export/import through the engine, or rewrite the layers offline "
-                   "(default: engine when IMAGE is in the engine, else offline).")
-@click.option("--keep-base", is_flag=True,
-              help="Keep the base image's layers as they are; squash only the layers above.")
-@click.option("--base-layers", type=int, metavar="N",
-              help="With --keep-base: the first N layers are the base (default: found).")
-@click.option("--remove", "removes", multiple=True, metavar="GLOB",
-              help="Also remove paths matching GLOB (repeatable; /abs or any-depth, ** crosses /).")
-@click.option("--preset", "presets", multiple=True,
-              type=click.Choice(["apt", "pip", "npm", "apk", "docs", "pycache", "tmp"]),
-              help="Also remove well-known junk (repeatable).")
-@click.option("--dry-run", is_flag=True, help="Print what would go and the bytes per rule; "
-                                               "change nothing.")
-@click.option("--smoke", metavar="CMD",
-              help="Run CMD in the original and the slimmed image; compare exit code and stdout.")
-@click.option("--force", is_flag=True, help="Replace an existing target tag or file.")
-@click.option("--format", "fmt", type=click.Choice(["docker", "oci"]), default="docker",
-              show_default=True, help="-o writes a `docker load`-able archive or an OCI layout dir.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--no-verify", is_flag=True, help="Skip re-analyzing the output (not advised).")
-@click.option("--no-compressed", is_flag=True,
-              help="Skip measuring gzip sizes for the report (saves a compression pass).")
-@image_options
-def slim(image, tag, out, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
-         fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache):
-    from slimscope import sources
+def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
+         fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache) -> str:
+    """Slim IMAGE as the options say; returns the report to print. `load_analysis` reads
+    an image with the caller's progress display."""
+    from slimscope.image import sources
     from slimscope.slim import keepbase, report
     from slimscope.slim.plan import make_plan
 
@@ -171,7 +125,7 @@ def slim(image, tag, out, via, keep_base, base_layers, removes, presets, dry_run
     client = None
     if in_engine or tag or (smoke and not dry_run) or via == "engine":
         try:
-            client = sources.engine_client()
+            client = engine_client()
         except EngineUnavailable:
             if tag or smoke or via == "engine" or (in_engine and not dry_run):
                 raise
@@ -196,10 +150,8 @@ def slim(image, tag, out, via, keep_base, base_layers, removes, presets, dry_run
         start, why = keepbase.find_base(before, base_layers, client)
         notes.append(f"base: {start} layer(s), found by {why}")
     if dry_run:
-        click.echo(report.render_plan(before, plan, start, via))
-        for n in notes:
-            click.echo(f"  note: {n}")
-        return
+        return "\n".join([report.render_plan(before, plan, start, via)]
+                         + [f"  note: {n}" for n in notes])
 
     measuring = None
     if not no_compressed:    # gzip runs outside the GIL: measure the input alongside the rewrite
@@ -219,7 +171,7 @@ def slim(image, tag, out, via, keep_base, base_layers, removes, presets, dry_run
         measuring.join()
     doc = report.build(before, after, plan, start, via, targets, notes, not no_verify,
                        smoke_result)
-    click.echo(json.dumps(doc, indent=2) if as_json else report.render_text(doc))
+    return json.dumps(doc, indent=2) if as_json else report.render_text(doc)
 
 
 def _umask() -> int:
@@ -247,7 +199,7 @@ class _Background(threading.Thread):
 
 
 def _verify(before, plan, ref: str, no_hash: bool, compressed: bool = True):
-    from slimscope.analysis import analyze
+    from slimscope.core.analysis import analyze
     from slimscope.slim.verify import differences
 
     after = analyze(ref, hash_contents=not no_hash, use_cache=True)
@@ -354,7 +306,7 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
 
 
 def _smoke(client, before, engine_ref, staged_out, fmt, command, cleanup):
-    from slimscope import sources
+    from slimscope.image import sources
     from slimscope.slim.verify import smoke as run_smoke
 
     src = before.image.source

@@ -8,8 +8,8 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import accumulate, islice
 
-from slimscope.compose import unpack
-from slimscope.layerindex import FILE, HARDLINK
+from slimscope.core.compose import unpack
+from slimscope.index.layerindex import FILE, HARDLINK
 
 
 @dataclass

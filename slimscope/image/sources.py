@@ -8,7 +8,7 @@ An OCI layout directory is read blob by blob, which lets the cache skip work.
 
 Where each layer blob can be read on its own (an OCI layout's blob files, the
 members of a plain archive file), big images are indexed in worker processes
-(slimscope.parallel), with the result and the errors of the one-pass reading.
+(slimscope.index.parallel), with the result and the errors of the one-pass reading.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ import zlib
 from dataclasses import dataclass, field
 from typing import IO, Callable, Iterator, Optional
 
-from slimscope import parallel
-from slimscope.errors import BadInput, EngineUnavailable
-from slimscope.layerindex import (CHUNK, HashingReader, IndexCache, LayerIndex, decompressed,
+from slimscope.index import parallel
+from slimscope.engine import engine_client, short_error
+from slimscope.errors import BadInput
+from slimscope.index.layerindex import (CHUNK, HashingReader, IndexCache, LayerIndex, decompressed,
                                   index_blob, sniff)
 
 SMALL_BLOB = 8 << 20  # JSON blobs (configs, manifests, indexes) are far below this
@@ -706,22 +707,6 @@ class IterStream(io.RawIOBase):
         super().close()
 
 
-def engine_client():
-    """A client for the local engine, or EngineUnavailable saying why not."""
-    import docker
-    try:
-        client = docker.from_env(timeout=600)
-        client.ping()
-        return client
-    except Exception as e:  # the SDK raises several unrelated types here
-        raise EngineUnavailable(f"no Docker engine answers ({_short(e)})") from None
-
-
-def _short(e: Exception) -> str:
-    text = str(e).splitlines()[0] if str(e) else type(e).__name__
-    return text[:160]
-
-
 class DaemonSource(TarStreamSource):
     """An image in the local Docker engine, streamed through `docker save`."""
 
@@ -752,7 +737,7 @@ class DaemonSource(TarStreamSource):
         except docker.errors.ImageNotFound:
             raise BadInput(f"no image {self.ref!r} in the Docker engine") from None
         except docker.errors.APIError as e:
-            raise BadInput(f"the Docker engine refused {self.ref!r}: {_short(e)}") from None
+            raise BadInput(f"the Docker engine refused {self.ref!r}: {short_error(e)}") from None
         self._size = img.attrs.get("Size")
         self._engine_id = img.id
         return img.attrs
@@ -762,7 +747,7 @@ class DaemonSource(TarStreamSource):
         try:
             resp = self.client().api.get_image(self._engine_id)
         except Exception as e:
-            raise BadInput(f"the Docker engine could not save {self.ref!r}: {_short(e)}") from None
+            raise BadInput(f"the Docker engine could not save {self.ref!r}: {short_error(e)}") from None
         return IterStream(resp, getattr(resp, "close", None))
 
     def total_bytes(self):

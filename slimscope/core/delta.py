@@ -8,16 +8,16 @@ Either side is an image (any source) or a saved JSON report: the
 
 from __future__ import annotations
 
+from slimscope import schemas
+
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
-from slimscope.analysis import SCHEMA as ANALYSIS_SCHEMA
 from slimscope.errors import BadInput
 
-DIFF_SCHEMA = "slimscope.diff/v1"
-CI_SCHEMA = "slimscope.ci/v1"
+DIFF_SCHEMA = schemas.DIFF
 TOTAL_KEYS = ("final_bytes", "total_bytes", "wasted_bytes", "compressed_bytes", "layers", "files")
 NO_FILES = ("per-file data is missing from {what}: save it with `slimscope analyze --format json "
             "--files` or `slimscope ci --json`")
@@ -46,18 +46,18 @@ def _counted(rec: dict, paths) -> int:
     return 0
 
 
-def _files_of(records) -> dict:
+def files_of(records) -> dict:
     records = list(records)
     paths = {r["path"] for r in records}
     return {r["path"]: (r["type"], _counted(r, paths), r.get("digest")) for r in records}
 
 
 def view_of(analysis) -> ImageView:
-    from slimscope.report import to_json
+    from slimscope.core.report import to_json
 
     doc = to_json(analysis)
     return ImageView(analysis.image.reference, analysis.image.id, "image", doc["totals"],
-                     doc["layers"], _files_of(analysis.files()), analysis)
+                     doc["layers"], files_of(analysis.files()), analysis)
 
 
 def analysis_doc(doc, where: str) -> dict:
@@ -65,15 +65,15 @@ def analysis_doc(doc, where: str) -> dict:
     if not isinstance(doc, dict):
         raise BadInput(f"{where} is not a slimscope JSON report")
     schema = doc.get("schema")
-    if schema == CI_SCHEMA:
+    if schema == schemas.CI:
         doc = doc.get("analysis")
         if not isinstance(doc, dict):
             raise BadInput(f"{where}: this ci report holds no analysis (it was written by a "
                            "run whose analysis failed)")
         schema = doc.get("schema")
-    if schema != ANALYSIS_SCHEMA:
+    if schema != schemas.ANALYSIS:
         raise BadInput(f"{where} is not a slimscope report (schema {schema!r}; expected "
-                       f"{ANALYSIS_SCHEMA} or {CI_SCHEMA})")
+                       f"{schemas.ANALYSIS} or {schemas.CI})")
     return doc
 
 
@@ -83,7 +83,7 @@ def view_from_json(doc: dict, where: str) -> ImageView:
         img = doc["image"]
         files = doc.get("files")
         return ImageView(img.get("reference", ""), img.get("id", ""), where, dict(doc["totals"]),
-                         list(doc["layers"]), None if files is None else _files_of(files))
+                         list(doc["layers"]), None if files is None else files_of(files))
     except (KeyError, TypeError, AttributeError) as e:
         raise BadInput(f"{where}: malformed slimscope report (missing {e})") from None
 
@@ -110,13 +110,15 @@ def read_report(path: str) -> dict:
         raise BadInput(f"{path} is not valid JSON ({e})") from None
 
 
-def load_view(name: str, image_sel=None, platform=None, no_hash=False, no_cache=False,
-              label: str = "reading") -> ImageView:
-    """A saved report when `name` is one, else the analysis of the image `name`."""
+def load_view(name: str, load_analysis: Optional[Callable[[str], object]] = None) -> ImageView:
+    """A saved report when `name` is one, else the analysis of the image `name`, made
+    by `load_analysis` (the caller decides the options and how progress shows)."""
     if is_report(name):
         return view_from_json(read_report(name), name)
-    from slimscope.cli import load_analysis
-    return view_of(load_analysis(name, image_sel, platform, no_hash, no_cache, label))
+    if load_analysis is None:
+        from slimscope.core.analysis import analyze
+        load_analysis = analyze
+    return view_of(load_analysis(name))
 
 
 @dataclass
@@ -217,99 +219,6 @@ def compare(old: ImageView, new: ImageView, depth: int = 3) -> Diff:
     dirs.sort(key=lambda t: (-abs(t[2] - t[1]), t[0]))
     d.dirs = dirs
     return d
-
-
-# --------------------------------------------------------------------------- #
-# Rendering
-# --------------------------------------------------------------------------- #
-
-def signed(n: Optional[int]) -> str:
-    from slimscope.report import size
-    if n is None:
-        return "?"
-    if n == 0:
-        return size(0)
-    return ("+" if n > 0 else "-") + size(abs(n))
-
-
-def _val(key: str, v) -> str:
-    from slimscope.report import size
-    if v is None:
-        return "?"
-    return str(v) if key in ("layers", "files") else size(v)
-
-
-def _delta(key: str, o, n) -> str:
-    if o is None or n is None:
-        return "?"
-    if key in ("layers", "files"):
-        return f"{n - o:+d}"
-    pct = f" ({(n - o) / o:+.1%})" if o else ""
-    return signed(n - o) + pct
-
-
-def _layer_line(l: dict) -> str:
-    from slimscope.report import short_command, size
-    return f"layer {l['index']}: {size(l['bytes'])}  {short_command(l.get('created_by', ''), 70)}"
-
-
-def render_text(d: Diff, top: int = 10) -> str:
-    from slimscope.report import size
-    out = [f"old: {d.old.reference or d.old.origin}  {d.old.id[:19]}",
-           f"new: {d.new.reference or d.new.origin}  {d.new.id[:19]}", ""]
-    for k in TOTAL_KEYS:
-        o, n = d.totals[k]
-        out.append(f"  {k.replace('_', ' '):17} {_val(k, o):>10} -> {_val(k, n):>10}  "
-                   f"{_delta(k, o, n)}")
-    out += ["", f"Layers: {len(d.shared_layers)} shared "
-                f"({size(sum(l['bytes'] for l in d.shared_layers))}), "
-                f"{len(d.removed_layers)} only in old, {len(d.added_layers)} only in new"]
-    out += [f"  - {_layer_line(l)}" for l in d.removed_layers[:top]]
-    out += [f"  + {_layer_line(l)}" for l in d.added_layers[:top]]
-    if d.dirs is not None:
-        out += ["", f"Directories (largest change first, {min(top, len(d.dirs))} of {len(d.dirs)})"
-                if d.dirs else "Directories: no change in bytes"]
-        out += [f"  {signed(n - o):>11}  {size(o):>9} -> {size(n):>9}  {p}"
-                for p, o, n in d.dirs[:top]]
-    if d.files is not None:
-        out += ["", f"Files (largest change first, {min(top, len(d.files))} of {len(d.files)})"
-                if d.files else "Files: none grew, shrank, changed, appeared or vanished"]
-        out += [f"  {signed(c.delta):>11}  {c.change:8} {c.path}" for c in d.files[:top]]
-    for note in d.notes():
-        out += ["", f"note: {note}"]
-    return "\n".join(out)
-
-
-
-
-def render_markdown(d: Diff, top: int = 10) -> str:
-    from slimscope.report import _md_cell, short_command, size
-    out = [f"## slimscope diff: `{_md_cell(d.old.reference or d.old.origin)}` → "
-           f"`{_md_cell(d.new.reference or d.new.origin)}`", "",
-           "| | old | new | change |", "|---|---:|---:|---:|"]
-    for k in TOTAL_KEYS:
-        o, n = d.totals[k]
-        out.append(f"| {k.replace('_', ' ')} | {_val(k, o)} | {_val(k, n)} | {_delta(k, o, n)} |")
-    out.append("")
-    if d.removed_layers or d.added_layers:
-        out += ["### Layers", "", "| | # | size | command |", "|---|---:|---:|---|"]
-        for sign, ls in (("−", d.removed_layers), ("+", d.added_layers)):
-            for l in ls[:top]:
-                out.append(f"| {sign} | {l['index']} | {size(l['bytes'])} | "
-                           f"`{_md_cell(short_command(l.get('created_by', ''), 80))}` |")
-        out.append("")
-    if d.dirs:
-        out += ["### Directories", "", "| change | old | new | directory |", "|---:|---:|---:|---|"]
-        out += [f"| {signed(n - o)} | {size(o)} | {size(n)} | `{_md_cell(p)}` |" for p, o, n in d.dirs[:top]]
-        out.append("")
-    if d.files:
-        out += ["### Files", "", "| change | | old | new | path |", "|---:|---|---:|---:|---|"]
-        out += [f"| {signed(c.delta)} | {c.change} | {size(c.old_bytes)} | {size(c.new_bytes)} | "
-                f"`{_md_cell(c.path)}` |" for c in d.files[:top]]
-        out.append("")
-    for note in d.notes():
-        out += [f"> {note}", ""]
-    return "\n".join(out)
 
 
 def to_json(d: Diff, top: Optional[int] = None) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from slimscope import schemas
+
 import zlib
 from array import array
 from dataclasses import dataclass, field
@@ -9,13 +11,13 @@ from itertools import compress, islice
 from operator import eq
 from typing import Optional
 
-from slimscope import sources
-from slimscope.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, Composed, compose,
+from slimscope.image import sources
+from slimscope.core.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, Composed, compose,
                                pack, unpack)
-from slimscope.layerindex import FILE, HARDLINK, KIND_NAMES, IndexCache
-from slimscope.secrets import looks_secret
+from slimscope.index.layerindex import FILE, HARDLINK, KIND_NAMES, IndexCache
+from slimscope.core.secrets import looks_secret
 
-SCHEMA = "slimscope.analysis/v1"
+SCHEMA = schemas.ANALYSIS
 
 
 @dataclass
@@ -182,7 +184,7 @@ def build(image: sources.Image) -> Analysis:
     waste.sort(key=lambda w: (not w.sensitive, -w.bytes, w.path))
     duplicates = _duplicates(composed, (w.unit for w in waste))
     analysis = Analysis(image, composed, reports, waste, duplicates)
-    from slimscope.hints import find_hints
+    from slimscope.core.hints import find_hints
     analysis.hints = find_hints(analysis)
     return analysis
 

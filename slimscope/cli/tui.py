@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from slimscope.cli import SOURCES_HELP, image_options
+from slimscope.cli.common import SOURCES_HELP, image_options
 from slimscope.errors import BadInput
 
 TUI_HELP = """Explore IMAGE in the terminal: layers, files by size, and every hidden byte.
@@ -25,7 +25,7 @@ w waste list, d details, e/c expand/collapse all, ? help, q quit.
 
 def check_source(image: str) -> None:
     """Fail fast (one line, exit 2) on a name no source can open, before the app starts."""
-    from slimscope.sources import DaemonSource, open_source
+    from slimscope.image.sources import DaemonSource, open_source
 
     src = open_source(image)
     if isinstance(src, DaemonSource):

@@ -1,0 +1,61 @@
+"""`slimscope analyze`: the report of where every byte of an image goes."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis
+
+ANALYZE_HELP = """Where every byte of IMAGE goes: layers, waste, hidden secrets, hints.
+
+\b
+Examples:
+  slimscope analyze myapp:1.2
+  slimscope analyze sample-images/demo.tar --format json --files
+  slimscope analyze oci:./layout --platform linux/arm64
+  slimscope analyze docker-archive:app.tar.gz --image app:2 --format markdown
+
+""" + SOURCES_HELP
+
+
+@click.command(help=ANALYZE_HELP)
+@click.argument("image")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+@click.option("--files", is_flag=True, help="Also list the final filesystem (JSON: `files`).")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1),
+              help="How many rows in the largest-files, waste and hint lists.")
+@click.option("--compressed", is_flag=True,
+              help="Measure the push size of layers stored uncompressed (gzip, as a push would).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the report to this file instead of stdout.")
+@image_options
+def analyze(image, fmt, files, top, compressed, output, image_sel, platform, no_hash, no_cache):
+    from slimscope.core import report
+
+    result = load_analysis(image, image_sel, platform, no_hash, no_cache)
+    if compressed:
+        from slimscope.core.analysis import measure_compressed
+        measure_compressed(result)
+    if fmt == "json":
+        text = json.dumps(report.to_json(result, include_files=files), indent=2)
+    elif fmt == "markdown":
+        text = report.render_markdown(result, top)
+    else:
+        text = None
+    if output:
+        from slimscope.fileio import write_atomic
+        if text is None:
+            from rich.console import Console
+            con = Console(record=True, width=120, file=open("/dev/null", "w"))
+            report.render_text(result, con, top, files)
+            text = con.export_text()
+        write_atomic(output, text.encode() + b"\n")
+        return
+    if text is not None:
+        click.echo(text)
+    else:
+        from rich.console import Console
+        report.render_text(result, Console(), top, files)

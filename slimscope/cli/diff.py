@@ -1,0 +1,59 @@
+"""`slimscope diff`: what changed between two images or saved reports."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis
+from slimscope.fileio import write_atomic
+
+DIFF_HELP = """What changed between OLD and NEW: totals, layers, directories and files.
+
+OLD and NEW are images or saved JSON reports (`slimscope analyze --format json
+--files` or `slimscope ci --json`); a report without its file list still gives
+the totals and layers.
+
+\b
+Examples:
+  slimscope diff myapp:1.2 myapp:1.3
+  slimscope diff ci-main.json build/image.tar --format markdown -o diff.md
+  slimscope diff old.json new.json --format json --top 50
+
+""" + SOURCES_HELP
+
+
+@click.command("diff", help=DIFF_HELP)
+@click.argument("old")
+@click.argument("new")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+@click.option("--top", default=15, show_default=True, type=click.IntRange(1),
+              help="How many directories and files to list (JSON: all when not given).")
+@click.option("--depth", default=3, show_default=True, type=click.IntRange(1),
+              help="How deep to total directories.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the report to this file instead of stdout.")
+@image_options
+def diff(old, new, fmt, top, depth, output, image_sel, platform, no_hash, no_cache):
+    from slimscope.core import delta as d
+    from slimscope.diff import render
+
+    def loader(label):
+        return lambda name: load_analysis(name, image_sel, platform, no_hash, no_cache, label)
+
+    old_view = d.load_view(old, loader("reading old"))
+    new_view = d.load_view(new, loader("reading new"))
+    result = d.compare(old_view, new_view, depth)
+    top_given = click.get_current_context().get_parameter_source("top").name != "DEFAULT"
+    if fmt == "json":
+        text = json.dumps(d.to_json(result, top if top_given else None), indent=2)
+    elif fmt == "markdown":
+        text = render.render_markdown(result, top)
+    else:
+        text = render.render_text(result, top)
+    if output:
+        write_atomic(output, text.encode() + b"\n")
+    else:
+        click.echo(text)
