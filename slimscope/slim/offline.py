@@ -203,6 +203,7 @@ def squash(analysis, plan, start: int, workdir: str) -> Squashed:
             ti.mode = 0o644
             out.addfile(ti)
         written = len(dirs) + len(whiteouts)
+        kept: dict = {}    # position -> copy; sources stream layers in their own order
         for positions, stream in image.source.layer_streams(image):
             spool = None
             if min(positions) < start:
@@ -224,12 +225,13 @@ def squash(analysis, plan, start: int, workdir: str) -> Squashed:
                     if diff_id != layers[positions[0]].diff_id:
                         raise BadInput(f"layer {positions[0]} does not match its diff_id on "
                                        "the second read; did the image change?")
-                    for pos in sorted(positions):
+                    for pos in positions:
                         if pos < start:
-                            result.base.append(LayerFile(spool.name, diff_id, stream.out.n))
+                            kept[pos] = LayerFile(spool.name, diff_id, stream.out.n)
             finally:
                 if spool is not None and not spool.closed:
                     spool.close()
+        result.base = [kept[pos] for pos in range(start)]
         # hardlinks last: their body is in the tar by now
         for u, ps in sorted(names.items(), key=lambda kv: body_name[kv[0]]):
             for p in sorted(ps):

@@ -198,12 +198,12 @@ class _Background(threading.Thread):
             self.error = e
 
 
-def _verify(before, plan, ref: str, no_hash: bool, compressed: bool = True):
+def _verify(before, plan, ref: str, no_hash: bool, compressed: bool = True, kept_base: int = 0):
     from slimscope.core.analysis import analyze
     from slimscope.slim.verify import differences
 
     after = analyze(ref, hash_contents=not no_hash, use_cache=True)
-    problems = differences(before, plan, after)
+    problems = differences(before, plan, after, kept_base)
     if problems:
         shown = "; ".join(problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -246,13 +246,13 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
                 offline.write_docker_archive(staged_out, cfg, layers, [tag] if tag else [])
                 ref = staged_out
             if not no_verify:
-                after = _verify(before, plan, ref, no_hash, not no_compressed)
+                after = _verify(before, plan, ref, no_hash, not no_compressed, start)
         if tag:
             temp_tag = _temp_tag()
             archive = os.path.join(work.name, "load.tar")
             offline.write_docker_archive(archive, cfg, layers, [temp_tag])
             if not no_verify and after is None:
-                after = _verify(before, plan, archive, no_hash, not no_compressed)
+                after = _verify(before, plan, archive, no_hash, not no_compressed, start)
             cleanup.tags.append(temp_tag)
             _load(client, archive)
             engine_ref = temp_tag
