@@ -148,7 +148,7 @@ def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, pr
     notes = []
     if keep_base:
         start, why = keepbase.find_base(before, base_layers, client)
-        notes.append(f"base: {start} layer(s), found by {why}")
+        notes.append(f"base: the first {start} layer{'s' if start != 1 else ''} ({why})")
     if dry_run:
         return "\n".join([report.render_plan(before, plan, start, via)]
                          + [f"  note: {n}" for n in notes])
