@@ -50,11 +50,12 @@ Examples:
               show_default=True, help="-o writes a `docker load`-able archive or an OCI layout dir.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--no-verify", is_flag=True, help="Skip re-analyzing the output (not advised).")
-@click.option("--no-compressed", is_flag=True,
-              help="Skip measuring gzip sizes for the report (saves a compression pass).")
+@click.option("--compressed/--no-compressed", default=False,
+              help="Also measure the gzip sizes of the input's and the output's layers for the "
+                   "report: a second read of both (default: not measured).")
 @image_options
 def slim(image, tag, out, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
-         fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache):
+         fmt, as_json, no_verify, compressed, image_sel, platform, no_hash, no_cache):
     click.echo(pipeline.run(load_analysis, image, tag, out, via, keep_base, base_layers, removes,
                             presets, dry_run, smoke, force, fmt, as_json, no_verify,
-                            no_compressed, image_sel, platform, no_hash, no_cache))
+                            not compressed, image_sel, platform, no_hash, no_cache))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import uuid
@@ -155,6 +156,8 @@ def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, pr
 
     measuring = None
     if not no_compressed:    # gzip runs outside the GIL: measure the input alongside the rewrite
+        sys.stderr.write("slimscope: measuring gzip sizes of the input's and the output's "
+                         "layers (--compressed): a second read of each\n")
         measuring = _Background(measure_compressed, before)
     cleanup = Cleanup()
     cleanup.client = client
