@@ -29,6 +29,8 @@ Examples:
 @click.argument("image")
 @click.option("--tag", "tag", metavar="NAME[:TAG]", help="Tag the slimmed image in the engine.")
 @click.option("-o", "--output", "out", type=click.Path(), help="Write the slimmed image here.")
+@click.option("--name", metavar="NAME[:TAG]",
+              help="The name the -o output carries (default: --tag, else the source's name).")
 @click.option("--via", type=click.Choice(["engine", "offline"]),
               help="export/import through the engine, or rewrite the layers offline "
                    "(default: engine when IMAGE is in the engine, else offline).")
@@ -54,8 +56,8 @@ Examples:
               help="Also measure the gzip sizes of the input's and the output's layers for the "
                    "report: a second read of both (default: not measured).")
 @image_options
-def slim(image, tag, out, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
+def slim(image, tag, out, name, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
          fmt, as_json, no_verify, compressed, image_sel, platform, no_hash, no_cache):
-    click.echo(pipeline.run(load_analysis, image, tag, out, via, keep_base, base_layers, removes,
+    click.echo(pipeline.run(load_analysis, image, tag, out, name, via, keep_base, base_layers, removes,
                             presets, dry_run, smoke, force, fmt, as_json, no_verify,
                             not compressed, image_sel, platform, no_hash, no_cache))

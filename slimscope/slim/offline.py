@@ -329,8 +329,8 @@ def _oci_manifest(cfg_bytes: bytes, layer_descs: list) -> bytes:
 
 
 def _ref_annotations(tag: str) -> dict:
-    if not tag:
-        return {}
+    if not tag:     # still findable as `oci:DIR:latest`, the reference tools assume
+        return {"org.opencontainers.image.ref.name": "latest"}
     name, _, t = tag.rpartition(":")
     if not name or "/" in t:
         name, t = tag, "latest"
