@@ -18,9 +18,8 @@ import tarfile
 import threading
 
 from slimscope.errors import BadInput
-from slimscope.index.layerindex import CHUNK
+from slimscope.index.streams import CHUNK, IterStream
 from slimscope.core.snapshot import ENGINE_PATHS, norm
-from slimscope.image.sources import IterStream
 from slimscope.slim.offline import restamp
 
 IMPORT_FIELDS = ("Cmd", "Entrypoint", "Env", "ExposedPorts", "Labels", "OnBuild", "User",
