@@ -11,10 +11,12 @@ from itertools import compress, islice
 from operator import eq
 from typing import Optional
 
-from slimscope.image import sources
+from slimscope.image.model import Image, Options
+from slimscope.image.reference import load_image
 from slimscope.core.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, Composed, compose,
                                pack, unpack)
-from slimscope.index.layerindex import FILE, HARDLINK, KIND_NAMES, IndexCache
+from slimscope.index.cache import IndexCache
+from slimscope.index.records import FILE, HARDLINK, KIND_NAMES
 from slimscope.core.secrets import looks_secret
 
 SCHEMA = schemas.ANALYSIS
@@ -67,7 +69,7 @@ class Duplicate:
 
 @dataclass
 class Analysis:
-    image: sources.Image
+    image: Image
     composed: Composed
     layers: list
     waste: list
@@ -151,7 +153,7 @@ def _history_pairs(config: dict, n_layers: int) -> list:
 _IS_FILE = bytes(int(k == FILE) for k in range(256))
 
 
-def build(image: sources.Image) -> Analysis:
+def build(image: Image) -> Analysis:
     composed = compose([l.index for l in image.layers])
     history = _history_pairs(image.config, len(image.layers))
     reports = []
@@ -271,9 +273,9 @@ def _duplicates(composed: Composed, wasted_units=None) -> list:
 def analyze(name: str, hash_contents: bool = True, image: Optional[str] = None,
             platform: Optional[str] = None, use_cache: bool = True, progress=None) -> Analysis:
     """Open any source and analyze it: the one entry point the commands use."""
-    opts = sources.Options(hash_contents=hash_contents, image=image, platform=platform,
-                           cache=IndexCache(enabled=use_cache), progress=progress)
-    return build(sources.load_image(name, opts))
+    opts = Options(hash_contents=hash_contents, image=image, platform=platform,
+                   cache=IndexCache(enabled=use_cache), progress=progress)
+    return build(load_image(name, opts))
 
 
 def measure_compressed(analysis: Analysis, level: int = 6) -> None:

@@ -14,7 +14,7 @@ from array import array
 from dataclasses import dataclass, field
 
 from slimscope.errors import BadInput
-from slimscope.index.layerindex import DIR, FILE, HARDLINK, OPAQUE, WHITEOUT, LayerIndex
+from slimscope.index.records import DIR, FILE, HARDLINK, OPAQUE, WHITEOUT, LayerIndex
 
 # Per-entry status of a layer's entries, relative to the tree below it.
 ADDED, MODIFIED, METADATA, UNCHANGED, DELETED, OPAQUED = range(6)

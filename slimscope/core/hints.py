@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate, islice
 
 from slimscope.core.compose import unpack
-from slimscope.index.layerindex import FILE, HARDLINK
+from slimscope.index.records import FILE, HARDLINK
 
 
 @dataclass

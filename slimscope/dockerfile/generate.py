@@ -16,7 +16,7 @@ from slimscope.core.compose import ADDED, MODIFIED, unpack
 from slimscope.dockerfile.classify import (CACHE_PATHS, Segment, Step, classify_run, is_source_file,
                                            package_install)
 from slimscope.dockerfile.fixes import Change, Out, fix_stage, run_text
-from slimscope.index.layerindex import DIR, FILE, HARDLINK, SYMLINK  # noqa: F401
+from slimscope.index.records import DIR, FILE, HARDLINK, SYMLINK  # noqa: F401
 
 BOTH = {"ENV", "ARG", "WORKDIR", "USER", "LABEL", "SHELL", "MAINTAINER"}
 RUNTIME_ONLY = {"EXPOSE", "VOLUME", "HEALTHCHECK", "CMD", "ENTRYPOINT", "STOPSIGNAL", "ONBUILD"}

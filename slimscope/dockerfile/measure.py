@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from slimscope.index.layerindex import FILE
+from slimscope.index.records import FILE
 
 KEYWORDS = ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL",
             "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR")

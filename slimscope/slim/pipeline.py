@@ -143,7 +143,7 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
          fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache) -> str:
     """Slim IMAGE as the options say; returns the report to print. `load_analysis` reads
     an image with the caller's progress display."""
-    from slimscope.image import sources
+    from slimscope.image.reference import open_source
     from slimscope.slim import keepbase, report
     from slimscope.slim.plan import make_plan
 
@@ -158,9 +158,9 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
         raise BadInput("--name names the file or layout -o writes; give -o PATH (or use --tag)")
     if fmt == "oci" and not out:
         raise BadInput("--format oci writes a directory: give it with -o DIR")
-    src = sources.open_source(image)
-    in_engine = isinstance(src, sources.DaemonSource)
-    src_path = getattr(src, "path", None)
+    src = open_source(image)
+    in_engine = src.in_engine
+    src_path = src.local_path
     if out:
         out = _output_path(out, src_path)
     if out and os.path.lexists(out) and not force and not dry_run:
@@ -183,7 +183,7 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
         raise BadInput(f"--via engine needs an image in the engine; {image} is not (use --via "
                        "offline, or `docker load` it first)")
     if tag and not dry_run:
-        if in_engine and _same_tag(tag, src.ref):
+        if in_engine and _same_tag(tag, src.engine_ref):
             raise BadInput(f"--tag {tag} is the source image; the source is never changed")
         if _tag_exists(client, tag) and not force:
             raise BadInput(f"image {tag} exists; pass --force to replace the tag")
@@ -397,15 +397,14 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
 
 
 def _smoke(client, before, engine_ref, staged_out, fmt, command, cleanup):
-    from slimscope.image import sources
     from slimscope.slim.verify import smoke as run_smoke
 
     src = before.image.source
-    if isinstance(src, sources.DaemonSource):
+    if src.in_engine:
         original = before.image.id
-    elif isinstance(src, sources.ArchiveSource):
+    elif src.archive_path:
         original = _temp_tag()
-        _load_as(client, src.path, original, cleanup)
+        _load_as(client, src.archive_path, original, cleanup)
     else:
         raise BadInput("--smoke needs the source in the engine or a docker archive")
     slimmed = engine_ref

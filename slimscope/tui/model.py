@@ -37,7 +37,7 @@ import numpy as np
 
 from slimscope.core.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, UNCHANGED, pack,
                                unpack)
-from slimscope.index.layerindex import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, WHITEOUT, parent_of
+from slimscope.index.records import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, WHITEOUT, parent_of
 
 # A row of the image view that a lower layer put there and this layer left alone.
 INHERITED = 6
