@@ -97,11 +97,11 @@ def from_analysis(analysis, drop_engine_paths: bool = True) -> Snapshot:
     """The analyzer's final filesystem in the same form as from_tar()."""
     snap: Snapshot = {}
     for rec in analysis.files():
-        if drop_engine_paths and engine_added(rec["path"]):
+        if drop_engine_paths and engine_added(rec.path):
             continue
-        kind = rec["type"]
+        kind = rec.type
         if kind == "hardlink":
             kind = "file"
-        snap[rec["path"]] = (kind, rec["size"] if kind == "file" else 0, rec["mode"], rec["uid"],
-                             rec["gid"], rec["link"] if kind == "symlink" else None)
+        snap[rec.path] = (kind, rec.size if kind == "file" else 0, rec.mode, rec.uid,
+                          rec.gid, rec.link if kind == "symlink" else None)
     return snap
