@@ -4,11 +4,12 @@ engine's errors are shortened to one line."""
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
 from slimscope.errors import BadInput, EngineUnavailable
 
 
-def engine_client():
+def engine_client() -> Any:
     """A client for the local engine, or EngineUnavailable saying why not."""
     import docker
     try:
@@ -24,7 +25,7 @@ def short_error(e: Exception) -> str:
     return text[:160]
 
 
-def run_once(client, image: str, argv: list, timeout: int = 120):
+def run_once(client: Any, image: str, argv: list[str], timeout: int = 120) -> tuple[int, bytes]:
     """(exit code, stdout) of `docker run --rm --network none image argv`."""
     import docker
     try:
@@ -45,7 +46,7 @@ def run_once(client, image: str, argv: list, timeout: int = 120):
         client.api.remove_container(cid, force=True)
 
 
-def smoke_argv(command: str) -> list:
+def smoke_argv(command: str) -> list[str]:
     """Split a --smoke command the way a shell would, or say why it cannot be."""
     try:
         argv = shlex.split(command)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 from slimscope.image import sources
 from slimscope.core.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, Composed, Hidden,
                                     compose, pack, unpack)
-from slimscope.core.hints import Hint
+from slimscope.core.hints import Hint, find_hints
 from slimscope.core.records import Duplicate, FileRecord, LayerReport, WasteItem
 from slimscope.index.layerindex import FILE, HARDLINK, KIND_NAMES, IndexCache, LayerIndex
 from slimscope.core.secrets import looks_secret
@@ -166,7 +166,6 @@ def build(image: sources.Image) -> Analysis:
     waste.sort(key=lambda w: (not w.sensitive, -w.bytes, w.path))
     duplicates = _duplicates(composed, (w.unit for w in waste))
     analysis = Analysis(image, composed, reports, waste, duplicates)
-    from slimscope.core.hints import find_hints
     analysis.hints = find_hints(analysis)
     return analysis
 
@@ -209,7 +208,7 @@ def _duplicates(composed: Composed,
     # Keep memory flat: first find the digests (by their first 8 bytes) that more than
     # one shown unit has: the prefixes of the shown units, split four ways by their top
     # bits, each part sorted on its own; then group only those.
-    quarters: list[Optional[array[int]]] = [array("Q") for _ in range(4)]
+    quarters = [array("Q") for _ in range(4)]
     for idx, flags in zip(layers, shown):
         for x in compress(compress(_prefixes(idx), flags), compress(idx.sizes, flags)):
             quarters[x >> 62].append(x)
@@ -217,7 +216,7 @@ def _duplicates(composed: Composed,
     twice: set[int] = set()
     for q in range(4):
         seen = sorted(quarters[q])
-        quarters[q] = None
+        quarters[q] = array("Q")   # let the part go before the next is sorted
         twice.update(compress(seen, map(eq, seen, islice(seen, 1, None))))
         del seen
     by_digest: dict[bytes, dict[int, list[str]]] = {}
@@ -233,12 +232,12 @@ def _duplicates(composed: Composed,
             if unit in shows and composed.entry_kind(ref) == HARDLINK:
                 shows[ref] = unit
         for path, ref in composed.final.items():
-            unit = shows.get(ref)
-            if unit is None:
+            shown_unit = shows.get(ref)
+            if shown_unit is None:
                 continue
-            li, i = unpack(unit)
+            li, i = unpack(shown_unit)
             d = bytes(layers[li].digests[i * 32:(i + 1) * 32])
-            by_digest.setdefault(d, {}).setdefault(unit, []).append(path)
+            by_digest.setdefault(d, {}).setdefault(shown_unit, []).append(path)
     out: list[Duplicate] = []
     for d, units in by_digest.items():
         if len(units) < 2:

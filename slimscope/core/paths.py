@@ -280,11 +280,11 @@ class FinalTable(PathTree):
         return int(self._listed_sums[self.hi[g]] - self._listed_sums[self.lo[g]])
 
     def listed_rows(self) -> list[int]:
-        return np.nonzero(self.kind != NOT_LISTED)[0].tolist()  # type: ignore[no-any-return]
+        return np.nonzero(self.kind != NOT_LISTED)[0].tolist()
 
     def counted_rows(self) -> list[int]:
         """Rows that count some bytes, in path order."""
-        return np.nonzero(self.counted)[0].tolist()  # type: ignore[no-any-return]
+        return np.nonzero(self.counted)[0].tolist()
 
     def counted_files(self) -> Iterator[tuple[str, int]]:
         """(path, bytes) of every row that counts some bytes, in path order."""

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from slimscope.core.analysis import SCHEMA, Analysis
 from slimscope.core.fmt import md_cell, short_command, size
 from slimscope.core.hints import Hint
 from slimscope.core.records import Duplicate, FileRecord, LayerReport, WasteItem
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 def where(analysis: Analysis, layer: int) -> str:
     return f"layer {layer} ({short_command(analysis.layers[layer].command, 50)})"
 
 
-def secret_sentence(analysis: Analysis, w) -> str:
+def secret_sentence(analysis: Analysis, w: WasteItem) -> str:
     how = {"deleted": "deleted", "opaque": "hidden by an emptied directory",
            "overwritten": "overwritten", "metadata-only": "re-stored",
            "replaced": "replaced"}[w.reason]
@@ -90,7 +93,7 @@ def _bar(part: int, whole: int, width: int = 12) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def render_text(analysis: Analysis, console, top: int = 10, files: bool = False) -> None:
+def render_text(analysis: Analysis, console: Console, top: int = 10, files: bool = False) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -117,8 +120,10 @@ def render_text(analysis: Analysis, console, top: int = 10, files: bool = False)
 
     console.print()
     t = Table(title="Layers", title_justify="left", show_edge=False, pad_edge=False)
-    for col, just in (("#", "right"), ("size", "right"), ("", "left"), ("wasted", "right"),
-                      ("+", "right"), ("~", "right"), ("-", "right"), ("command", "left")):
+    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
+        ("#", "right"), ("size", "right"), ("", "left"), ("wasted", "right"),
+        ("+", "right"), ("~", "right"), ("-", "right"), ("command", "left"))
+    for col, just in columns:
         t.add_column(col, justify=just, no_wrap=(col != "command"))
     total = analysis.total_bytes
     for l in analysis.layers:
