@@ -11,8 +11,8 @@ A whiteout row shows the bytes it still costs: the size of the lower content
 units it hides (they stay stored in the lower layer).
 
 How it stays fast on images of hundreds of thousands of files: the table (the
-core's HistoryTable, slimscope/core/paths.py) holds every entry of every layer once, and every path (with the directories the tars
-only imply) once, sorted. The composer records for each entry the layers whose
+core's HistoryTable, slimscope/core/paths.py) holds every entry of every layer
+once, and every path (with the directories the tars only imply) once, sorted. The composer records for each entry the layers whose
 tree shows it (``Composed.ends``), so a view is a choice of at most one entry per
 path made by a few numpy passes over the table, never a Python loop per entry.
 A directory's contents sort as one run of paths (everything under ``D`` lies
