@@ -144,7 +144,7 @@ class View:
             present[list(self.ghosts)] = True
         self.present = present
         # a directory the view has no entry for still shows when something under it does
-        self.exists = present | _has_under(t, present)
+        self.exists = present | t.has_under(present)
         self.exists[0] = True
         self.rows = Rows(self)
         self.full = Shown(self, self.exists, count_hidden=False)
@@ -221,12 +221,6 @@ class View:
         return w
 
 
-def _has_under(t: Table, mask: np.ndarray) -> np.ndarray:
-    """Per group: is any group under it (in its run of descendants) set in `mask`?"""
-    k = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
-    return (k[t.hi] - k[t.lo]) > 0
-
-
 def _under_kept_dirs(t: Table, keep: np.ndarray, dirlike: np.ndarray) -> np.ndarray:
     """Per group: is it the contents of a kept directory, reached through directories only?
 
@@ -279,7 +273,7 @@ class Shown:
         w[0] = root
         self.w = w
         self.sums = np.concatenate([[0], np.cumsum(w)])
-        self.on = keep | _has_under(t, keep)   # kept, or a parent of something kept
+        self.on = keep | t.has_under(keep)   # kept, or a parent of something kept
         self.on[0] = True
         self.children = Children(self)
         self.totals = Totals(self)
