@@ -111,6 +111,8 @@ def view_from_json(doc: Any, where: str) -> ImageView:
                          None if files is None else FinalTable.of_records(files, where))
     except (KeyError, TypeError, AttributeError) as e:
         raise BadInput(f"{where}: malformed slimscope report (missing {e})") from None
+    except (ValueError, OverflowError) as e:   # a size that is not a number
+        raise BadInput(f"{where}: malformed slimscope report ({e})") from None
 
 
 def is_report(name: str) -> bool:

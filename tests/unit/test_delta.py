@@ -69,6 +69,11 @@ def test_a_layer_without_diff_id_is_a_malformed_report(tmp_path):
     doc["files"][0]["type"] = "socket"
     with pytest.raises(BadInput, match="unknown file type"):
         view_from_json(doc, "r.json")
+    doc = to_json(a, include_files=True)
+    first_file = next(f for f in doc["files"] if f["type"] == "file")
+    first_file["size"] = "large"
+    with pytest.raises(BadInput, match="malformed"):
+        view_from_json(doc, "r.json")
 
 
 def test_growth_needs_both_final_sizes(tmp_path):
