@@ -25,7 +25,7 @@ LAYERS = [
 
 def summary(a):
     return (a.total_bytes, a.final_bytes, sorted((w.path, w.reason) for w in a.waste),
-            sorted(r["path"] for r in a.files()))
+            sorted(r.path for r in a.files()))
 
 
 EXPECTED = (5200, 100, [("/big", "deleted"), ("/etc/conf", "metadata-only")],

@@ -468,8 +468,8 @@ def fallback(analysis, image_ref: str, reason: str = "no Dockerfile given") -> R
             changes.append(Change(h.id, 0, h.title, h.bytes))
     tmp_bytes = 0
     for rec in analysis.files():
-        if rec["path"].startswith(TMP_JUNK) and rec["type"] == "file":
-            tmp_bytes += rec["size"]
+        if rec.path.startswith(TMP_JUNK) and rec.type == "file":
+            tmp_bytes += rec.size
     if tmp_bytes:
         rm_args += ["/tmp/*", "/var/tmp/*"]
         changes.append(Change("tmp", 0, "files left in /tmp and /var/tmp", tmp_bytes))
