@@ -212,10 +212,10 @@ def _multiset_split(a: list[LayerView], b: list[LayerView]
     return shared, removed, added
 
 
-def _listed(t: FinalTable) -> dict[str, tuple[str, int, int]]:
-    """path -> (type, counted bytes, row) of every path the table lists."""
-    paths, kinds, counted = t.paths, t.kind.tolist(), t.counted.tolist()
-    return {paths[g]: (KIND_NAMES[kinds[g]], counted[g], g) for g in range(len(paths))
+def _listed(t: FinalTable) -> dict[str, tuple[str, int, int, int]]:
+    """path -> (type, counted bytes, row, bytes shown) of every path the table lists."""
+    paths, kinds, counted, shown = t.paths, t.kind.tolist(), t.counted.tolist(), t.shown.tolist()
+    return {paths[g]: (KIND_NAMES[kinds[g]], counted[g], g, shown[g]) for g in range(len(paths))
             if kinds[g] != NOT_LISTED}
 
 
@@ -236,12 +236,13 @@ def compare(old: ImageView, new: ImageView, depth: int = 3) -> Diff:
         elif n is None:
             if o[0] != "dir":
                 changes.append(FileChange(path, "removed", o[1], 0))
-        elif n[1] != o[1]:
-            changes.append(FileChange(path, "grew" if n[1] > o[1] else "shrank", o[1], n[1]))
-        elif n[1]:
+        elif n[3] != o[3]:
+            # what the path shows, not which name of a hardlink group holds the body
+            changes.append(FileChange(path, "grew" if n[3] > o[3] else "shrank", o[3], n[3]))
+        elif n[3]:
             od, nd = of.digest(o[2]), nf.digest(n[2])
             if od and nd and od != nd:
-                changes.append(FileChange(path, "changed", o[1], n[1]))
+                changes.append(FileChange(path, "changed", o[3], n[3]))
     changes.sort(key=lambda c: (-abs(c.delta), -c.new_bytes, c.path))
     d.files = changes
     so, sn = of.dir_totals(depth), nf.dir_totals(depth)

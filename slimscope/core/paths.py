@@ -180,7 +180,9 @@ class FinalTable(PathTree):
 
     A row counts the bytes of the body it shows, each body once: a file its size, a
     hardlink its body's size only when no path of the tree is the file it links to
-    (its twin was deleted); everything else 0. Rows only implied have kind NOT_LISTED.
+    (its twin was deleted); everything else 0. `shown` is the size of the body a file or
+    hardlink row shows, whichever name of its group holds it. Rows only implied have
+    kind NOT_LISTED.
     """
 
     def __init__(self, paths: Iterable[str], digest_of: Callable[[int], Optional[str]]):
@@ -189,6 +191,7 @@ class FinalTable(PathTree):
         self.kind: npt.NDArray[np.uint8] = np.full(G, NOT_LISTED, np.uint8)
         self.layer: npt.NDArray[np.int32] = np.full(G, -1, np.int32)
         self.counted: npt.NDArray[np.int64] = np.zeros(G, np.int64)
+        self.shown: npt.NDArray[np.int64] = np.zeros(G, np.int64)
         self._digest_of = digest_of
         self._sums: Optional[npt.NDArray[np.int64]] = None
         self._listed_sums: Optional[npt.NDArray[np.int64]] = None
@@ -217,10 +220,14 @@ class FinalTable(PathTree):
             t.layer[r] = L
         links = np.nonzero(t.kind == HARDLINK)[0].tolist()
         t.counted[t.kind != FILE] = 0
+        t.shown[:] = t.counted
         for g in links:
             path = t.paths[g]
             rec = analysis.entry(path)
-            if rec is not None and rec.link not in final:
+            if rec is None:
+                continue
+            t.shown[g] = rec.size
+            if rec.link not in final:
                 t.counted[g] = rec.size
         return t
 
@@ -242,6 +249,8 @@ class FinalTable(PathTree):
             t.kind[g] = code
             layer = r.get("layer")
             t.layer[g] = layer if isinstance(layer, int) else -1
+            if code in (FILE, HARDLINK):
+                t.shown[g] = r["size"]
             if code == FILE or (code == HARDLINK and r.get("link") not in by_path):
                 t.counted[g] = r["size"]
         return t

@@ -38,11 +38,34 @@ def changes_by_hand(old, new) -> list:
         elif p not in n:
             if o[p].type != "dir":
                 out.append((p, "removed", oc[p], 0))
-        elif oc[p] != nc[p]:
-            out.append((p, "grew" if nc[p] > oc[p] else "shrank", oc[p], nc[p]))
-        elif nc[p] and o[p].digest and n[p].digest and o[p].digest != n[p].digest:
-            out.append((p, "changed", oc[p], nc[p]))
+        elif shown(o[p]) != shown(n[p]):
+            out.append((p, "grew" if shown(n[p]) > shown(o[p]) else "shrank", shown(o[p]),
+                        shown(n[p])))
+        elif shown(n[p]) and o[p].digest and n[p].digest and o[p].digest != n[p].digest:
+            out.append((p, "changed", shown(o[p]), shown(n[p])))
     return sorted(out)
+
+
+def shown(rec) -> int:
+    """The bytes of the body a path shows, whichever name of its hardlink group holds it."""
+    return rec.size if rec.type in ("file", "hardlink") else 0
+
+
+def test_a_hardlink_group_that_swapped_its_body_name_is_no_change(tmp_path):
+    from slimscope.core.analysis import analyze
+    from tests.synth import docker_archive
+
+    body = b"gzip wrapper " * 180
+    old = [("usr", "dir"), ("usr/bin", "dir"), ("usr/bin/gunzip", "file", body, 0o755),
+           ("usr/bin/uncompress", "hardlink", "usr/bin/gunzip")]
+    new = [("usr", "dir"), ("usr/bin", "dir"), ("usr/bin/uncompress", "file", body, 0o755),
+           ("usr/bin/gunzip", "hardlink", "usr/bin/uncompress"), ("usr/bin/new", "file", b"n")]
+    docker_archive(str(tmp_path / "old.tar"), [old])
+    docker_archive(str(tmp_path / "new.tar"), [new])
+    d = compare(view_of(analyze(str(tmp_path / "old.tar"), use_cache=False)),
+                view_of(analyze(str(tmp_path / "new.tar"), use_cache=False)))
+    assert [(c.path, c.change) for c in d.files] == [("/usr/bin/new", "added")]
+    assert d.growth == 1
 
 
 @pytest.mark.parametrize("seed", range(12))
