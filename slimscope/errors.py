@@ -5,6 +5,7 @@ class SlimscopeError(Exception):
     """Base of every error the CLI reports without a traceback."""
 
     exit_code = 2
+    shown = False      # True when the command printed the message itself
 
 
 class BadInput(SlimscopeError):

@@ -118,6 +118,22 @@ def test_text_report_names_top_culprits_once(demo):
 
 
 @needs_demo
+def test_top_cuts_each_group_of_culprits_on_its_own(demo, tmp_path):
+    r = ci(DEMO, "--no-config", "--max-size", "1MB", "--top", 1, "--allow-hidden-secrets",
+           "--junit", tmp_path / "j.xml")
+    assert r.exit_code == 1
+    lines = [l.strip() for l in r.output.splitlines()]
+    assert "2.0 MB visible in layer 0: Imported from -" in lines      # the largest layer
+    assert "2.0 MB /bin/busybox" in lines                             # and the largest file
+    more = [l for l in lines if l.startswith("…")]
+    final_files = len(demo.final_table.counted_rows())     # bodies shown, hardlinks once
+    assert more == ["… 3 more layers", f"… {final_files - 1} more files"]
+    junit = (tmp_path / "j.xml").read_text()
+    for line in ["2.0 MB /bin/busybox", *more]:
+        assert line in junit
+
+
+@needs_demo
 def test_forbid(demo):
     r = ci(DEMO, "--forbid", "**/.env", "--forbid", "/var/lib/apt/lists/*",
            "--allow-hidden-secrets")

@@ -39,7 +39,8 @@ class Group(click.Group):
         except SlimscopeError as e:
             if debug:
                 traceback.print_exc()
-            click.echo(f"slimscope: {e}", err=True)
+            if not e.shown:
+                click.echo(f"slimscope: {e}", err=True)
             ctx.exit(e.exit_code)
         except Terminated:
             click.echo("slimscope: terminated", err=True)

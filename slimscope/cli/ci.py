@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import xml.etree.ElementTree as ET
 
 import click
@@ -152,7 +153,7 @@ def _gate(image, config_path, no_config, max_size, max_compressed_size, max_wast
     ctx = Context(cfg, top=top, baseline=base_view)
     results = evaluate(analysis, ctx)
     diff = ctx.diff(analysis) if base_view is not None else None
-    outcome = reports.Outcome(analysis, cfg, results, base_view, diff)
+    outcome = reports.Outcome(analysis, cfg, results, base_view, diff, top)
 
     if junit:
         write_atomic(junit, reports.render_junit(outcome))
@@ -172,4 +173,7 @@ def _gate(image, config_path, no_config, max_size, max_compressed_size, max_wast
         for line in reports.github_annotations(outcome):
             click.echo(line)
     if not outcome.passed:
-        raise CheckFailed(outcome.verdict())
+        failed = CheckFailed(outcome.verdict())
+        # the report's last line says it already; on one terminal, once is enough
+        failed.shown = sys.stdout.isatty() and sys.stderr.isatty()
+        raise failed

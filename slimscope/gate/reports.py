@@ -13,6 +13,7 @@ from typing import Optional
 import click
 
 from slimscope import schemas
+from slimscope.gate.culprits import shown
 from slimscope.core.fmt import md_cell
 
 ANNOTATION_CULPRITS = 5
@@ -21,7 +22,8 @@ ANNOTATION_CULPRITS = 5
 class Outcome:
     """The gate's run: the analysis, the config it used and each rule's result."""
 
-    def __init__(self, analysis, config, results: list, baseline=None, diff=None):
+    def __init__(self, analysis, config, results: list, baseline=None, diff=None, top: int = 10):
+        self.top = top        # culprits listed per group, in every report
         self.analysis = analysis
         self.config = config
         self.results = results
@@ -67,11 +69,8 @@ def render_text(o: Outcome, top: int = 10) -> str:
             lines.append(f"           {'':<{width}}    (the same files as {same})")
             continue
         seen[r.rule] = texts
-        limit = len(texts) if r.rule == "path-budgets" else top
-        for text in texts[:limit]:
+        for text, _ in shown(r.culprits, r.totals, top):
             lines.append(f"           {'':<{width}}    {text}")
-        if len(texts) > limit:
-            lines.append(f"           {'':<{width}}    … {len(texts) - limit} more")
     lines.append(click.style(o.verdict(), fg="green" if o.passed else "red", bold=True))
     return "\n".join(lines)
 
@@ -109,9 +108,7 @@ def render_markdown(o: Outcome, top: int = 10) -> str:
             out += ["", f"_{md_cell(r.note)}_"]
         if r.culprits:
             out.append("")
-            out += [f"- {md_cell(c.text.strip())}" for c in r.culprits[:top]]
-            if len(r.culprits) > top:
-                out.append(f"- … {len(r.culprits) - top} more")
+            out += [f"- {md_cell(text.strip())}" for text, _ in shown(r.culprits, r.totals, top)]
         out.append("")
     return "\n".join(out)
 
@@ -134,7 +131,7 @@ def render_junit(o: Outcome) -> bytes:
         if not r.passed:
             fail = ET.SubElement(case, "failure", message=r.summary, type=r.rule)
             fail.text = "\n".join([r.summary] + ([r.note] if r.note else [])
-                                  + [c.text for c in r.culprits])
+                                  + [text for text, _ in shown(r.culprits, r.totals, o.top)])
         out = ET.SubElement(case, "system-out")
         out.text = r.summary + (f"\n{r.note}" if r.note else "")
     ET.indent(suites)
@@ -153,9 +150,8 @@ def github_annotations(o: Outcome) -> list:
     """`::error` workflow commands, one per failed rule."""
     lines = []
     for r in o.failed:
-        body = [r.summary] + [c.text.strip() for c in r.culprits[:ANNOTATION_CULPRITS]]
-        if len(r.culprits) > ANNOTATION_CULPRITS:
-            body.append(f"… {len(r.culprits) - ANNOTATION_CULPRITS} more")
+        body = [r.summary] + [text.strip() for text, _ in
+                              shown(r.culprits, r.totals, min(o.top, ANNOTATION_CULPRITS))]
         props = f"title={_gh_prop(f'slimscope ci {r.rule} ({o.reference})')}"
         if o.config.source:
             props = f"file={_gh_prop(os.path.relpath(o.config.source))}," + props

@@ -4,6 +4,7 @@ files or layers that caused it (largest first)."""
 
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from slimscope.errors import BadInput
+from slimscope.gate.culprits import MAX_CULPRITS, Culprit, capped
 from slimscope.gate.config import GateConfig
 from slimscope.core.fmt import short_command, size
 from slimscope.core.report import secret_sentence
@@ -20,20 +22,6 @@ from slimscope.index.records import DIR
 if TYPE_CHECKING:
     from slimscope.core.analysis import Analysis
     from slimscope.core.delta import Diff, ImageView
-
-
-MAX_CULPRITS = 200   # kept in the JSON report; the text shows --top of them
-
-
-@dataclass
-class Culprit:
-    text: str
-    bytes: Optional[int] = None
-    path: Optional[str] = None
-    layer: Optional[int] = None
-
-    def as_dict(self) -> dict:
-        return {"text": self.text, "bytes": self.bytes, "path": self.path, "layer": self.layer}
 
 
 @dataclass
@@ -47,6 +35,7 @@ class RuleResult:
     budget_text: str
     culprits: list = field(default_factory=list)
     note: str = ""
+    totals: dict = field(default_factory=dict)    # group -> how many culprits it has in all
 
     @property
     def summary(self) -> str:
@@ -64,7 +53,8 @@ class RuleResult:
                 "measured": self.measured, "budget": self.budget,
                 "measured_text": self.measured_text, "budget_text": self.budget_text,
                 "summary": self.summary, "note": self.note,
-                "culprits": [c.as_dict() for c in self.culprits]}
+                "culprits": [c.as_dict() for c in self.culprits],
+                "culprit_totals": dict(self.totals)}
 
 
 @dataclass
@@ -152,25 +142,35 @@ class Rule:
     def evaluate(self, analysis, ctx: Context) -> RuleResult:
         raise NotImplementedError
 
-    def result(self, passed, measured, budget, mtext, btext, culprits=(), note="") -> RuleResult:
+    def result(self, passed, measured, budget, mtext, btext, culprits=(), note="",
+               totals=None) -> RuleResult:
+        culprits = list(culprits)
+        if totals is None:        # one group, all of it listed
+            totals = {}
+            for c in culprits:
+                if not c.heading:
+                    totals[c.group] = totals.get(c.group, 0) + 1
         return RuleResult(self.name, self.title, passed, measured, budget, mtext, btext,
-                          list(culprits), note)
+                          culprits, note, totals)
 
 
 def _layer_culprit(analysis, l, n: int, what: str = "") -> Culprit:
     return Culprit(f"{size(n)}{what} in layer {l.index}: {short_command(l.command, 70)}",
-                   n, None, l.index)
+                   n, None, l.index, group="layers")
 
 
-def _largest_files(analysis, ctx, limit: int) -> list:
-    files = sorted(analysis.final_table.counted_files(), key=lambda t: (-t[1], t[0]))
-    return [Culprit(f"{size(n)} {p}", n, p) for p, n in files[:limit]]
+def _largest_files(analysis) -> tuple[list, dict]:
+    t = analysis.final_table
+    top = heapq.nsmallest(MAX_CULPRITS, t.counted_files(), key=lambda f: (-f[1], f[0]))
+    return capped((Culprit(f"{size(n)} {p}", n, p) for p, n in top), "files",
+                  len(t.counted_rows()))
 
 
-def _largest_waste(analysis, limit: int) -> list:
-    items = sorted(analysis.waste, key=lambda w: (-w.bytes, w.path))[:limit]
-    return [Culprit(f"{size(w.bytes)} {w.path}: stored in layer {w.layer}, {w.reason} "
-                    f"in layer {w.hidden_by}", w.bytes, w.path, w.layer) for w in items]
+def _largest_waste(analysis) -> tuple[list, dict]:
+    items = sorted(analysis.waste, key=lambda w: (-w.bytes, w.path))
+    return capped((Culprit(f"{size(w.bytes)} {w.path}: stored in layer {w.layer}, {w.reason} "
+                           f"in layer {w.hidden_by}", w.bytes, w.path, w.layer)
+                   for w in items[:MAX_CULPRITS]), "wasted files", len(items))
 
 
 class MaxSize(Rule):
@@ -178,13 +178,17 @@ class MaxSize(Rule):
 
     def evaluate(self, analysis, ctx):
         n = analysis.final_bytes
-        culprits = []
+        culprits, totals = [], {}
         if n > self.budget:
             layers = sorted(analysis.layers, key=lambda l: -(l.bytes - l.wasted_bytes))
             culprits = [_layer_culprit(analysis, l, l.bytes - l.wasted_bytes, " visible")
-                        for l in layers[:3] if l.bytes - l.wasted_bytes > 0]
-            culprits += _largest_files(analysis, ctx, ctx.top)
-        return self.result(n <= self.budget, n, self.budget, size(n), size(self.budget), culprits)
+                        for l in layers if l.bytes - l.wasted_bytes > 0]
+            totals = {"layers": len(culprits)}
+            files, more = _largest_files(analysis)
+            culprits += files
+            totals.update(more)
+        return self.result(n <= self.budget, n, self.budget, size(n), size(self.budget), culprits,
+                           totals=totals)
 
 
 class MaxCompressedSize(Rule):
@@ -205,7 +209,7 @@ class MaxCompressedSize(Rule):
         if n > self.budget:
             layers = sorted(analysis.layers, key=lambda l: -(sizes[l.index] or 0))
             culprits = [_layer_culprit(analysis, l, sizes[l.index], " compressed")
-                        for l in layers[:ctx.top]]
+                        for l in layers]
         return self.result(n <= self.budget, n, self.budget, size(n), size(self.budget), culprits,
                            note)
 
@@ -216,8 +220,9 @@ class MaxWastedBytes(Rule):
     def evaluate(self, analysis, ctx):
         n = analysis.wasted_bytes
         ok = n <= self.budget
-        return self.result(ok, n, self.budget, size(n), size(self.budget),
-                           [] if ok else _largest_waste(analysis, MAX_CULPRITS))
+        culprits, totals = ([], {}) if ok else _largest_waste(analysis)
+        return self.result(ok, n, self.budget, size(n), size(self.budget), culprits,
+                           totals=totals)
 
 
 class MaxWastedPercent(Rule):
@@ -227,9 +232,10 @@ class MaxWastedPercent(Rule):
         total = analysis.total_bytes
         pct = 0.0 if total == 0 else 100 * analysis.wasted_bytes / total
         ok = pct <= self.budget
+        culprits, totals = ([], {}) if ok else _largest_waste(analysis)
         return self.result(ok, round(pct, 4), self.budget,
                            f"{pct:.1f}% ({size(analysis.wasted_bytes)} of {size(total)})",
-                           f"{self.budget:g}%", [] if ok else _largest_waste(analysis, MAX_CULPRITS))
+                           f"{self.budget:g}%", culprits, totals=totals)
 
 
 class MinEfficiency(Rule):
@@ -238,8 +244,9 @@ class MinEfficiency(Rule):
     def evaluate(self, analysis, ctx):
         eff = analysis.efficiency
         ok = eff >= self.budget
+        culprits, totals = ([], {}) if ok else _largest_waste(analysis)
         return self.result(ok, round(eff, 6), self.budget, f"{eff:.1%}", f"{self.budget:.1%}",
-                           [] if ok else _largest_waste(analysis, MAX_CULPRITS))
+                           culprits, totals=totals)
 
 
 class MaxLayers(Rule):
@@ -253,7 +260,8 @@ class MaxLayers(Rule):
             small = sorted(analysis.layers, key=lambda l: (l.bytes, l.index))[:n - self.budget]
             culprits = [Culprit(f"layer {l.index} holds only {size(l.bytes)}, merge it into a "
                                 f"neighbour: {short_command(l.command, 60)}", l.bytes, None,
-                                l.index) for l in sorted(small, key=lambda l: l.index)][:ctx.top]
+                                l.index, group="layers")
+                        for l in sorted(small, key=lambda l: l.index)]
         return self.result(n <= self.budget, n, self.budget, str(n), str(self.budget), culprits)
 
 
@@ -264,7 +272,7 @@ class MaxLayerSize(Rule):
         biggest = max((l.bytes for l in analysis.layers), default=0)
         over = sorted((l for l in analysis.layers if l.bytes > self.budget), key=lambda l: -l.bytes)
         return self.result(not over, biggest, self.budget, size(biggest), size(self.budget),
-                           [_layer_culprit(analysis, l, l.bytes) for l in over[:ctx.top]])
+                           [_layer_culprit(analysis, l, l.bytes) for l in over])
 
 
 class Forbid(Rule):
@@ -306,8 +314,9 @@ class Forbid(Rule):
                 hits.append(Culprit(f"{p} ({size(n)}) matches {glob!r}", n, p, t.layer_of(g)))
         hits.sort(key=lambda c: (-(c.bytes or 0), c.path))
         n = len(hits)
+        culprits, totals = capped(hits, "paths")
         return self.result(n == 0, n, 0, f"{n} path{'s' if n != 1 else ''} found",
-                           "none matching " + ", ".join(self.globs), hits[:MAX_CULPRITS])
+                           "none matching " + ", ".join(self.globs), culprits, totals=totals)
 
 
 class NoHiddenSecrets(Rule):
@@ -319,7 +328,8 @@ class NoHiddenSecrets(Rule):
     def evaluate(self, analysis, ctx):
         found = [w for w in analysis.secrets
                  if not any(glob_match(g, w.path) for g in self.allow)]
-        culprits = [Culprit(secret_sentence(analysis, w), w.bytes, w.path, w.layer) for w in found]
+        culprits = [Culprit(secret_sentence(analysis, w), w.bytes, w.path, w.layer,
+                            group="secrets") for w in found]
         n = len(found)
         return self.result(n == 0, n, 0, f"{n} deleted or overwritten secret file"
                            f"{'s' if n != 1 else ''} still stored", "none", culprits)
@@ -345,20 +355,24 @@ class PathBudgets(Rule):
 
     def evaluate(self, analysis, ctx):
         measured = self.measure(analysis, ctx)
-        culprits, parts, over = [], [], 0
+        culprits, parts, over, totals = [], [], 0, {}
         for glob, budget in self.budgets.items():
             got = sum(n for _, n in measured[glob])
             parts.append(f"{glob} {size(got)} of {size(budget)}")
             if got > budget:
                 over += 1
+                group = f"files under {glob}"
                 culprits.append(Culprit(f"{glob}: {size(got)} over its budget of {size(budget)}",
-                                        got, glob))
-                top = sorted(measured[glob], key=lambda t: (-t[1], t[0]))[:ctx.top]
-                culprits += [Culprit(f"  {size(n)} {p}", n, p) for p, n in top]
+                                        got, glob, group=group, heading=True))
+                files = sorted(measured[glob], key=lambda t: (-t[1], t[0]))
+                listed, more = capped((Culprit(f"  {size(n)} {p}", n, p)
+                                       for p, n in files[:MAX_CULPRITS]), group, len(files))
+                culprits += listed
+                totals.update(more)
         return self.result(over == 0, {g: sum(n for _, n in m) for g, m in measured.items()},
                            dict(self.budgets), "; ".join(parts),
                            f"{len(self.budgets)} glob{'s' if len(self.budgets) != 1 else ''}",
-                           culprits)
+                           culprits, totals=totals)
 
 
 def _covered(t, rx) -> np.ndarray:
@@ -384,14 +398,18 @@ class MaxGrowth(Rule):
         ok = growth <= limit
         pct = f" ({growth / old:+.1%})" if old else ""
         from slimscope.core.fmt import signed
-        culprits = []
+        culprits, totals = [], {}
         if not ok:
             if d.files is not None:
-                culprits = [Culprit(f"{signed(c.delta)} {c.path} ({c.change})", c.delta, c.path)
-                            for c in d.files if c.delta > 0][:ctx.top]
+                grown = [c for c in d.files if c.delta > 0]
+                culprits, totals = capped(
+                    (Culprit(f"{signed(c.delta)} {c.path} ({c.change})", c.delta, c.path)
+                     for c in grown[:MAX_CULPRITS]), "grown files", len(grown))
             culprits += [Culprit(f"new layer {l.index} ({size(l.bytes)}): "
                                  f"{short_command(l.created_by, 70)}",
-                                 l.bytes, None, l.index) for l in d.added_layers[:3]]
+                                 l.bytes, None, l.index, group="new layers")
+                         for l in d.added_layers]
+            totals["new layers"] = len(d.added_layers)
         budget_text = str(self.budget)
         if self.budget.percent is not None:
             budget_text += f" = {size(limit)}"
@@ -400,7 +418,7 @@ class MaxGrowth(Rule):
         if d.files is None:
             note += "; " + "; ".join(d.notes())
         return self.result(ok, growth, limit, signed(growth) + pct,
-                           budget_text, culprits, note)
+                           budget_text, culprits, note, totals=totals)
 
 
 def build_rules(cfg: GateConfig) -> list:
