@@ -13,27 +13,18 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from slimscope.core.compose import ADDED, MODIFIED, unpack
-from slimscope.dockerfile.classify import (CACHE_PATHS, Segment, Step, classify_run, is_source_file,
+from slimscope.catalog import BUILD_LEFTOVERS as CACHE_PATHS, GROUPS, SYSTEM_PREFIXES
+from slimscope.dockerfile.classify import (Segment, Step, classify_run, is_source_file,
                                            package_install)
 from slimscope.dockerfile.fixes import Change, Out, fix_stage, run_text
 from slimscope.index.layerindex import DIR, FILE, HARDLINK, SYMLINK  # noqa: F401
 
 BOTH = {"ENV", "ARG", "WORKDIR", "USER", "LABEL", "SHELL", "MAINTAINER"}
 RUNTIME_ONLY = {"EXPOSE", "VOLUME", "HEALTHCHECK", "CMD", "ENTRYPOINT", "STOPSIGNAL", "ONBUILD"}
-# Package-managed places: a build step's files there belong to the toolchain, not the app.
-SYSTEM_PREFIXES = ("/usr/lib/", "/usr/share/", "/usr/include/", "/usr/bin/", "/usr/sbin/",
-                   "/usr/libexec/", "/etc/", "/var/", "/lib/", "/lib64/", "/bin/", "/sbin/",
-                   "/usr/lib64/", "/usr/local/include/")
 # Junk an image-driven rewrite removes: hint id -> rm arguments
-JUNK = {
-    "apt-lists": ["/var/lib/apt/lists/*"],
-    "apt-archives": ["/var/cache/apt/archives/*.deb", "/var/cache/apt/*.bin"],
-    "pip-cache": ["/root/.cache/pip"],
-    "npm-cache": ["/root/.npm/_cacache", "/usr/local/share/.cache/yarn"],
-    "apk-cache": ["/var/cache/apk/*"],
-    "dnf-cache": ["/var/cache/dnf/*", "/var/cache/yum/*"],
-}
-TMP_JUNK = ("/tmp/", "/var/tmp/")
+JUNK = {gid: list(GROUPS[gid].rm) for gid in ("apt-lists", "apt-archives", "pip-cache",
+                                              "npm-cache", "apk-cache", "dnf-cache")}
+TMP_JUNK = GROUPS["tmp"].dirs
 
 
 @dataclass

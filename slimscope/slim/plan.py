@@ -14,25 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from slimscope.errors import BadInput
+from slimscope.catalog import PRESETS as CATALOG_PRESETS, globs_of, group
 from slimscope.globs import union
 from slimscope.index.layerindex import parent_of
 
-# name -> (what it is, globs). Nothing is removed unless asked.
-PRESETS = {
-    "apt": ("apt package lists and downloaded .deb archives",
-            ["/var/lib/apt/lists/*", "!/var/lib/apt/lists/partial", "!/var/lib/apt/lists/lock",
-             "/var/cache/apt/*.bin", "/var/cache/apt/archives/*.deb",
-             "/var/cache/apt/archives/partial/*"]),
-    "pip": ("pip's download and wheel caches", [".cache/pip", "/tmp/pip-*"]),
-    "npm": ("npm and yarn caches and logs",
-            [".npm/_cacache", ".npm/_logs", ".cache/yarn", "/usr/local/share/.cache/yarn"]),
-    "apk": ("apk's package cache", ["/var/cache/apk/*"]),
-    "docs": ("documentation, man and info pages, locales other than the ones set",
-             ["/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/*",
-              "/usr/share/locale/*"]),
-    "pycache": ("Python bytecode caches (__pycache__ directories)", ["__pycache__"]),
-    "tmp": ("temporary files", ["/tmp/*", "/var/tmp/*"]),
-}
+# name -> (what it is, globs): the catalogue's groups. Nothing is removed unless asked.
+PRESETS = {name: (desc, [*globs_of(gids), *("!" + k for gid in gids for k in group(gid).keep)])
+           for name, (desc, gids) in CATALOG_PRESETS.items()}
 
 
 def _contents(glob: str) -> str:

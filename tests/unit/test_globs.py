@@ -166,3 +166,29 @@ def test_against_the_reference_on_random_globs():
             continue
         for p in paths:
             assert compiled.match(p) is _reference(glob, p), (glob, p, compiled.source)
+
+
+# -- the consumers speak it ---------------------------------------------------------------
+
+def test_tui_filter_uses_the_dialect_and_never_fails():
+    from slimscope.tui.model import path_matcher
+    assert path_matcher("/usr/*/doc")("/usr/share/doc")
+    assert not path_matcher("/usr/*/doc")("/usr/share/x/doc")      # was fnmatch: * crossed /
+    assert path_matcher("*.so")("/usr/lib/libx.so")
+    assert path_matcher("[]x]")("/a/[]x]/b")                       # refused glob: a fragment
+    assert not path_matcher("[]x]")("/a/x")
+
+
+def test_slim_keeps_the_directory_a_trailing_double_star_names():
+    from slimscope.slim.plan import Rule
+    r = Rule("remove:/app/data/**", "", ["/app/data/**"])
+    assert r.matches("/app/data/x") and not r.matches("/app/data")
+    assert Rule("t", "", ["/app/data"]).matches("/app/data")
+
+
+def test_gate_and_slim_answer_alike():
+    from slimscope.gate.rules import glob_match as gate_match
+    from slimscope.slim.plan import Rule
+    for glob, path in [("**/*.so*", "/usr/lib/libz.so.1"), ("/usr/*/doc", "/usr/a/b/doc"),
+                       ("/a[!b]c", "/a/c"), ("log/*.txt", "/x/log/a.txt")]:
+        assert gate_match(glob, path) is Rule("t", "", [glob]).matches(path) is glob_match(glob, path)
