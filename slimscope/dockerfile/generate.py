@@ -3,7 +3,6 @@ static results, or the image-driven fallback; in-place fixes everywhere."""
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import shlex
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from slimscope.core.compose import ADDED, MODIFIED, unpack
+from slimscope.core.dockerconfig import config_lines
 from slimscope.catalog import BUILD_LEFTOVERS as CACHE_PATHS, GROUPS, SYSTEM_PREFIXES
 from slimscope.dockerfile.classify import (Segment, Step, classify_run, is_source_file,
                                            package_install)
@@ -486,47 +486,3 @@ def fallback(analysis, image_ref: str, reason: str = "no Dockerfile given") -> R
     lines += config_lines(analysis.image.config.get("config") or {})
     return Result("\n".join(lines) + "\n", "fallback", changes,
                   [f"image-driven rewrite: {reason}"])
-
-
-def _q(s: str) -> str:
-    return json.dumps(s)
-
-
-def config_lines(cfg: dict) -> list:
-    out = []
-    for e in cfg.get("Env") or []:
-        k, _, v = e.partition("=")
-        out.append(f"ENV {k}={_q(v)}")
-    for k, v in sorted((cfg.get("Labels") or {}).items()):
-        out.append(f"LABEL {_q(k)}={_q(v)}")
-    for p in sorted(cfg.get("ExposedPorts") or {}):
-        out.append(f"EXPOSE {p}")
-    if cfg.get("Volumes"):
-        out.append("VOLUME " + json.dumps(sorted(cfg["Volumes"])))
-    if cfg.get("WorkingDir"):
-        out.append(f"WORKDIR {cfg['WorkingDir']}")
-    if cfg.get("StopSignal"):
-        out.append(f"STOPSIGNAL {cfg['StopSignal']}")
-    hc = cfg.get("Healthcheck")
-    if hc and hc.get("Test"):
-        test = hc["Test"]
-        opts = ""
-        for key, flag in (("Interval", "interval"), ("Timeout", "timeout"),
-                          ("StartPeriod", "start-period")):
-            if hc.get(key):
-                opts += f"--{flag}={hc[key] // 1_000_000_000}s "
-        if hc.get("Retries"):
-            opts += f"--retries={hc['Retries']} "
-        if test[0] == "NONE":
-            out.append("HEALTHCHECK NONE")
-        elif test[0] == "CMD-SHELL":
-            out.append(f"HEALTHCHECK {opts}CMD {test[1]}")
-        else:
-            out.append(f"HEALTHCHECK {opts}CMD {json.dumps(test[1:])}")
-    if cfg.get("User"):
-        out.append(f"USER {cfg['User']}")
-    if cfg.get("Entrypoint"):
-        out.append("ENTRYPOINT " + json.dumps(cfg["Entrypoint"]))
-    if cfg.get("Cmd"):
-        out.append("CMD " + json.dumps(cfg["Cmd"]))
-    return out
