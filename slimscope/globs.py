@@ -100,6 +100,9 @@ def _tokens(glob: str, g: str) -> List[Token]:
     return out
 
 
+_SEGMENT_START = "(?<=/)"
+
+
 class _Syntax:
     """Regex spellings of the wildcards: for one path (DOTALL), or for one line of a
     newline-joined text (nothing matches a newline)."""
@@ -130,7 +133,7 @@ def _regex(tokens: List[Token], syn: _Syntax) -> str:
         elif kind == _DSTAR:
             chains.append([""])
         elif kind == _SEGS:
-            chains.append(["(?<=/)"])                # the next piece starts a segment
+            chains.append([_SEGMENT_START])          # the next piece starts a segment
         elif kind == _TAIL:
             chains[-1][-1] += "(?=/|" + syn.end + ")"  # the piece before ends a segment
             chains.append([""])
@@ -146,12 +149,17 @@ def _regex(tokens: List[Token], syn: _Syntax) -> str:
             else:
                 parts.append(f"(?>{syn.not_slash}*?{piece})")  # leftmost place
         body = "".join(parts)
+        # After `**/` the chain starts a segment: skip whole segments, not characters
+        # (the `*` cannot cross a `/`, so each skip is cut one way only).
+        skip = syn.any
+        if body.startswith(_SEGMENT_START):
+            body, skip = body[len(_SEGMENT_START):], f"(?:{syn.not_slash}*/)"
         if k == 0:
             out.append(body)
         elif last_chain:
-            out.append(f"{syn.any}*{body}")
+            out.append(f"{skip}*{body}")
         else:
-            out.append(f"(?>{syn.any}*?{body})")
+            out.append(f"(?>{skip}*?{body})")
     return "".join(out) + "/?" + syn.end
 
 
