@@ -78,10 +78,10 @@ def generate(df, measure, analysis=None, base: Optional[str] = None, context_dir
         user = next((s.ins.expanded for s in steps if s.ins.cmd == "USER"), None)
         if user and not user.split(":")[0].isdigit():
             first.append(f"COPY --from={builder} /etc/passwd /etc/group /etc/")
-    total = measure.base_bytes() if runtime_base == "scratch" else None
-    changes.append(Change("multi-stage", from_ins.line,
-                          "builder/runtime split" + (", runtime FROM scratch" if runtime_base == "scratch" else ""),
-                          total))
-    mode = "scratch" if runtime_base == "scratch" else "split"
+    scratch = runtime_base == "scratch"
+    changes.append(Change("multi-stage", from_ins.line, "builder/runtime split"
+                          + (", runtime FROM scratch" if scratch else ""),
+                          measure.base_bytes() if scratch else None))
+    mode = "scratch" if scratch else "split"
     text = head + "\n".join(parts + ["\n".join(b_lines), "\n".join(first + rt.body)]) + "\n"
     return Result(text, mode, changes, notes)
