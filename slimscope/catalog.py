@@ -19,8 +19,9 @@ from typing import Dict, Iterable, Tuple
 
 from slimscope.globs import matcher
 
-__all__ = ["Group", "GROUPS", "group", "HINTED", "PRESETS", "BUILD_LEFTOVERS",
-           "SYSTEM_PREFIXES", "is_build_package", "is_source_file"]
+__all__ = ["Group", "GROUPS", "group", "globs_of", "HINTED", "PRESETS", "BUILD_LEFTOVERS",
+           "SYSTEM_PREFIXES", "BUILD_PACKAGES", "BUILD_PACKAGE_GLOBS", "BUILD_SOURCES",
+           "is_build_package", "is_source_file"]
 
 
 @dataclass(frozen=True)
