@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -10,7 +9,9 @@ from collections.abc import Iterable, Iterator
 from itertools import accumulate, islice
 from typing import TYPE_CHECKING, Any, Optional
 
+from slimscope.catalog import HINTED, group
 from slimscope.core.compose import unpack
+from slimscope.globs import compile_glob
 from slimscope.index.records import FILE, HARDLINK
 
 if TYPE_CHECKING:
@@ -28,41 +29,13 @@ class Hint:
     count: int = 0
 
 
-# Leftovers of package managers and builds, found in the final filesystem.
-# (id, title, advice, path globs)
-FINAL_RULES = [
-    ("apt-lists", "apt package lists left in the image",
-     "run `rm -rf /var/lib/apt/lists/*` in the same RUN as `apt-get update`",
-     ["/var/lib/apt/lists/*"]),
-    ("apt-archives", "downloaded .deb archives left in the image",
-     "run `apt-get clean` (or `rm -rf /var/cache/apt/archives/*.deb`) in the same RUN",
-     ["/var/cache/apt/archives/*.deb", "/var/cache/apt/*.bin"]),
-    ("pip-cache", "pip's download cache left in the image",
-     "use `pip install --no-cache-dir`", ["*/.cache/pip/*"]),
-    ("npm-cache", "npm/yarn caches left in the image",
-     "run `npm cache clean --force` / `yarn cache clean` in the same RUN, or mount a cache",
-     ["*/.npm/_cacache/*", "*/.cache/yarn/*", "/usr/local/share/.cache/yarn/*", "*/.yarn/cache/*"]),
-    ("apk-cache", "apk's cache left in the image", "use `apk add --no-cache`",
-     ["/var/cache/apk/*"]),
-    ("dnf-cache", "dnf/yum caches left in the image",
-     "run `dnf clean all` (or `yum clean all`) in the same RUN", ["/var/cache/dnf/*", "/var/cache/yum/*"]),
-    ("build-tools", "compilers and headers in the runtime image",
-     "build in a separate stage and copy only the result (multi-stage build)",
-     ["/usr/lib/gcc/*", "/usr/libexec/gcc/*", "/usr/bin/*gcc*", "/usr/bin/*g++*", "/usr/bin/cc1*",
-      "/usr/bin/x86_64-linux-gnu-as", "/usr/bin/x86_64-linux-gnu-ld*", "/usr/bin/aarch64-linux-gnu-ld*",
-      "/usr/include/*", "/usr/local/include/*", "/usr/lib/llvm-*/*", "/usr/bin/clang*"]),
-    ("docs", "documentation, man pages and locales",
-     "drop them in the same RUN, or use a dpkg path-exclude for /usr/share/doc, man and locale",
-     ["/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/*", "/usr/share/locale/*",
-      "/usr/share/i18n/locales/*"]),
-    ("pycache", "Python bytecode caches",
-     "set PYTHONDONTWRITEBYTECODE=1 or drop `__pycache__` in the same RUN",
-     ["*/__pycache__/*", "*.pyc"]),
-]
+# Leftovers of package managers and builds, found in the final filesystem: the
+# catalogue's hinted groups. (id, title, advice, path globs)
+FINAL_RULES = [(g.id, g.title, g.advice, list(g.globs)) for g in map(group, HINTED)]
 
 
 def _pattern(globs: Iterable[str]) -> str:
-    return "|".join(fnmatch.translate(g) for g in globs)
+    return "|".join(compile_glob(g).source for g in globs)
 
 
 # All rules in one pattern, a named group per rule, in rule order. Alternatives are tried
@@ -79,21 +52,19 @@ def _needles(globs: list[str]) -> Optional[list[str]]:
     one of them; None if some glob allows no such string.
 
     A glob's literal head must open the path (NUL + head), else its literal tail must
-    close it (tail + NUL), else its longest stretch between two *s must be inside it.
-    A needle that contains another adds nothing.
+    close it (tail + NUL), else its longest literal stretch must be inside it (the
+    dialect's translation knows these parts). A needle that contains another adds
+    nothing.
     """
     found = set()
-    for g in globs:
-        if any(c in g for c in "?[\0"):
-            return None   # not plain literals and stars: no needle worked out for those
-        pieces = g.split("*")
-        longest = max(pieces, key=len)
-        if pieces[0]:
-            found.add("\0" + pieces[0])
-        elif pieces[-1]:
-            found.add(pieces[-1] + "\0")
-        elif longest:
-            found.add(longest)
+    for text in globs:
+        g = compile_glob(text)
+        if len(g.head) > 1:
+            found.add("\0" + g.head)
+        elif g.tail:
+            found.add(g.tail + "\0")
+        elif len(g.longest) > 1:
+            found.add(g.longest)
         else:
             return None
     return sorted(n for n in found if not any(m != n and m in n for m in found))

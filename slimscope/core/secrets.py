@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 
-# Matched against the file name.
+from slimscope.globs import compile_glob, union
+
+# In slimscope.globs' dialect: a glob without a `/` is a file name at any depth.
 _NAMES = [
     "id_rsa", "id_rsa.*", "id_dsa", "id_dsa.*", "id_ecdsa", "id_ecdsa.*", "id_ed25519",
     "id_ed25519.*", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.ppk",
@@ -13,36 +14,26 @@ _NAMES = [
     ".pgpass", ".htpasswd", "credentials.json", "service-account*.json", "secrets.y*ml",
     "*.tfvars", "kubeconfig",
 ]
-# Matched against the whole path.
 _PATHS = [
-    "*/.aws/credentials", "*/.aws/config", "*/.docker/config.json", "*/.kube/config",
-    "*/.ssh/*", "*/.gnupg/*", "*/.config/gcloud/*", "*/.azure/*", "*/.git", "*/.git/*",
-    "/etc/ssl/private/*", "*/.vault-token",
+    ".aws/credentials", ".aws/config", ".docker/config.json", ".kube/config",
+    ".ssh/**/*", ".gnupg/**/*", ".config/gcloud/**/*", ".azure/**/*", ".git/**",
+    "/etc/ssl/private/**/*", ".vault-token",
 ]
-_NOT_SECRET = ["*/.ssh/known_hosts", "*/.ssh/*.pub", "*/.ssh/config", "*.pub", "/etc/ssl/certs/*",
-               "/usr/share/ca-certificates/*", "/usr/lib/ssl/certs/*", "*/site-packages/*/cacert.pem",
-               "*/certifi/cacert.pem"]
+_NOT_SECRET = [".ssh/known_hosts", ".ssh/**/*.pub", ".ssh/config", "*.pub", "/etc/ssl/certs/**",
+               "/usr/share/ca-certificates/**", "/usr/lib/ssl/certs/**",
+               "site-packages/**/cacert.pem", "certifi/cacert.pem"]
 
-_name_re = re.compile("|".join(fnmatch.translate(p) for p in _NAMES))
-_path_re = re.compile("|".join(fnmatch.translate(p) for p in _PATHS))
-_not_re = re.compile("|".join(fnmatch.translate(p) for p in _NOT_SECRET))
+_name_re = union(_NAMES)
+_path_re = union(_PATHS)
+_not_re = union(_NOT_SECRET)
 
-
-def _must_contain(glob: str) -> str:
-    """A stretch of text that every string the glob matches contains ("" if unknown)."""
-    if "?" in glob or "[" in glob:
-        return ""
-    return max(glob.split("*"), key=len)
-
-
-# _path_re tries a dozen leading-* patterns; one search for the literal stretch each of
+# _path_re tries a dozen any-depth globs; one search for the literal stretch each of
 # them needs rules out most paths first, for a fraction of the cost.
-_path_may_match = re.compile("|".join(re.escape(_must_contain(p)) for p in _PATHS)).search
+_path_may_match = re.compile("|".join(re.escape(compile_glob(p).longest) for p in _PATHS)).search
 
 
 def looks_secret(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
     # Most paths match no secret pattern: the exceptions are only worth trying after one did.
-    if not (_name_re.match(name) or (_path_may_match(path) and _path_re.match(path))):
+    if not (_name_re.match(path) or (_path_may_match(path) and _path_re.match(path))):
         return False
     return not _not_re.match(path)

@@ -3,25 +3,14 @@ fetching sources, compiling, or setting up the runtime."""
 
 from __future__ import annotations
 
-import fnmatch
-import os
 import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
 
-# Packages a running program does not need (Debian/Ubuntu, Alpine, Fedora names).
-BUILD_PACKAGES = {
-    "gcc", "g++", "cpp", "cc", "clang", "llvm", "make", "cmake", "ninja-build", "meson",
-    "build-essential", "build-base", "autoconf", "automake", "libtool", "pkg-config", "pkgconf",
-    "bison", "flex", "patch", "binutils", "gfortran", "musl-dev", "libc6-dev", "libc-dev",
-    "linux-headers", "git", "curl", "wget", "subversion", "mercurial", "golang", "golang-go", "go",
-    "rustc", "cargo", "maven", "gradle", "default-jdk", "openjdk-17-jdk", "npm", "yarn",
-    "python3-dev", "python3-pip", "python3-venv", "python3-wheel", "python3-setuptools",
-    "python-dev", "python3-devel", "unzip", "xz-utils", "bzip2", "gnupg", "dirmngr",
-}
-BUILD_GLOBS = ["*-dev", "*-devel", "gcc-*", "g++-*", "clang-*", "llvm-*", "cpp-*",
-               "openjdk-*-jdk", "openjdk-*-jdk-headless", "golang-*-go", "libstdc++-*-dev"]
+# The build-tool packages and build inputs are the catalogue's; importable from here too.
+from slimscope.catalog import is_build_package, is_source_file  # noqa: F401
+
 # What builds run; their presence makes a RUN a build step.
 COMPILERS = {"gcc", "g++", "cc", "c++", "clang", "clang++", "musl-gcc", "tcc", "gfortran", "ld", "as"}
 FETCHERS = {"git", "curl", "wget", "svn", "hg"}
@@ -29,25 +18,6 @@ FETCHERS = {"git", "curl", "wget", "svn", "hg"}
 RUNTIME_SAFE = {"useradd", "adduser", "groupadd", "addgroup", "mkdir", "ln", "chmod", "chown",
                 "echo", "printf", "touch", "true", ":", "cd", "export", "set", "rm", "update-ca-certificates",
                 "ldconfig", "mkfifo", "install", "usermod", "chgrp", "test", "[", "cat"}
-# Files copied only to be built: sources of compiled languages, build manifests, packages to install.
-SOURCE_GLOBS = ["*.c", "*.h", "*.cc", "*.cpp", "*.cxx", "*.hpp", "*.go", "go.mod", "go.sum", "*.rs",
-                "Cargo.toml", "Cargo.lock", "Makefile", "makefile", "GNUmakefile", "CMakeLists.txt",
-                "*.cmake", "*.java", "pom.xml", "build.gradle", "*.kt", "*.whl", "*.tar.gz", "*.zip",
-                "*.s", "*.S", "configure", "*.in", "*.am", "*.mk", "setup.py", "setup.cfg",
-                "pyproject.toml", "requirements*.txt", "*.pyx"]
-CACHE_PATHS = ("/var/lib/apt/lists/", "/var/cache/", "/root/.cache/", "/tmp/", "/var/log/",
-               "/var/lib/dpkg/", "/root/.npm/", "/root/.cargo/registry/", "/root/.m2/", "/root/go/pkg/",
-               "/var/lib/apt/", "/etc/ld.so.cache", "/root/.wget-hsts")
-
-
-def is_build_package(name: str) -> bool:
-    base = re.split(r"[=<>:]", name, 1)[0]
-    return base in BUILD_PACKAGES or any(fnmatch.fnmatchcase(base, g) for g in BUILD_GLOBS)
-
-
-def is_source_file(name: str) -> bool:
-    base = os.path.basename(name.rstrip("/"))
-    return any(fnmatch.fnmatchcase(base, g) for g in SOURCE_GLOBS)
 
 
 # --------------------------------------------------------------------------- #

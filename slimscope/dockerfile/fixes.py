@@ -9,12 +9,12 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Optional
 
+from slimscope.catalog import GROUPS
 from slimscope.dockerfile.classify import (Segment, is_apt_update, join_commands, make_segment,
                                            package_install, pip_install, split_commands)
 
-APT_LISTS = ("/var/lib/apt/lists/",)
-APT_CACHE = ("/var/cache/apt/",)
-PIP_CACHE = ("/root/.cache/pip/",)
+# Where each cache lives, to measure what a fix saves: the catalogue's directories.
+APT = GROUPS["apt-lists"].dirs + GROUPS["apt-archives"].dirs
 
 
 @dataclass
@@ -95,13 +95,13 @@ def fix_segments(segs: list, line: int, measure, ins) -> tuple:
         elif pi and pi[0] == "apk" and "--no-cache" not in s.argv:
             s = _add_flag(s, "add", "--no-cache")
             changes.append(Change("apk-cache", line, "apk add --no-cache keeps the index out of the layer",
-                                  measure.bytes_under(ins, ("/var/cache/apk/",))))
+                                  measure.bytes_under(ins, GROUPS["apk-cache"].dirs)))
         elif pi and pi[0] in ("dnf", "yum", "microdnf"):
             dnf = pi[0]
         elif pip_install(s) and "--no-cache-dir" not in s.argv and "install" in s.argv:
             s = _add_flag(s, "install", "--no-cache-dir")
             changes.append(Change("pip-cache", line, "pip --no-cache-dir: no download cache in the layer",
-                                  measure.bytes_under(ins, PIP_CACHE)))
+                                  measure.bytes_under(ins, GROUPS["pip-cache"].dirs)))
         elif s.prog in ("npm", "yarn") and s.argv[1:2] in (["ci"], ["install"]):
             npm = s.prog
         elif s.prog == "conda" and s.argv[1:2] in (["install"], ["create"], ["update"]):
@@ -110,23 +110,23 @@ def fix_segments(segs: list, line: int, measure, ins) -> tuple:
     if apt and not _has_rm(out, "/var/lib/apt/lists"):
         saved = None
         if measure.known(ins):
-            saved = measure.bytes_under(ins, APT_LISTS + APT_CACHE)
+            saved = measure.bytes_under(ins, APT)
         out.append(make_segment("apt-get clean"))
-        out.append(make_segment("rm -rf /var/lib/apt/lists/*"))
+        out.append(make_segment("rm -rf " + " ".join(GROUPS["apt-lists"].rm)))
         changes.append(Change("apt-lists", line,
                               "apt lists and .deb cache removed in the RUN that made them", saved))
     if npm and not _has(out, npm, "clean"):
         out.append(make_segment(f"{npm} cache clean --force" if npm == "npm" else "yarn cache clean"))
         changes.append(Change("npm-cache", line, f"{npm} cache cleaned where it is filled",
-                              measure.bytes_under(ins, ("/root/.npm/", "/usr/local/share/.cache/yarn/"))))
+                              measure.bytes_under(ins, GROUPS["npm-cache"].dirs)))
     if dnf and not _has(out, dnf, "clean"):
         out.append(make_segment(f"{dnf} clean all"))
         changes.append(Change("dnf-cache", line, f"{dnf} clean all where the cache is filled",
-                              measure.bytes_under(ins, ("/var/cache/dnf/", "/var/cache/yum/"))))
+                              measure.bytes_under(ins, GROUPS["dnf-cache"].dirs)))
     if conda and not any(s.prog == "conda" and "clean" in s.argv for s in out):
         out.append(make_segment("conda clean -afy"))
         changes.append(Change("conda-clean", line, "conda clean -afy drops package tarballs and caches",
-                              measure.bytes_under(ins, ("/opt/conda/pkgs/",))))
+                              measure.bytes_under(ins, GROUPS["conda-clean"].dirs)))
     return out, changes
 
 

@@ -291,10 +291,15 @@ def load(config_path: Optional[str] = None, use_config: bool = True,
     cfg = load_file(path) if path else GateConfig()
     for key, value in (overrides or {}).items():
         where = f"--{key}"
-        if key == "forbid":
-            cfg.forbid = cfg.forbid + _globs(list(value))
-        elif key == "secrets-allow":
-            cfg.secrets_allow = cfg.secrets_allow + _globs(list(value))
+        if key in ("forbid", "secrets-allow"):
+            try:
+                globs = _globs(list(value))
+            except UnitError as e:
+                raise BadInput(f"{where}: {e}") from None
+            if key == "forbid":
+                cfg.forbid = cfg.forbid + globs
+            else:
+                cfg.secrets_allow = cfg.secrets_allow + globs
         elif key == "path-budgets":
             budgets = dict(cfg.path_budgets)
             for spec in value:

@@ -5,9 +5,7 @@ files or layers that caused it (largest first)."""
 from __future__ import annotations
 
 import heapq
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
@@ -17,6 +15,8 @@ from slimscope.gate.culprits import MAX_CULPRITS, Culprit, capped
 from slimscope.gate.config import GateConfig
 from slimscope.core.fmt import short_command, size
 from slimscope.core.report import secret_sentence
+# Path globs are slimscope.globs' dialect; glob_match stays importable from here.
+from slimscope.globs import compile_glob, glob_match  # noqa: F401
 from slimscope.index.records import DIR
 
 if TYPE_CHECKING:
@@ -73,59 +73,6 @@ class Context:
         return self._diff
 
 
-# --------------------------------------------------------------------------- #
-# Path globs: `*` and `?` stay inside one path segment, `**` crosses them.
-# A glob that does not start with `/` matches at any depth.
-# --------------------------------------------------------------------------- #
-
-@lru_cache(maxsize=256)
-def compile_glob(glob: str) -> re.Pattern:
-    g = glob.strip()
-    anchored = g.startswith("/")
-    g = g.lstrip("/") if anchored else g
-    while g.startswith("**/"):
-        g, anchored = g[3:], False
-    out, i = [], 0
-    while i < len(g):
-        c = g[i]
-        if g.startswith("/**", i) and i + 3 == len(g):
-            out.append("(?:/.*)?")
-            i += 3
-        elif g.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif g.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "[":
-            j = g.find("]", i + 2)
-            if j < 0:
-                out.append(re.escape(c))
-                i += 1
-            else:
-                body = g[i + 1:j]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = j + 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    prefix = "/" if anchored else "(?:/|.*/)"
-    try:
-        return re.compile("^" + prefix + "".join(out) + "/?$")
-    except re.error as e:
-        raise BadInput(f"bad path glob {glob!r}: {e}") from None
-
-
-def glob_match(glob: str, path: str) -> bool:
-    return bool(compile_glob(glob).match(path))
 
 
 # --------------------------------------------------------------------------- #
@@ -324,6 +271,8 @@ class NoHiddenSecrets(Rule):
 
     def __init__(self, allow: list):
         self.allow = list(allow)
+        for g in self.allow:
+            compile_glob(g)
 
     def evaluate(self, analysis, ctx):
         found = [w for w in analysis.secrets
@@ -349,7 +298,7 @@ class PathBudgets(Rule):
         rows = t.counted_rows()
         out = {}
         for glob in self.budgets:
-            covers = _covered(t, compile_glob(glob))
+            covers = _covered(t, compile_glob(glob).pattern)
             out[glob] = [(t.paths[g], int(t.counted[g])) for g in rows if covers[g]]
         return out
 

@@ -20,82 +20,13 @@ import threading
 from slimscope.errors import BadInput
 from slimscope.slim.tarout import stream_writer
 from slimscope.index.streams import CHUNK, IterStream
+from slimscope.core.dockerconfig import config_lines
 from slimscope.core.snapshot import ENGINE_PATHS, norm
 from slimscope.slim.offline import restamp
 
 IMPORT_FIELDS = ("Cmd", "Entrypoint", "Env", "ExposedPorts", "Labels", "OnBuild", "User",
                  "Volumes", "WorkingDir")
 BUILD_FIELDS = ("Healthcheck", "Shell", "StopSignal")
-
-
-def quote(value: str) -> str:
-    """A double-quoted Dockerfile word that the parser reads back as `value`."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
-
-
-def _json_list(items) -> str:
-    return json.dumps(list(items))
-
-
-def _duration(ns) -> str:
-    return f"{int(ns)}ns"
-
-
-def healthcheck_line(hc: dict) -> str:
-    test = hc.get("Test") or []
-    if not test or test[0] == "NONE":
-        return "HEALTHCHECK NONE"
-    opts = []
-    for key, flag in (("Interval", "interval"), ("Timeout", "timeout"),
-                      ("StartPeriod", "start-period"), ("StartInterval", "start-interval")):
-        if hc.get(key):
-            opts.append(f"--{flag}={_duration(hc[key])}")
-    if hc.get("Retries"):
-        opts.append(f"--retries={int(hc['Retries'])}")
-    if test[0] == "CMD-SHELL":
-        cmd = "CMD " + " ".join(test[1:])
-    elif test[0] == "CMD":
-        cmd = "CMD " + _json_list(test[1:])
-    else:
-        raise BadInput(f"the image's healthcheck has a test the builder cannot express: {test!r}")
-    return " ".join(["HEALTHCHECK", *opts, cmd])
-
-
-def instructions(cfg: dict, fields) -> list:
-    """Dockerfile instructions (without a leading command word for --change) for `fields`."""
-    out = []
-    for f in fields:
-        v = cfg.get(f)
-        if v in (None, "", [], {}):
-            continue
-        if f == "Cmd":
-            out.append("CMD " + _json_list(v))
-        elif f == "Entrypoint":
-            out.append("ENTRYPOINT " + _json_list(v))
-        elif f == "Env":
-            for item in v:
-                key, _, value = item.partition("=")
-                out.append(f"ENV {key}={quote(value)}")
-        elif f == "ExposedPorts":
-            out.append("EXPOSE " + " ".join(sorted(v)))
-        elif f == "Labels":
-            for key, value in sorted(v.items()):
-                out.append(f"LABEL {quote(key)}={quote(value)}")
-        elif f == "OnBuild":
-            out.extend("ONBUILD " + trigger for trigger in v)
-        elif f == "User":
-            out.append("USER " + v)
-        elif f == "Volumes":
-            out.append("VOLUME " + _json_list(sorted(v)))
-        elif f == "WorkingDir":
-            out.append("WORKDIR " + v.replace("$", "\\$"))
-        elif f == "Healthcheck":
-            out.append(healthcheck_line(v))
-        elif f == "Shell":
-            out.append("SHELL " + _json_list(v))
-        elif f == "StopSignal":
-            out.append("STOPSIGNAL " + v)
-    return out
 
 
 class FilteredExport:
@@ -204,11 +135,11 @@ def export_import(client, analysis, plan, temp_tag: str, notes: list) -> str:
     import docker
     cfg = analysis.image.config.get("config") or {}
     source_id = analysis.image.id
-    fixups = instructions(cfg, BUILD_FIELDS)
+    fixups = config_lines(cfg, BUILD_FIELDS)
     carried = [f for f in IMPORT_FIELDS if not (f == "OnBuild" and fixups)]
-    changes = instructions(cfg, carried)
+    changes = config_lines(cfg, carried)
     if fixups:
-        fixups += instructions(cfg, ["OnBuild"])   # triggers would fire in the fixup build
+        fixups += config_lines(cfg, ["OnBuild"])   # triggers would fire in the fixup build
     composed = analysis.composed
     keep = {}
     for p, ref in composed.final.items():

@@ -1,70 +1,32 @@
 """What a slim removes: the final tree of the analysis minus --remove globs and presets.
 
-Globs: a pattern starting with `/` is anchored at the root, any other matches at
-any depth (like .gitignore); `*` and `?` stay within one path segment, `**`
-crosses segments. A match removes the path and everything under it. A pattern
-starting with `!` keeps paths that an earlier pattern of the same rule matched.
+Globs are slimscope.globs' dialect (the one `ci` reads): a pattern starting with `/`
+is anchored at the root, any other matches at any depth; `*` and `?` stay within one
+path segment, `**` crosses segments. A match removes the path and everything under
+it, with one rule of slim's own: a trailing `/**` empties its directory and keeps it
+(`--remove /var/cache/**` leaves an empty /var/cache, which a program may expect),
+where the dialect alone would match the directory too. A pattern starting with `!`
+keeps paths that an earlier pattern of the same rule matched.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from slimscope.errors import BadInput
+from slimscope.catalog import PRESETS as CATALOG_PRESETS, globs_of, group
+from slimscope.globs import union
 from slimscope.index.records import parent_of
 
-# name -> (what it is, globs). Nothing is removed unless asked.
-PRESETS = {
-    "apt": ("apt package lists and downloaded .deb archives",
-            ["/var/lib/apt/lists/*", "!/var/lib/apt/lists/partial", "!/var/lib/apt/lists/lock",
-             "/var/cache/apt/*.bin", "/var/cache/apt/archives/*.deb",
-             "/var/cache/apt/archives/partial/*"]),
-    "pip": ("pip's download and wheel caches", [".cache/pip", "/tmp/pip-*"]),
-    "npm": ("npm and yarn caches and logs",
-            [".npm/_cacache", ".npm/_logs", ".cache/yarn", "/usr/local/share/.cache/yarn"]),
-    "apk": ("apk's package cache", ["/var/cache/apk/*"]),
-    "docs": ("documentation, man and info pages, locales other than the ones set",
-             ["/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/*",
-              "/usr/share/locale/*"]),
-    "pycache": ("Python bytecode caches (__pycache__ directories)", ["__pycache__"]),
-    "tmp": ("temporary files", ["/tmp/*", "/var/tmp/*"]),
-}
+# name -> (what it is, globs): the catalogue's groups. Nothing is removed unless asked.
+PRESETS = {name: (desc, [*globs_of(gids), *("!" + k for gid in gids for k in group(gid).keep)])
+           for name, (desc, gids) in CATALOG_PRESETS.items()}
 
 
-def glob_regex(pattern: str) -> str:
-    anchored = pattern.startswith("/")
-    body = pattern.strip("/")
-    out = []
-    i = 0
-    while i < len(body):
-        c = body[i]
-        if body.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if body.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            j = body.find("]", i + 1)
-            if j < 0:
-                out.append(re.escape(c))
-            else:
-                cls = body[i + 1:j]
-                if cls.startswith("!"):
-                    cls = "^" + cls[1:]
-                out.append("[" + cls.replace("\\", "\\\\") + "]")
-                i = j
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return ("/" if anchored else "(?:.*/)?") + "".join(out)
+def _contents(glob: str) -> str:
+    """`DIR/**` as `DIR/*`: what is under DIR, removed with its subtrees, not DIR."""
+    g = glob.strip()
+    return g[:-1] if g.endswith("/**") and not g.endswith("**/**") else glob
 
 
 @dataclass
@@ -77,12 +39,12 @@ class Rule:
     examples: list = field(default_factory=list)
 
     def __post_init__(self):
-        take = [glob_regex(g) for g in self.globs if not g.startswith("!")]
-        keep = [glob_regex(g[1:]) for g in self.globs if g.startswith("!")]
+        take = [_contents(g) for g in self.globs if not g.startswith("!")]
+        keep = [_contents(g[1:]) for g in self.globs if g.startswith("!")]
         if not take:
             raise BadInput(f"{self.name}: nothing to match (only '!' patterns)")
-        self._take = re.compile("(?:" + "|".join(take) + r")\Z", re.S)
-        self._keep = re.compile("(?:" + "|".join(keep) + r")\Z", re.S) if keep else None
+        self._take = union(take)
+        self._keep = union(keep) if keep else None
 
     def matches(self, path: str) -> bool:
         return bool(self._take.match(path)) and not (self._keep and self._keep.match(path))

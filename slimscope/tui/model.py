@@ -23,7 +23,6 @@ not import Textual.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import threading
 from collections.abc import Mapping
@@ -38,6 +37,8 @@ from slimscope.core.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED,
                                     unpack)
 from slimscope.core.paths import HistoryTable
 from slimscope.index.records import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, WHITEOUT, parent_of
+from slimscope.errors import BadInput
+from slimscope.globs import Glob, compile_glob
 
 # A row of the image view that a lower layer put there and this layer left alone.
 INHERITED = 6
@@ -357,20 +358,21 @@ class Totals(Mapping):
 
 # -- filter texts ---------------------------------------------------------------
 def _parse_filter(text: str):
-    """What a filter text asks: ("path"|"name", compiled match) for a glob, ("fragment", text).
+    """What a filter text asks: ("glob", Glob) or ("fragment", lower-cased text); None if empty.
 
-    A glob with a slash matches the whole path (a leading * is implied when it
-    does not start with / or *); one without a slash matches the file name. Any
-    other text is a case-insensitive substring of the path. None when empty.
+    Text with a glob character is a path glob of slimscope.globs' dialect (`*.so` is
+    any file so named, `share/*/pkg` such a path at any depth, `/usr/*` anchored); text
+    without one, or a glob the dialect refuses, is a case-insensitive substring of the
+    path: a filter is typed a key at a time and never an error.
     """
     text = text.strip()
     if not text:
         return None
     if any(c in text for c in "*?["):
-        if "/" in text:
-            pat = text if text.startswith(("/", "*")) else "*/" + text
-            return "path", re.compile(fnmatch.translate(pat)).match   # what fnmatchcase runs
-        return "name", re.compile(fnmatch.translate(text)).match
+        try:
+            return "glob", compile_glob(text)
+        except BadInput:
+            pass
     return "fragment", text.lower()
 
 
@@ -380,10 +382,8 @@ def path_matcher(text: str) -> Optional[Callable[[str], bool]]:
     if parsed is None:
         return None
     kind, how = parsed
-    if kind == "path":
-        return lambda p: how(p) is not None
-    if kind == "name":
-        return lambda p: how(p[p.rfind("/") + 1:]) is not None
+    if kind == "glob":
+        return how.match
     return lambda p: how in p.lower()
 
 
@@ -406,22 +406,16 @@ class Lines:
         return out
 
 
-def _line_pattern(glob_rx: str) -> "re.Pattern":
-    """fnmatch's whole-string regex, `(?s:BODY)\\Z`, made to match one line of a Lines text.
-
-    Without DOTALL, `.` (fnmatch's `*` and `?`) stops at a newline; negated classes
-    (fnmatch writes `[!x]` as `[^x]`; a literal `[` or `^` is escaped) get the
-    newline added to what they refuse."""
-    assert glob_rx.startswith("(?s:") and glob_rx.endswith(")\\Z"), glob_rx
-    body = glob_rx[4:-3].replace("[^", "[^\n")
-    return re.compile("^(?:" + body + ")$", re.M)
+def _line_pattern(glob: Glob) -> "re.Pattern":
+    """The glob made to match one line of a Lines text (its wildcards refuse newlines)."""
+    return re.compile("^(?:" + glob.lines_source + ")", re.M)
 
 
 def path_filter(text: str) -> Optional[Callable[["Table"], np.ndarray]]:
     """`path_matcher` over every path of a table at once: table -> boolean mask.
 
-    The same tests, as one regex scan of the joined paths (or names) instead of
-    a Python call per path; falls back to one call per path if a name holds a newline."""
+    The same tests, as one regex scan of the joined paths instead of a Python call
+    per path; falls back to one call per path if a path holds a newline."""
     parsed = _parse_filter(text)
     if parsed is None:
         return None
@@ -430,9 +424,8 @@ def path_filter(text: str) -> Optional[Callable[["Table"], np.ndarray]]:
         pattern = re.compile(re.escape(how))
         return lambda t: t.lines("lower").mask(pattern) if t.lines("lower").usable \
             else _each(t.paths, path_matcher(text))
-    pattern = _line_pattern(how.__self__.pattern)
-    which = "paths" if kind == "path" else "names"
-    return lambda t: t.lines(which).mask(pattern) if t.lines(which).usable \
+    pattern = _line_pattern(how)
+    return lambda t: t.lines("paths").mask(pattern) if t.lines("paths").usable \
         else _each(t.paths, path_matcher(text))
 
 
