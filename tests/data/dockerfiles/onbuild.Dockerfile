@@ -1,0 +1,4 @@
+FROM busybox:1.36
+ONBUILD RUN sudo make
+ONBUILD WORKDIR app
+CMD ["sh"]
