@@ -20,7 +20,7 @@ SUBSTITUTED = {"ADD", "COPY", "ENV", "EXPOSE", "FROM", "LABEL", "STOPSIGNAL", "U
 KNOWN = {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
          "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
 # a builder refuses these with no argument at all
-NEEDS_ARGS = KNOWN - {"CMD", "ENTRYPOINT"}
+NEEDS_ARGS = KNOWN - {"CMD", "ENTRYPOINT", "FROM"}   # FROM: its own message
 
 
 @dataclass

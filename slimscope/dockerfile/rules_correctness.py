@@ -4,6 +4,7 @@ the container's behaviour (signals, PID 1, the working directory) rather than it
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 
 from slimscope.dockerfile.findings import Finding, Rule
@@ -188,7 +189,12 @@ def _instructions(st) -> list:
 def _add(ins) -> list:
     if ins.heredocs or ins.flags.get("checksum") is not None:
         return []
-    words = ins.json_form if ins.rest.startswith("[") and ins.json_form else ins.expanded.split()
+    words = ins.expanded.split()
+    if ins.expanded.startswith("["):
+        try:
+            words = [str(w) for w in json.loads(ins.expanded)]
+        except ValueError:
+            pass
     srcs = words[:-1]
     if not srcs or any(URL.match(s) or ARCHIVE.search(s) or s.startswith("git@") for s in srcs):
         return []

