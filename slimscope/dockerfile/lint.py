@@ -27,8 +27,10 @@ def lint(df, measure, cfg: Optional[LintConfig] = None) -> list:
             continue
         seen.add((f.rule, f.line, f.message))
         rule = RULES[f.rule]
+        # None: the rule's own id; "": this finding is one hadolint has no check for
         if f.hadolint is None and len(rule.hadolint) == 1:
             f.hadolint = rule.hadolint[0]
+        f.hadolint = f.hadolint or None
         if f.rule not in enabled or cfg.ignored(f) or silenced.suppressed(f):
             continue
         sev = cfg.severity_of(f, rule)

@@ -12,7 +12,7 @@ from slimscope.dockerfile.shellwords import commands, prog, runs
 
 _RULES = [
     Rule("parse-error", "error", "A builder rejects this instruction; the rest is still linted",
-         ("DL1000",)),
+         ("DL1000", "DL3061")),
     Rule("unknown-instruction", "error", "Not a Dockerfile instruction: the build stops here",
          ("DL1000",)),
     Rule("apt-get-yes", "warning", "apt-get install without -y waits for an answer no build gives",
@@ -50,7 +50,9 @@ ARCHIVE = re.compile(r"\.(tar|tar\.gz|tgz|tar\.bz2|tbz2?|tb2|tar\.xz|txz|tar\.lz
 
 
 def check(df, cfg) -> list:
-    out = [Finding("parse-error", line, line, message) for line, message in df.errors]
+    out = [Finding("parse-error", line, line, message,
+                   hadolint="DL3061" if message.endswith("before the first FROM") else "DL1000")
+           for line, message in df.errors]
     for ins in df.instructions:
         if not ins.known:
             out.append(Finding("unknown-instruction", ins.line, ins.end_line,
@@ -187,7 +189,7 @@ def _instructions(st) -> list:
 
 
 def _add(ins) -> list:
-    if ins.heredocs or ins.flags.get("checksum") is not None:
+    if ins.heredocs:
         return []
     words = ins.expanded.split()
     if ins.expanded.startswith("["):

