@@ -7,10 +7,13 @@ from __future__ import annotations
 from typing import Optional
 
 from slimscope.dockerfile import rules_correctness, rules_pinning, rules_size
-from slimscope.dockerfile.findings import SEVERITIES, Finding  # noqa: F401  (re-exported)
+from slimscope.dockerfile.findings import SEVERITIES, Finding
 from slimscope.dockerfile.lint_config import LintConfig, pragmas
-from slimscope.dockerfile.lint_formats import to_json, to_sarif, to_text  # noqa: F401
-from slimscope.dockerfile.rules import RULES  # noqa: F401
+from slimscope.dockerfile.lint_formats import to_json, to_sarif, to_text
+from slimscope.dockerfile.rules import RULES
+
+# what callers of the lint module had before the rules moved out, still importable here
+__all__ = ["RULES", "Finding", "LintConfig", "fails", "lint", "to_json", "to_sarif", "to_text"]
 
 
 def lint(df, measure, cfg: Optional[LintConfig] = None) -> list:
