@@ -11,7 +11,8 @@ from typing import Optional
 from slimscope.errors import BadInput
 
 DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
-HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
+# `<<<` is a bash here-string, not a heredoc
+HEREDOC = re.compile(r"(?<!<)<<(?!<)(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 FLAG = re.compile(r"^--([a-z][a-z-]*)(?:=(\S*))?$")
 VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 # instructions whose arguments the builder substitutes (Dockerfile reference, "Environment replacement")

@@ -33,6 +33,12 @@ def test_two_heredocs_in_one_run():
     assert df.instructions[2].line == 7
 
 
+def test_a_bash_here_string_is_not_a_heredoc():
+    df = parser.parse('FROM a:1\nSHELL ["/bin/bash", "-c"]\nRUN cat <<<"text" > /x\nCMD x\n',
+                      tolerant=True)
+    assert not df.errors and not df.instructions[2].heredocs and df.instructions[3].line == 4
+
+
 def test_escape_directive_and_directives_only_at_the_top():
     df = parser.parse("# escape=`\n# check=skip=JSONArgsRecommended\nFROM a:1\n"
                       "RUN echo one `\n    && echo two\n# syntax=ignored/here\nCMD [\"x\"]\n")
