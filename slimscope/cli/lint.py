@@ -60,7 +60,8 @@ def _rule_table() -> str:
               help="Turn on an off-by-default rule (the pin-* rules); repeatable.")
 @click.option("--failure-threshold", "threshold", metavar="LEVEL",
               type=click.Choice(["error", "warning", "info", "style", "none"]), default=None,
-              help="Exit 1 when a finding is at LEVEL or above [default: warning, or the config's].")
+              help="Exit 1 when a finding is at LEVEL (error, warning, info, style; none: never) "
+                   "or above [default: warning, or the config's].")
 @click.option("--config", "config", metavar="FILE", type=click.Path(dir_okay=False),
               help="Read [lint] from FILE instead of looking for .slimscope.toml/pyproject.toml.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 whatever the findings (--failure-threshold none).")
