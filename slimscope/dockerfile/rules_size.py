@@ -83,11 +83,12 @@ def _size(n) -> str:
 
 def check(df, measure) -> list:
     findings: list = []
-    names = {s.name for s in df.stages if s.name} | {str(s.index) for s in df.stages}
     for st in df.stages:
         is_final = st is df.final
         m = measure if is_final else _Blind()
-        findings += _base_finding(st.instructions[0], names - ({st.name} if st.name else set()),
+        # FROM may name an earlier stage (even `FROM base AS base`), never a later one
+        names = {s.name for s in df.stages[:st.index] if s.name}
+        findings += _base_finding(st.instructions[0], names,
                                   m, is_final)
         # everything the in-place fixer would change is a finding too
         for out in fix_stage(st.instructions, m):
@@ -97,8 +98,31 @@ def check(df, measure) -> list:
                 findings.append(Finding(c.rule, _line_of(st, c), _end_of(st, c),
                                         _message(c), c.bytes, hadolint=_hadolint_of(st, c)))
         findings += _stage_rules(st, m, is_final)
+        findings += _trigger_caches(st)
     findings.sort(key=lambda f: (f.line, f.rule))
     return findings
+
+
+# what the fixer finds inside one instruction; ONBUILD triggers get these (their bytes land
+# in the child image, which is not measured here)
+CACHE_RULES = {"apt-lists", "apt-recommends", "pip-cache", "apk-cache", "dnf-cache", "npm-cache",
+               "conda-clean"}
+
+
+def _trigger_caches(st) -> list:
+    from slimscope.dockerfile.parser import Stage
+
+    triggers = [i.trigger for i in st.instructions if i.cmd == "ONBUILD" and i.trigger is not None]
+    if not triggers:
+        return []
+    child = Stage(st.index, st.base, st.name, [st.instructions[0]] + triggers)
+    out = []
+    for o in fix_stage(child.instructions, _Blind()):
+        for c in o.changes:
+            if c.rule in CACHE_RULES:
+                out.append(Finding(c.rule, c.line, _end_of(child, c), "ONBUILD: " + _message(c),
+                                   hadolint=_hadolint_of(child, c)))
+    return out
 
 
 def _line_of(st, c) -> int:

@@ -62,6 +62,17 @@ DIFFERENCES = {
     ("text:FROM a:1 AS b\nFROM a:1 AS B\n", "DL3024"):
         "stage names are case-insensitive to BuildKit (`AS B` clashes with `AS b`); hadolint "
         "compares them case-sensitively",
+    ("real-heredoc.Dockerfile", "DL1000"):
+        "hadolint stops at the instruction after a RUN heredoc (line 9); BuildKit builds the "
+        "file and slimscope lints all of it",
+    ("real-python.Dockerfile", "DL3025"):
+        "hadolint also flags `HEALTHCHECK CMD curl ...` (line 26); a health check is not the "
+        "container's PID 1, so its shell form loses no signal: slimscope flags CMD/ENTRYPOINT only",
+    ("real-ubuntu.Dockerfile", "DL3008"):
+        "`RUN sudo apt-get install -y vim` (line 7): the apt-get that sudo runs is an install "
+        "all the same; hadolint stops at sudo (and reports DL3004 for it, as slimscope does)",
+    ("real-ubuntu.Dockerfile", "DL3015"):
+        "the same `sudo apt-get install` on line 7",
     ("text:ARG TAG=1.36\nCMD x\nFROM", "DL3025"):
         "an instruction before the first FROM belongs to no stage: slimscope reports it once "
         "(parse-error, DL3061, as hadolint does) and lints it no further",

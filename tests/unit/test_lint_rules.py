@@ -42,6 +42,10 @@ def rule_lines(text: str, rule: str, cfg=None) -> list:
                             "ADD [\"a b\", \"/c\"]\nADD --checksum=sha256:0 x /x\n", [2, 5, 6]),
     ("unknown-instruction", "FROM a:1\nFOO bar\nRUN x\n", [2]),
     ("parse-error", "FROM a:1\nCOPY\nRUN x\n", [2]),
+    # an ONBUILD trigger's caches land in every child image
+    ("pip-cache", "FROM a:1\nONBUILD RUN pip install x==1\nRUN pip install --no-cache-dir y\n", [2]),
+    # FROM may name an earlier stage, even from a stage of the same name
+    ("unpinned-base", "FROM a:1 AS base\nFROM base AS base\nFROM later\nFROM a:1 AS later\n", [3]),
 ])
 def test_rule_lines(rule, text, lines):
     assert rule_lines(text, rule) == lines
