@@ -321,7 +321,8 @@ def _resolve(instructions: list, directives: dict, escape: str, path: str,
 
 def read(path: str, tolerant: bool = False) -> Dockerfile:
     try:
-        with open(path, encoding="utf-8") as fh:
+        # utf-8-sig: editors on Windows start files with a byte-order mark
+        with open(path, encoding="utf-8-sig") as fh:
             text = fh.read()
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None

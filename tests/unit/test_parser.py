@@ -95,3 +95,12 @@ def test_instructions_before_from_and_global_args():
     df = parser.parse("ARG TAG=1.36\nCMD x\nFROM busybox:${TAG}\n", tolerant=True)
     assert df.errors == [(2, "CMD before the first FROM")]
     assert df.final.base == "busybox:1.36"
+
+
+def test_crlf_line_ends_and_a_byte_order_mark(tmp_path):
+    p = tmp_path / "Dockerfile"
+    p.write_bytes(b"\xef\xbb\xbfFROM a:1\r\nRUN echo one \\\r\n    && echo two\r\nRUN <<EOS\r\nls\r\nEOS\r\n")
+    df = parser.read(str(p), tolerant=True)
+    assert not df.errors and [i.cmd for i in df.instructions] == ["FROM", "RUN", "RUN"]
+    assert df.instructions[1].rest == "echo one && echo two"
+    assert df.instructions[2].heredocs[0].body == "ls\n"
