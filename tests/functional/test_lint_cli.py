@@ -153,3 +153,15 @@ def test_output_file_and_list_rules(project):
     ET.parse(project / "lint.xml")
     listed = run(["--list-rules"]).stdout.splitlines()
     assert len(listed) == len(RULES) and any(l.startswith("pin-apt ") and "DL3008" in l for l in listed)
+
+
+def test_json_of_a_size_finding_keeps_its_shape(project):
+    """slimscope.lint/v1 readers: a finding of a rule with no hadolint counterpart has the
+    keys it always had, in the same order; a mapped one adds `hadolint` at the end."""
+    (project / "app" / "Dockerfile").write_text(
+        "FROM busybox:1.36\nRUN head -c 10 /dev/zero > /tmp/big\nRUN rm /tmp/big\n"
+        "RUN pip install --no-cache-dir x==1 && cd /\n")
+    r = run(["app/Dockerfile", "--format", "json", "--exit-zero"])
+    by_rule = {f["rule"]: f for f in json.loads(r.stdout)["findings"]}
+    assert list(by_rule["later-rm"]) == ["rule", "line", "end_line", "message", "bytes", "level"]
+    assert list(by_rule["cd-in-run"])[-1] == "hadolint"
