@@ -1,293 +1,53 @@
-"""Size and reproducibility anti-patterns of a Dockerfile, with line numbers and, given the
-image built from it, the bytes each one costs."""
+"""`slimscope lint`: run every enabled rule over a Dockerfile, then apply the config, the
+command line and the file's own ignore pragmas. Each finding names its line and, given the
+image built from the Dockerfile, the bytes it costs."""
 
 from __future__ import annotations
 
-from slimscope import schemas
-
-import posixpath
-import re
-from dataclasses import asdict, dataclass
 from typing import Optional
 
-from slimscope import __version__
-from slimscope.dockerfile.classify import (is_apt_update, is_build_package, package_install,
-                                           split_commands)
-from slimscope.dockerfile.fixes import fix_stage
+from slimscope.dockerfile import rules_correctness, rules_pinning, rules_size
+from slimscope.dockerfile.findings import SEVERITIES, Finding
+from slimscope.dockerfile.lint_config import LintConfig, pragmas
+from slimscope.dockerfile.lint_formats import to_json, to_sarif, to_text
+from slimscope.dockerfile.rules import RULES
 
-# rule id -> (level, short description)
-RULES = {
-    "unpinned-base": ("warning", "Base image without a pinned tag or digest"),
-    "apt-update-alone": ("warning", "apt-get update in its own RUN: stale lists, and a layer of them"),
-    "apt-lists": ("warning", "apt lists or .deb cache not removed in the RUN that made them"),
-    "apt-recommends": ("note", "apt-get install without --no-install-recommends"),
-    "pip-cache": ("warning", "pip install without --no-cache-dir"),
-    "apk-cache": ("warning", "apk add without --no-cache"),
-    "dnf-cache": ("warning", "dnf/yum install without clean all"),
-    "npm-cache": ("note", "npm/yarn cache not cleaned where it is filled"),
-    "conda-clean": ("warning", "conda install without conda clean -afy"),
-    "later-rm": ("warning", "files removed in a later layer still ship in the earlier one"),
-    "chown-layer": ("warning", "chown/chmod in its own RUN stores the files a second time"),
-    "apt-upgrade": ("warning", "apt-get upgrade/dist-upgrade in the image"),
-    "remove-without-autoremove": ("warning", "build packages removed without autoremove/clean"),
-    "volume-before-write": ("error", "VOLUME declared before steps that write into it"),
-    "add-remote": ("warning", "ADD of a remote file keeps it in a layer"),
-    "add-archive": ("note", "ADD of a local archive: it is unpacked into a layer"),
-    "fat-base": ("note", "Base image with a slim variant"),
-    "build-tools": ("warning", "Build toolchain shipped in the final image"),
-}
-# known fat bases -> slim variants
-FAT_BASES = [
-    (r"^(docker\.io/)?(library/)?debian(:(bookworm|bullseye|buster|trixie|\d+|latest|stable))?$",
-     "debian:{tag}-slim"),
-    (r"^(docker\.io/)?(library/)?ubuntu(:.*)?$", "ubuntu:{tag} with --no-install-recommends, or debian:bookworm-slim"),
-    (r"^(docker\.io/)?(library/)?python(:(\d+(\.\d+)*|latest))?$", "python:{tag}-slim"),
-    (r"^(docker\.io/)?(library/)?node(:(\d+(\.\d+)*|lts|latest|current))?$", "node:{tag}-slim or node:{tag}-alpine"),
-    (r"^(docker\.io/)?(library/)?golang(:.*)?$", "a builder stage and gcr.io/distroless/static or scratch"),
-    (r"^(docker\.io/)?(library/)?(openjdk|eclipse-temurin|maven)(:.*)?$", "eclipse-temurin:<v>-jre"),
-    (r"^(docker\.io/)?(library/)?(ruby|php|perl|rust|gcc)(:(\d+(\.\d+)*|latest))?$", "the {name}:{tag}-slim variant"),
-    (r"^(docker\.io/)?(library/)?(buildpack-deps|centos|fedora)(:.*)?$", "a -slim or minimal base"),
-]
+# what callers of the lint module had before the rules moved out, still importable here
+__all__ = ["RULES", "Finding", "LintConfig", "fails", "lint", "to_json", "to_sarif", "to_text"]
 
 
-@dataclass
-class Finding:
-    rule: str
-    line: int
-    end_line: int
-    message: str
-    bytes: Optional[int] = None
-
-    @property
-    def level(self) -> str:
-        return RULES[self.rule][0]
-
-
-def _base_finding(ins, stage_names, measure, is_final: bool) -> list:
-    out = []
-    ref = ins.expanded.split()[0]
-    if ref.lower() == "scratch" or ref in stage_names or "$" in ref:
-        return out
-    name = ref.split("@")[0]
-    last = name.rsplit("/", 1)[-1]
-    tag = last.split(":", 1)[1] if ":" in last else ""
-    if "@" not in ref and tag in ("", "latest"):
-        out.append(Finding("unpinned-base", ins.line, ins.line,
-                           f"FROM {ref}: pin a version tag or a digest (@sha256:...) so rebuilds are "
-                           "reproducible"))
-    if is_final:
-        for rx, slim in FAT_BASES:
-            m = re.match(rx, name)
-            if m and not tag.endswith(("slim", "alpine")) and "-slim" not in tag:
-                repo = last.split(":")[0]
-                b = measure.base_bytes()
-                cost = f"; the base accounts for {_size(b)} of the image" if b else ""
-                out.append(Finding("fat-base", ins.line, ins.line,
-                                   f"{ref} is a full image: consider "
-                                   f"{slim.format(tag=tag or 'latest', name=repo)}{cost}", b))
-                break
-    return out
-
-
-def _size(n) -> str:
-    from slimscope.core.fmt import size
-    return size(n)
-
-
-def lint(df, measure) -> list:
-    findings: list = []
-    names = {s.name for s in df.stages if s.name} | {str(s.index) for s in df.stages}
-    for st in df.stages:
-        is_final = st is df.final
-        m = measure if is_final else _Blind()
-        findings += _base_finding(st.instructions[0], names - ({st.name} if st.name else set()),
-                                  m, is_final)
-        # everything the in-place fixer would change is a finding too
-        for out in fix_stage(st.instructions, m):
-            for c in out.changes:
-                if c.rule == "apt-update-alone":
-                    continue
-                findings.append(Finding(c.rule, _line_of(st, c), _end_of(st, c),
-                                        _message(c), c.bytes))
-        findings += _stage_rules(st, m, is_final)
-    findings.sort(key=lambda f: (f.line, f.rule))
-    return findings
-
-
-def _line_of(st, c) -> int:
-    if c.rule in ("later-rm", "chown-layer"):
-        # the finding belongs on the instruction that should go away
-        m = re.search(r"line (\d+)", c.comment)
-        if m:
-            return int(m.group(1))
-    return c.line
-
-
-def _end_of(st, c) -> int:
-    line = _line_of(st, c)
-    for ins in st.instructions:
-        if ins.line == line:
-            return ins.end_line
-    return line
-
-
-def _message(c) -> str:
-    texts = {
-        "apt-lists": "apt-get install leaves /var/lib/apt/lists and /var/cache/apt in the layer: "
-                     "end the RUN with `apt-get clean && rm -rf /var/lib/apt/lists/*`",
-        "apt-recommends": "apt-get install pulls recommended packages: add --no-install-recommends",
-        "pip-cache": "pip keeps its download cache in the layer: add --no-cache-dir",
-        "apk-cache": "apk keeps its index in the layer: use apk add --no-cache",
-        "dnf-cache": "the package cache stays in the layer: end the RUN with `dnf clean all`",
-        "npm-cache": "the npm cache stays in the layer: `npm cache clean --force` in the same RUN",
-        "conda-clean": "conda keeps package tarballs: end the RUN with `conda clean -afy`",
-        "later-rm": "this rm runs in its own layer; the files still ship in the layer that made them "
-                    "(do it in that RUN)",
-        "chown-layer": "chown/chmod in its own RUN stores the files again: use COPY --chown/--chmod",
-    }
-    return texts.get(c.rule, c.comment)
-
-
-class _Blind:
-    paired = False
-
-    def __getattr__(self, name):
-        return lambda *a, **k: None
-
-    def known(self, ins):
-        return False
-
-
-def _stage_rules(st, measure, is_final) -> list:
-    out = []
-    volumes: list = []
-    workdir = "/"
-    removed_build = None
-    for ins in st.instructions[1:]:
-        if ins.cmd == "WORKDIR":
-            workdir = posixpath.normpath(posixpath.join(workdir, ins.expanded.strip()))
-        if ins.cmd == "VOLUME":
-            words = ins.json_form if ins.expanded.startswith("[") else ins.expanded.split()
-            if ins.expanded.startswith("["):
-                import json
-                try:
-                    words = json.loads(ins.expanded)
-                except ValueError:
-                    words = ins.expanded.strip("[]").replace('"', "").split(",")
-            for v in words:
-                volumes.append((posixpath.normpath(posixpath.join(workdir, v.strip())), ins.line))
-        if ins.cmd in ("RUN", "COPY", "ADD") and volumes:
-            targets = ins.expanded if ins.cmd == "RUN" else (ins.words()[-1] if ins.words() else "")
-            if ins.cmd != "RUN":
-                targets = posixpath.normpath(posixpath.join(workdir, targets))
-            for v, vline in volumes:
-                if ins.cmd == "RUN":
-                    hit = re.search(re.escape(v) + r"(/|\s|$|\*)", targets) is not None
-                else:
-                    hit = targets == v or targets.startswith(v + "/")
-                if hit and ins.cmd == "RUN":
-                    out.append(Finding("volume-before-write", ins.line, ins.end_line,
-                                       f"VOLUME {v} (line {vline}) is declared before this RUN: "
-                                       "what it writes there is thrown away at build time"))
-        if ins.cmd == "ADD":
-            srcs = ins.words()[:-1]
-            for s in srcs:
-                if re.match(r"^(https?|ftp)://", s):
-                    out.append(Finding("add-remote", ins.line, ins.end_line,
-                                       f"ADD {s}: the download stays in a layer; fetch, use and delete "
-                                       "it in one RUN (or a builder stage)", measure.layer_bytes(ins)))
-                elif re.search(r"\.(tar|tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tbz2?)$", s):
-                    out.append(Finding("add-archive", ins.line, ins.end_line,
-                                       f"ADD {s} unpacks the archive into a layer: if only part of it "
-                                       "is needed, unpack and prune in a builder stage",
-                                       measure.layer_bytes(ins)))
-        if ins.cmd != "RUN" or ins.json_form is not None:
+def lint(df, measure, cfg: Optional[LintConfig] = None) -> list:
+    """The findings for `df`, sorted by line; `cfg` None: every default rule at its severity."""
+    cfg = cfg or LintConfig()
+    enabled = cfg.enabled(RULES)
+    found = (rules_size.check(df, measure) + rules_correctness.check(df, cfg)
+             + rules_pinning.check(df, enabled))
+    silenced = pragmas(df, RULES)
+    out, seen = [], set()
+    for f in found:
+        # the fixer reports a rule once per command; one finding per instruction says it
+        if (f.rule, f.line, f.message) in seen:
             continue
-        segs = split_commands("\n".join(h.body for h in ins.heredocs) or ins.rest)
-        progs = [s.prog for s in segs]
-        for s in segs:
-            w = s.argv
-            if s.prog in ("apt-get", "apt") and any(x in ("upgrade", "dist-upgrade", "full-upgrade")
-                                                     for x in w[1:]):
-                out.append(Finding("apt-upgrade", ins.line, ins.end_line,
-                                   "apt-get upgrade in the image: rebuild on a newer base instead "
-                                   "(unreproducible, and every upgraded package is stored again)",
-                                   measure.layer_bytes(ins)))
-            if s.prog in ("apt-get", "apt") and any(x in ("remove", "purge") for x in w[1:]):
-                pkgs = [x for x in w[2:] if not x.startswith("-")]
-                if any(is_build_package(p) for p in pkgs):
-                    removed_build = ins
-                    has_auto = any(p in ("apt-get", "apt") and "autoremove" in q.argv
-                                   for p, q in zip(progs, segs))
-                    has_clean = any("clean" in q.argv or any("/var/lib/apt/lists" in a for a in q.argv)
-                                    for q in segs)
-                    if not (has_auto and has_clean):
-                        miss = " and ".join(x for x, ok in (("autoremove", has_auto), ("clean", has_clean))
-                                            if not ok)
-                        out.append(Finding("remove-without-autoremove", ins.line, ins.end_line,
-                                           f"build packages removed without apt-get {miss}: their "
-                                           "dependencies stay (and in a later RUN the bytes stay in the "
-                                           "earlier layer anyway; use a builder stage)",
-                                           measure.hides_bytes(ins)))
-        if is_final and removed_build is None:
-            pkgs = [p for s in segs for p in ((package_install(s) or ("", []))[1])]
-            tools = [p for p in pkgs if is_build_package(p)]
-            if tools and not any(s.prog in ("apt-get", "apt") and ("remove" in s.argv or "purge" in s.argv)
-                                 for s in segs):
-                out.append(Finding("build-tools", ins.line, ins.end_line,
-                                   f"build packages ({', '.join(tools[:6])}) ship in the final image: "
-                                   "build in a builder stage (`slimscope dockerfile`)",
-                                   measure.layer_bytes(ins)))
-    if is_final:
-        # an apt-get update alone: its own finding (the fixer folds it into the install)
-        for ins in st.instructions:
-            if ins.cmd == "RUN" and ins.json_form is None and not ins.heredocs:
-                segs = split_commands(ins.rest)
-                if segs and all(is_apt_update(s) for s in segs):
-                    out.append(Finding("apt-update-alone", ins.line, ins.end_line,
-                                       "apt-get update in its own RUN: a cached layer of stale lists; "
-                                       "join it with the install", measure.layer_bytes(ins)))
+        seen.add((f.rule, f.line, f.message))
+        rule = RULES[f.rule]
+        # None: the rule's own id; "": this finding is one hadolint has no check for
+        if f.hadolint is None and len(rule.hadolint) == 1:
+            f.hadolint = rule.hadolint[0]
+        f.hadolint = f.hadolint or None
+        if f.rule not in enabled or cfg.ignored(f) or silenced.suppressed(f):
+            continue
+        sev = cfg.severity_of(f, rule)
+        if sev == "off":
+            continue
+        f.severity = sev
+        out.append(f)
+    out.sort(key=lambda f: (f.line, f.rule))
     return out
 
 
-# --------------------------------------------------------------------------- #
-# Output
-# --------------------------------------------------------------------------- #
-
-def to_text(findings: list, path: str) -> str:
-    if not findings:
-        return f"{path}: no findings"
-    lines = []
-    for f in findings:
-        cost = f" [{_size(f.bytes)}]" if f.bytes else ""
-        lines.append(f"{path}:{f.line}: {f.level}: {f.rule}: {f.message}{cost}")
-    # no total: findings overlap (the lists of an install are part of its layer)
-    lines.append(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}")
-    return "\n".join(lines)
-
-
-def to_json(findings: list, path: str, image: Optional[str]) -> dict:
-    return {"schema": schemas.LINT, "path": path, "image": image,
-            "findings": [{**asdict(f), "level": f.level} for f in findings]}
-
-
-def to_sarif(findings: list, path: str) -> dict:
-    rules = [{"id": r, "name": r, "shortDescription": {"text": RULES[r][1]},
-              "defaultConfiguration": {"level": RULES[r][0]}} for r in sorted(RULES)]
-    index = {r["id"]: k for k, r in enumerate(rules)}
-    results = []
-    for f in findings:
-        res = {"ruleId": f.rule, "ruleIndex": index[f.rule], "level": f.level,
-               "message": {"text": f.message + (f" ({_size(f.bytes)} measured)" if f.bytes else "")},
-               "locations": [{"physicalLocation": {
-                   "artifactLocation": {"uri": path.lstrip("./") if not path.startswith("/") else path},
-                   "region": {"startLine": f.line, "endLine": max(f.line, f.end_line)}}}]}
-        if f.bytes is not None:
-            res["properties"] = {"bytes": f.bytes}
-        results.append(res)
-    return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-            "runs": [{"tool": {"driver": {"name": "slimscope", "version": __version__,
-                                          "informationUri": "https://github.com/slimscope/slimscope",
-                                          "rules": rules}},
-                      "results": results}]}
-
+def fails(findings: list, threshold: str) -> bool:
+    """Whether any finding is at `threshold` or more severe (`none`: never)."""
+    if threshold == "none":
+        return False
+    worst = SEVERITIES.index(threshold)
+    return any(SEVERITIES.index(f.severity or RULES[f.rule].severity) <= worst for f in findings)

@@ -11,12 +11,17 @@ from typing import Optional
 from slimscope.errors import BadInput
 
 DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
-HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
+# `<<<` is a bash here-string, not a heredoc
+HEREDOC = re.compile(r"(?<!<)<<(?!<)(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 FLAG = re.compile(r"^--([a-z][a-z-]*)(?:=(\S*))?$")
 VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 # instructions whose arguments the builder substitutes (Dockerfile reference, "Environment replacement")
 SUBSTITUTED = {"ADD", "COPY", "ENV", "EXPOSE", "FROM", "LABEL", "STOPSIGNAL", "USER", "VOLUME",
                "WORKDIR", "ONBUILD", "ARG"}
+KNOWN = {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+         "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
+# a builder refuses these with no argument at all
+NEEDS_ARGS = KNOWN - {"CMD", "ENTRYPOINT", "FROM"}   # FROM: its own message
 
 
 @dataclass
@@ -39,6 +44,11 @@ class Instruction:
     expanded: str = ""       # `rest` with ARG/ENV values substituted (where known)
     heredocs: list = field(default_factory=list)
     json_form: Optional[list] = None            # exec form of RUN/CMD/ENTRYPOINT/...
+    trigger: Optional["Instruction"] = None     # the instruction an ONBUILD holds
+
+    @property
+    def known(self) -> bool:
+        return self.cmd in KNOWN
 
     def words(self) -> list:
         """The expanded arguments split on whitespace (JSON form honoured)."""
@@ -63,6 +73,10 @@ class Dockerfile:
     escape: str = "\\"
     global_args: dict = field(default_factory=dict)
     path: str = ""
+    # what a tolerant parse could not read: [(line, message)], in line order
+    errors: list = field(default_factory=list)
+    # every comment line outside the directives: [(line, text without the leading #)]
+    comments: list = field(default_factory=list)
 
     @property
     def final(self) -> Stage:
@@ -114,27 +128,51 @@ def _split_flags(args: str) -> tuple:
     return flags, rest
 
 
-def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
+class _Problems:
+    """Where parse problems go: raised at once (strict: the generator must not guess), or
+    kept with their line so that lint can report them and read on."""
+
+    def __init__(self, path: str, tolerant: bool):
+        self.path, self.tolerant, self.found = path, tolerant, []
+
+    def add(self, line: int, message: str) -> None:
+        if not self.tolerant:
+            raise BadInput(f"{self.path}:{line}: {message}")
+        self.found.append((line, message))
+
+
+def parse(text: str, path: str = "Dockerfile", tolerant: bool = False) -> Dockerfile:
+    """The Dockerfile in `text`. Strict (the default) raises BadInput at the first problem;
+    tolerant keeps each problem in `errors` with its line and skips only that instruction.
+    A file with no usable FROM is a BadInput either way: there is nothing to read."""
+    problems = _Problems(path, tolerant)
     lines = text.splitlines()
     directives: dict = {}
     escape = "\\"
     # parser directives: only at the very top, before any other line
+    first = 0
     for raw in lines:
         m = DIRECTIVE.match(raw.strip())
         if not m or not raw.strip():
             break
         directives[m.group(1).lower()] = m.group(2)
+        if m.group(1).lower() == "escape":
+            escape_line = first + 1
+        first += 1
     if directives.get("escape") in ("\\", "`"):
         escape = directives["escape"]
     elif "escape" in directives:
-        raise BadInput(f"{path}: escape directive must be \\ or `, not {directives['escape']!r}")
+        problems.add(escape_line, f"escape directive must be \\ or `, not {directives['escape']!r}")
 
     instructions: list = []
-    i, n = 0, len(lines)
+    comments: list = []
+    i, n = first, len(lines)
     while i < n:
         raw = lines[i]
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
+            if stripped:
+                comments.append((i + 1, stripped[1:].strip()))
             i += 1
             continue
         start = i
@@ -164,60 +202,103 @@ def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
             continue
         cmd, args = m.group(1).upper(), m.group(2)
         ins = Instruction(cmd=cmd, args=args, line=start + 1, end_line=i, text="")
-        if cmd in ("RUN", "COPY", "ADD"):
+        inner = args.split(None, 1)[0].upper() if cmd == "ONBUILD" and args.strip() else cmd
+        if inner in ("RUN", "COPY", "ADD"):
+            after = i
             for hm in HEREDOC.finditer(args):
-                if cmd == "RUN" or hm.start() > 0:
-                    body = []
-                    while i < n and (lines[i].lstrip("\t") if hm.group(1) else lines[i]) != hm.group(3):
-                        body.append(lines[i])
-                        src.append(lines[i])
-                        i += 1
-                    if i >= n:
-                        raise BadInput(f"{path}:{start + 1}: heredoc <<{hm.group(3)} is never closed")
-                    src.append(lines[i])
+                body = []
+                while i < n and (lines[i].lstrip("\t") if hm.group(1) else lines[i]) != hm.group(3):
+                    body.append(lines[i])
                     i += 1
-                    text_body = "\n".join(l.lstrip("\t") if hm.group(1) else l for l in body)
-                    ins.heredocs.append(Heredoc(hm.group(3), text_body + "\n", bool(hm.group(1))))
+                if i >= n:
+                    problems.add(start + 1, f"heredoc <<{hm.group(3)} is never closed")
+                    # read on after the instruction itself: its body is the rest of the file
+                    i, ins.heredocs = after, []
+                    break
+                src.extend(body)
+                src.append(lines[i])
+                i += 1
+                text_body = "\n".join(l.lstrip("\t") if hm.group(1) else l for l in body)
+                ins.heredocs.append(Heredoc(hm.group(3), text_body + "\n", bool(hm.group(1))))
             ins.end_line = i
         ins.text = "\n".join(src)
         instructions.append(ins)
 
-    return _resolve(instructions, directives, escape, path)
+    df = _resolve(instructions, directives, escape, path, problems)
+    df.comments = comments
+    return df
 
 
-def _resolve(instructions: list, directives: dict, escape: str, path: str) -> Dockerfile:
+def _finish(ins: Instruction) -> None:
+    """Flags, the rest, and the exec form of one instruction (or of an ONBUILD trigger)."""
+    ins.flags, ins.rest = _split_flags(ins.args)
+    if ins.cmd in ("RUN", "CMD", "ENTRYPOINT", "SHELL", "HEALTHCHECK") and ins.rest.startswith("["):
+        try:
+            val = json.loads(ins.rest)
+            if isinstance(val, list) and all(isinstance(v, str) for v in val):
+                ins.json_form = val
+        except ValueError:
+            pass
+
+
+def _trigger(ins: Instruction, problems: _Problems) -> Optional[Instruction]:
+    m = re.match(r"^(\S+)\s*(.*)$", ins.rest, re.S)
+    if not m:
+        return None
+    cmd = m.group(1).upper()
+    if cmd in ("ONBUILD", "FROM", "MAINTAINER"):
+        problems.add(ins.line, f"ONBUILD {cmd} is not allowed")
+        return None
+    t = Instruction(cmd=cmd, args=m.group(2), line=ins.line, end_line=ins.end_line, text=ins.text,
+                    stage=ins.stage, heredocs=ins.heredocs)
+    _finish(t)
+    return t
+
+
+def _resolve(instructions: list, directives: dict, escape: str, path: str,
+             problems: Optional[_Problems] = None) -> Dockerfile:
+    problems = problems or _Problems(path, False)
     global_args: dict = {}
     stages: list = []
     env: dict = {}
     stage_args: dict = {}
+    kept: list = []
     for ins in instructions:
-        ins.flags, ins.rest = _split_flags(ins.args)
-        if ins.cmd in ("RUN", "CMD", "ENTRYPOINT", "SHELL", "HEALTHCHECK") and ins.rest.startswith("["):
-            try:
-                val = json.loads(ins.rest)
-                if isinstance(val, list) and all(isinstance(v, str) for v in val):
-                    ins.json_form = val
-            except ValueError:
-                pass
+        _finish(ins)
+        if problems.tolerant:
+            # an instruction no builder accepts is skipped (lint reports it), the rest read on
+            if not ins.known:
+                kept.append(ins)
+                continue
+            if ins.cmd in NEEDS_ARGS and not ins.rest.strip() and not ins.heredocs:
+                problems.add(ins.line, f"{ins.cmd} needs arguments")
+                continue
         if ins.cmd == "FROM":
             words = substitute(ins.rest, global_args).split()
             if not words:
-                raise BadInput(f"{path}:{ins.line}: FROM needs an image")
+                problems.add(ins.line, "FROM needs an image")
+                continue
             name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
             stages.append(Stage(len(stages), words[0], name, [ins]))
             env = {}
             stage_args = {}
             ins.expanded = " ".join(words)
             ins.stage = len(stages) - 1
+            kept.append(ins)
             continue
         if not stages:
             if ins.cmd != "ARG":
-                raise BadInput(f"{path}:{ins.line}: {ins.cmd} before the first FROM")
+                problems.add(ins.line, f"{ins.cmd} before the first FROM")
+                continue
             for k, v in parse_assignments(ins.rest):
                 global_args[k] = substitute(v, global_args) if v is not None else None
             ins.expanded = ins.rest
+            kept.append(ins)
             continue
         ins.stage = len(stages) - 1
+        if ins.cmd == "ONBUILD":
+            ins.trigger = _trigger(ins, problems)
+        kept.append(ins)
         stages[-1].instructions.append(ins)
         scope = {**{k: v for k, v in stage_args.items() if v is not None}, **env}
         ins.expanded = substitute(ins.rest, scope)
@@ -230,13 +311,18 @@ def _resolve(instructions: list, directives: dict, escape: str, path: str) -> Do
             for k, v in parse_assignments(ins.rest):
                 env[k] = substitute(v or "", scope)
     if not stages:
+        if problems.found:
+            line, message = problems.found[0]
+            raise BadInput(f"{path}:{line}: {message}")
         raise BadInput(f"{path}: no FROM instruction; is this a Dockerfile?")
-    return Dockerfile(instructions, stages, directives, escape, global_args, path)
+    return Dockerfile(kept, stages, directives, escape, global_args, path,
+                      errors=sorted(problems.found))
 
 
-def read(path: str) -> Dockerfile:
+def read(path: str, tolerant: bool = False) -> Dockerfile:
     try:
-        with open(path, encoding="utf-8") as fh:
+        # utf-8-sig: editors on Windows start files with a byte-order mark
+        with open(path, encoding="utf-8-sig") as fh:
             text = fh.read()
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
@@ -244,4 +330,4 @@ def read(path: str) -> Dockerfile:
         raise BadInput(f"{path} is a directory; name the Dockerfile") from None
     except (OSError, UnicodeDecodeError) as e:
         raise BadInput(f"cannot read {path}: {e}") from None
-    return parse(text, path)
+    return parse(text, path, tolerant)
