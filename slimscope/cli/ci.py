@@ -28,6 +28,7 @@ Examples:
   slimscope ci image.tar --forbid '**/*.pem' --forbid '/var/lib/apt/lists/*'
   slimscope ci myapp:new --baseline ci-main.json --max-growth 5% --junit junit.xml
   slimscope ci myapp:latest --json ci-main.json   # save a baseline for later runs
+  slimscope ci myapp:latest --max-size 150MB --html report.html
 
 """ + SOURCES_HELP
 
@@ -81,6 +82,9 @@ def _write_junit_error(path: str, image: str, message: str) -> None:
 @click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write the JSON report (usable as a later --baseline) here.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False),
+              help="Write a self-contained HTML page (verdicts, treemap, tables) here, whatever "
+                   "the verdict.")
 @click.option("--markdown", type=click.Path(dir_okay=False),
               help="Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).")
 @click.option("--github/--no-github", "github", default=None,
@@ -90,8 +94,8 @@ def _write_junit_error(path: str, image: str, message: str) -> None:
 @image_options
 def ci(image, config_path, no_config, max_size, max_compressed_size, max_wasted_bytes,
        max_wasted_percent, min_efficiency, max_layers, max_layer_size, forbid, path_budgets,
-       allow_hidden_secrets, secrets_allow, max_growth, baseline, junit, json_path, markdown, github,
-       top, image_sel, platform, no_hash, no_cache):
+       allow_hidden_secrets, secrets_allow, max_growth, baseline, junit, json_path, html_path,
+       markdown, github, top, image_sel, platform, no_hash, no_cache):
     from slimscope.core.delta import load_view
     from slimscope.gate import config as gconfig
     from slimscope.gate import reports
@@ -128,6 +132,9 @@ def ci(image, config_path, no_config, max_size, max_compressed_size, max_wasted_
     except SlimscopeError as e:
         if junit:
             _write_junit_error(junit, image, str(e))
+        if html_path:
+            from slimscope import html
+            write_atomic(html_path, html.ci_error_page(image, str(e)).encode())
         raise
 
     ctx = Context(cfg, top=top, baseline=base_view)
@@ -139,6 +146,9 @@ def ci(image, config_path, no_config, max_size, max_compressed_size, max_wasted_
         write_atomic(junit, reports.render_junit(outcome))
     if json_path:
         write_atomic(json_path, reports.json_bytes(outcome))
+    if html_path:
+        from slimscope import html
+        write_atomic(html_path, html.ci_page(reports.to_json(outcome)).encode())
     md = None
     if markdown or os.environ.get("GITHUB_STEP_SUMMARY"):
         md = reports.render_markdown(outcome, top)
