@@ -47,7 +47,36 @@
     for (i = 0; i < N; i++) start[i + 1] = start[i] + nkids[i];
     for (i = 1; i < N; i++) { p = parent[i]; kids[start[p] + fill[p]++] = i; }
     return { N: N, parent: parent, tot: tot, isDir: isDir, start: start, kids: kids,
-             paths: null, hit: null, under: null };
+             main: mainColours(t, N, parent, tot, isDir), paths: null, hit: null, under: null };
+  }
+
+  function legendOf(t, i) { return t.k[i] < 0 ? -1 : t.c[t.k[i]]; }
+
+  // Each directory's colour: the legend entry (layer, reason) holding most of its
+  // bytes, so a directory drawn as one tile still shows where its bytes came from.
+  function mainColours(t, N, parent, tot, isDir) {
+    var L = t.legend.length, main = new Int16Array(N).fill(-1), slot = new Int32Array(N).fill(-1);
+    var ndirs = 0, i;
+    for (i = 0; i < N; i++) if (isDir[i]) slot[i] = ndirs++;
+    if (!L || ndirs * L > 8e6) return main;
+    var sums = new Float64Array(ndirs * L);
+    for (i = N - 1; i > 0; i--) {
+      var ps = slot[parent[i]] * L;
+      if (isDir[i]) {
+        var s = slot[i] * L;
+        for (var c = 0; c < L; c++) sums[ps + c] += sums[s + c];
+      } else {
+        var l = legendOf(t, i);
+        if (l >= 0) sums[ps + l] += tot[i];
+      }
+    }
+    for (i = 0; i < N; i++) {
+      if (!isDir[i]) { main[i] = legendOf(t, i); continue; }
+      var best = -1, most = 0, b = slot[i] * L;
+      for (c = 0; c < L; c++) if (sums[b + c] > most) { most = sums[b + c]; best = c; }
+      main[i] = best;
+    }
+    return main;
   }
 
   function paths(d, t) {
@@ -70,9 +99,19 @@
     return "/" + parts.reverse().join("/");
   }
 
-  function colour(t, i) {
-    var c = t.k[i] < 0 ? -1 : t.c[t.k[i]];
+  function colour(t, d, i) {
+    var c = d.main[i];
     return c < 0 ? null : t.legend[c][1];
+  }
+
+  function aggColour(t, d, o) {
+    var by = {}, best = -1, most = -1, e = d.start[o.agg + 1];
+    for (var k = o.from; k < e; k++) {
+      var m = d.main[d.kids[k]];
+      by[m] = (by[m] || 0) + d.tot[d.kids[k]];
+      if (by[m] > most) { most = by[m]; best = m; }
+    }
+    return best < 0 ? null : t.legend[best][1];
   }
 
   // The part of the tree big enough to draw, as d3.hierarchy input.
@@ -128,8 +167,8 @@
         el.className = "tile agg";
         el.dataset.agg = o.agg;
         el.dataset.from = o.from;
-        var bg = colour(t, d.kids[o.from]);
-        if (bg) el.style.background = bg;
+        var bg = aggColour(t, d, o);
+        if (bg) el.style.backgroundColor = bg;
         label = o.n + " small " + (o.n === 1 ? "file" : "files");
         if (d.hit && aggHit(d, o)) el.classList.add("hit");
       } else {
@@ -141,15 +180,15 @@
           el.className = "dir";
         } else {
           el.className = d.isDir[i] ? "tile dirleaf" : "tile";
-          var c = colour(t, i);
-          if (c && !d.isDir[i]) el.style.background = c;
+          var c = colour(t, d, i);
+          if (c) el.style.backgroundColor = c;
         }
         if (d.hit) {
           if (d.hit[i]) el.classList.add("hit");
           else if (d.under[i]) el.classList.add("has-hit");
         }
       }
-      if (w > 34 && h > 13) {
+      if (n.children ? w > 34 && h > 13 : w > 56 && h > 15) {
         var s = document.createElement("span");
         s.textContent = label + (w > 90 ? " " + fmt(n.value) : "");
         el.appendChild(s);
