@@ -193,7 +193,11 @@ def test_small_files_become_one_tile_and_stay_reachable(driver, demo_doc, tmp_pa
     page.write_text(analysis_page(doc), encoding="utf-8")
     browser.open_page(driver, page)
     agg = driver.find_element("css selector", "#map .agg")
-    assert agg.text.startswith("3000 small files")
+    from selenium.webdriver import ActionChains  # noqa: PLC0415
+    ActionChains(driver).move_to_element(agg).perform()
+    tip = driver.find_element("id", "tip")
+    wait(driver, lambda: tip.is_displayed())
+    assert tip.text.startswith("3000 small entries in /many\n3.0 MB")
     assert driver.execute_script("return document.querySelectorAll('#map > div').length") < 10
     agg.click()
     items = driver.find_elements("css selector", "#side-list li")
