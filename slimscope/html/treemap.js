@@ -142,6 +142,7 @@
     var t = cur.raw, d = cur.dec, r = cur.root;
     var W = map.clientWidth, H = map.clientHeight;
     map.textContent = "";
+    map.classList.toggle("searching", !!d.hit);
     tip.hidden = true;
     drawCrumbs();
     if (!d.tot[r]) {
