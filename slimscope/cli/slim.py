@@ -29,6 +29,8 @@ Examples:
 @click.argument("image")
 @click.option("--tag", "tag", metavar="NAME[:TAG]", help="Tag the slimmed image in the engine.")
 @click.option("-o", "--output", "out", type=click.Path(), help="Write the slimmed image here.")
+@click.option("--name", metavar="NAME[:TAG]",
+              help="The name the -o output carries (default: --tag, else the source's name).")
 @click.option("--via", type=click.Choice(["engine", "offline"]),
               help="export/import through the engine, or rewrite the layers offline "
                    "(default: engine when IMAGE is in the engine, else offline).")
@@ -50,11 +52,12 @@ Examples:
               show_default=True, help="-o writes a `docker load`-able archive or an OCI layout dir.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--no-verify", is_flag=True, help="Skip re-analyzing the output (not advised).")
-@click.option("--no-compressed", is_flag=True,
-              help="Skip measuring gzip sizes for the report (saves a compression pass).")
+@click.option("--compressed/--no-compressed", default=False,
+              help="Also measure the gzip sizes of the input's and the output's layers for the "
+                   "report: a second read of both (default: not measured).")
 @image_options
-def slim(image, tag, out, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
-         fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache):
-    click.echo(pipeline.run(load_analysis, image, tag, out, via, keep_base, base_layers, removes,
+def slim(image, tag, out, name, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
+         fmt, as_json, no_verify, compressed, image_sel, platform, no_hash, no_cache):
+    click.echo(pipeline.run(load_analysis, image, tag, out, name, via, keep_base, base_layers, removes,
                             presets, dry_run, smoke, force, fmt, as_json, no_verify,
-                            no_compressed, image_sel, platform, no_hash, no_cache))
+                            not compressed, image_sel, platform, no_hash, no_cache))

@@ -130,9 +130,10 @@ def _platform_matches(p: dict, want: str) -> bool:
 
 
 def _ref_names(desc: dict) -> list:
+    """The names one descriptor carries, the fullest first (containerd's, then the tag)."""
     ann = desc.get("annotations") or {}
-    return [v for k, v in ann.items()
-            if k in ("org.opencontainers.image.ref.name", "io.containerd.image.name")]
+    return [ann[k] for k in ("io.containerd.image.name", "org.opencontainers.image.ref.name")
+            if isinstance(ann.get(k), str) and ann[k]]
 
 
 def _matches_ref(names, want: str) -> bool:
@@ -154,10 +155,11 @@ def resolve_oci(read_blob: Callable[[str], bytes], index: dict, opts: Options,
         if not candidates:
             names = sorted({n for m in manifests for n in _ref_names(m)}) or ["(unnamed)"]
             raise BadInput(f"{where}: no image {opts.image!r} here; it holds: {', '.join(names)}")
-    names_seen = sorted({n for m in candidates for n in _ref_names(m)})
-    if len(names_seen) > 1 and not opts.image:
+    named = [m for m in candidates if _ref_names(m)]
+    if len({m.get("digest") for m in named}) > 1 and not opts.image:
+        names_seen = sorted({_ref_names(m)[0] for m in named})
         raise BadInput(f"{where} holds several images, pick one with --image: {', '.join(names_seen)}")
-    reference = names_seen[0] if names_seen else where
+    reference = _ref_names(named[0])[0] if named else where
     return _descend(read_blob, candidates, opts, where, reference, depth=0)
 
 

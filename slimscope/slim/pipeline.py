@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import uuid
@@ -29,13 +30,13 @@ def _tag_exists(client, tag: str) -> bool:
                        ) from None
 
 
-def _check_tag(tag: str) -> None:
+def _check_tag(tag: str, flag: str = "--tag") -> None:
     from slimscope.slim.engine import split_tag
     name, t = split_tag(tag)
     ok = name and name == name.lower() and all(c.isalnum() or c in "._-/:" for c in name) \
         and t and all(c.isalnum() or c in "._-" for c in t) and len(t) <= 128
     if not ok:
-        raise BadInput(f"--tag {tag!r} is not a valid image reference (name[:tag], lower case)")
+        raise BadInput(f"{flag} {tag!r} is not a valid image reference (name[:tag], lower case)")
 
 
 def _untag(client, ref: str) -> None:
@@ -96,7 +97,7 @@ class Cleanup:
             _untag(self.client, t)
 
 
-def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
+def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
          fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache) -> str:
     """Slim IMAGE as the options say; returns the report to print. `load_analysis` reads
     an image with the caller's progress display."""
@@ -108,8 +109,11 @@ def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, pr
         raise BadInput("--base-layers goes with --keep-base")
     if not dry_run and not tag and not out:
         raise BadInput("say where the slimmed image goes: --tag NAME[:TAG] and/or -o PATH")
-    if tag:
-        _check_tag(tag)
+    for given, flag in ((tag, "--tag"), (name, "--name")):
+        if given:
+            _check_tag(given, flag)
+    if name and not out:
+        raise BadInput("--name names the file or layout -o writes; give -o PATH (or use --tag)")
     if fmt == "oci" and not out:
         raise BadInput("--format oci writes a directory: give it with -o DIR")
     src = sources.open_source(image)
@@ -148,13 +152,15 @@ def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, pr
     notes = []
     if keep_base:
         start, why = keepbase.find_base(before, base_layers, client)
-        notes.append(f"base: {start} layer(s), found by {why}")
+        notes.append(f"base: the first {start} layer{'s' if start != 1 else ''} ({why})")
     if dry_run:
         return "\n".join([report.render_plan(before, plan, start, via)]
                          + [f"  note: {n}" for n in notes])
 
     measuring = None
     if not no_compressed:    # gzip runs outside the GIL: measure the input alongside the rewrite
+        sys.stderr.write("slimscope: measuring gzip sizes of the input's and the output's "
+                         "layers (--compressed): a second read of each\n")
         measuring = _Background(measure_compressed, before)
     cleanup = Cleanup()
     cleanup.client = client
@@ -162,7 +168,7 @@ def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, pr
     try:
         after, targets, smoke_result = _rewrite(before, plan, start, via, client, tag, out, fmt,
                                                 force, smoke, no_verify, no_hash, no_compressed,
-                                                cleanup, notes)
+                                                cleanup, notes, name or tag or source_name(before))
         ok = True
     finally:
         if not ok:
@@ -198,12 +204,12 @@ class _Background(threading.Thread):
             self.error = e
 
 
-def _verify(before, plan, ref: str, no_hash: bool, compressed: bool = True):
+def _verify(before, plan, ref: str, no_hash: bool, compressed: bool = True, kept_base: int = 0):
     from slimscope.core.analysis import analyze
     from slimscope.slim.verify import differences
 
     after = analyze(ref, hash_contents=not no_hash, use_cache=True)
-    problems = differences(before, plan, after)
+    problems = differences(before, plan, after, kept_base)
     if problems:
         shown = "; ".join(problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -214,8 +220,18 @@ def _verify(before, plan, ref: str, no_hash: bool, compressed: bool = True):
     return after
 
 
+def source_name(analysis) -> str:
+    """The image's own name, when its source has one (a tag in an archive, the engine's
+    reference); '' when the reference only says where a layout lives."""
+    ref = analysis.image.reference or ""
+    where = getattr(analysis.image.source, "where", "")
+    if not ref or ref == where or (where and ref.startswith(where + ":")):
+        return ""
+    return ref
+
+
 def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_verify, no_hash,
-             no_compressed, cleanup, notes):
+             no_compressed, cleanup, notes, out_name=""):
     from slimscope.slim import offline
     n = len(before.layers)
     comment = (f"slimscope slim: layers {start}..{n - 1} squashed into one"
@@ -237,22 +253,23 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
             if fmt == "oci":
                 staged_out = tempfile.mkdtemp(prefix=".slimscope-", dir=parent)
                 cleanup.paths.append(staged_out)
-                offline.write_oci_layout(staged_out, cfg, layers, tag or "")
+                offline.write_oci_layout(staged_out, cfg, layers, out_name)
                 ref = "oci:" + staged_out
             else:
                 fd, staged_out = tempfile.mkstemp(prefix=".slimscope-", suffix=".tar", dir=parent)
                 os.close(fd)
                 cleanup.paths.append(staged_out)
-                offline.write_docker_archive(staged_out, cfg, layers, [tag] if tag else [])
+                offline.write_docker_archive(staged_out, cfg, layers,
+                                             [out_name] if out_name else [])
                 ref = staged_out
             if not no_verify:
-                after = _verify(before, plan, ref, no_hash, not no_compressed)
+                after = _verify(before, plan, ref, no_hash, not no_compressed, start)
         if tag:
             temp_tag = _temp_tag()
             archive = os.path.join(work.name, "load.tar")
             offline.write_docker_archive(archive, cfg, layers, [temp_tag])
             if not no_verify and after is None:
-                after = _verify(before, plan, archive, no_hash, not no_compressed)
+                after = _verify(before, plan, archive, no_hash, not no_compressed, start)
             cleanup.tags.append(temp_tag)
             _load(client, archive)
             engine_ref = temp_tag
