@@ -63,6 +63,10 @@ def header(doc: dict) -> str:
     return "\n".join(out)
 
 
+HOW_TO = ("Click a directory to zoom in, the breadcrumb to go back; hover a tile for its path, "
+          "size, share, layer and owner.")
+
+
 def treemap_shell(trees: list, note: str = "") -> str:
     buttons = "".join(
         f'<button type="button" class="tree-btn" data-tree="{i}">{e(t["label"])} '
@@ -74,7 +78,7 @@ def treemap_shell(trees: list, note: str = "") -> str:
 <nav id="breadcrumb" aria-label="directory"></nav>
 <div class="map-wrap"><div id="map" role="img" aria-label="treemap"></div>
 <aside id="side"><div id="legend"></div><div id="side-list"></div></aside></div>
-<p class="hint">{e(note) or "Click a directory to zoom in, the breadcrumb to go back; hover a tile for its path, size, share, layer and owner."}</p>
+<p class="hint">{e(note or HOW_TO)}</p>
 <div id="tip" hidden></div></section>"""
 
 
