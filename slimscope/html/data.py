@@ -12,6 +12,7 @@ whatever tree it is given.
 from __future__ import annotations
 
 import stat
+from typing import Any, Union
 
 from slimscope.core.delta import files_of
 from slimscope.core.fmt import short_command, size
@@ -23,6 +24,9 @@ REASON_COLOURS = {"deleted": "#e15759", "opaque": "#f28e2b", "overwritten": "#b0
                   "metadata-only": "#edc948", "replaced": "#4e79a7"}
 CHANGE_COLOURS = {"added": "#59a14f", "grew": "#f28e2b", "removed": "#e15759",
                   "shrank": "#76b7b2"}
+Doc = dict[str, Any]
+Leaf = tuple[str, int, int, str]          # name, bytes, kind, extra hover text
+
 _TYPE_BITS = {"file": stat.S_IFREG, "hardlink": stat.S_IFREG, "dir": stat.S_IFDIR,
               "symlink": stat.S_IFLNK, "char": stat.S_IFCHR, "block": stat.S_IFBLK,
               "fifo": stat.S_IFIFO}
@@ -31,9 +35,9 @@ _TYPE_BITS = {"file": stat.S_IFREG, "hardlink": stat.S_IFREG, "dir": stat.S_IFDI
 class _Node:
     __slots__ = ("dirs", "leaves", "kind", "total")
 
-    def __init__(self):
-        self.dirs: dict = {}
-        self.leaves: list = []        # (name, bytes, kind, extra)
+    def __init__(self) -> None:
+        self.dirs: dict[str, _Node] = {}
+        self.leaves: list[Leaf] = []
         self.kind = -1                # a real directory's kind; -1 for one only implied by paths
         self.total = 0
 
@@ -41,14 +45,14 @@ class _Node:
 class TreeBuilder:
     """Paths in any order in, the preorder arrays out; children largest first."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.root = _Node()
-        self.kinds: list = []
-        self.kind_text: list = []
-        self.kind_legend: list = []
-        self._kind_ids: dict = {}
+        self.kinds: list[tuple[Any, ...]] = []
+        self.kind_text: list[str] = []
+        self.kind_legend: list[int] = []
+        self._kind_ids: dict[tuple[Any, ...], int] = {}
 
-    def kind(self, key: tuple, text: str, legend: int) -> int:
+    def kind(self, key: tuple[Any, ...], text: str, legend: int) -> int:
         k = self._kind_ids.get(key)
         if k is None:
             k = self._kind_ids[key] = len(self.kinds)
@@ -57,7 +61,7 @@ class TreeBuilder:
             self.kind_legend.append(legend)
         return k
 
-    def _dir(self, parts) -> _Node:
+    def _dir(self, parts: list[str]) -> _Node:
         node = self.root
         for part in parts:
             nxt = node.dirs.get(part)
@@ -75,22 +79,27 @@ class TreeBuilder:
             return
         self._dir(parts[:-1]).leaves.append((parts[-1], nbytes, kind, extra))
 
-    def encode(self) -> dict:
+    def encode(self) -> Doc:
         # Totals bottom-up without recursion: a path may be deeper than Python's stack.
-        order, stack = [], [self.root]
-        while stack:
-            node = stack.pop()
+        order: list[_Node] = []
+        nodes = [self.root]
+        while nodes:
+            node = nodes.pop()
             order.append(node)
-            stack.extend(node.dirs.values())
+            nodes.extend(node.dirs.values())
         for node in reversed(order):
             node.total = sum(n for _, n, _, _ in node.leaves) + sum(
                 d.total for d in node.dirs.values())
-        names, values, kinds, extra = [], [], [], {}
-        stack = [("", self.root)]
+        names: list[str] = []
+        values: list[int] = []
+        kinds: list[int] = []
+        extra: dict[int, str] = {}
+        stack: list[tuple[str, Union[_Node, Leaf]]] = [("", self.root)]
         while stack:
             name, item = stack.pop()
             if isinstance(item, _Node):
-                kids = [(d.total, n, d) for n, d in item.dirs.items()]
+                kids: list[tuple[int, str, Union[_Node, Leaf]]] = [
+                    (d.total, n, d) for n, d in item.dirs.items()]
                 kids += [(leaf[1], leaf[0], leaf) for leaf in item.leaves]
                 kids.sort(key=lambda t: (-t[0], t[1]))
                 names.append(name)
@@ -107,16 +116,16 @@ class TreeBuilder:
                 "c": self.kind_legend, "total": self.root.total}
 
 
-def _mode_text(rec: dict) -> str:
+def _mode_text(rec: Doc) -> str:
     return stat.filemode(_TYPE_BITS.get(rec["type"], 0) | (rec["mode"] or 0))
 
 
-def _layer_legend(layers: list) -> list:
+def _layer_legend(layers: list[Doc]) -> list[list[str]]:
     return [[f"layer {l['index']}: {short_command(l.get('created_by') or '', 48)}",
              LAYER_COLOURS[l["index"] % len(LAYER_COLOURS)]] for l in layers]
 
 
-def final_tree(doc: dict) -> dict:
+def final_tree(doc: Doc) -> Doc:
     """The final filesystem by bytes, coloured by the layer that stored each file."""
     records = doc.get("files") or []
     counted = files_of(records)
@@ -141,7 +150,7 @@ def final_tree(doc: dict) -> dict:
     return out
 
 
-def waste_tree(doc: dict) -> dict:
+def waste_tree(doc: Doc) -> Doc:
     """Stored bytes the final filesystem hides, coloured by why they are hidden."""
     reasons = list(REASON_COLOURS)
     b = TreeBuilder()
@@ -156,7 +165,8 @@ def waste_tree(doc: dict) -> dict:
     return out
 
 
-def _change_tree(diff_doc: dict, tid: str, label: str, changes: tuple, unit: str) -> dict:
+def _change_tree(diff_doc: Doc, tid: str, label: str, changes: tuple[str, ...],
+                 unit: str) -> Doc:
     b = TreeBuilder()
     for f in diff_doc.get("files") or []:
         if f["change"] not in changes:
@@ -169,11 +179,11 @@ def _change_tree(diff_doc: dict, tid: str, label: str, changes: tuple, unit: str
     return out
 
 
-def analysis_trees(doc: dict) -> list:
+def analysis_trees(doc: Doc) -> list[Doc]:
     return [final_tree(doc), waste_tree(doc)]
 
 
-def diff_trees(diff_doc: dict) -> list:
+def diff_trees(diff_doc: Doc) -> list[Doc]:
     return [_change_tree(diff_doc, "growth", "Growth", ("added", "grew"),
                          "bytes added or grown in NEW"),
             _change_tree(diff_doc, "shrink", "Shrinkage", ("removed", "shrank"),

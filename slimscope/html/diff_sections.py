@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from slimscope.core.fmt import short_command, signed, size
+from slimscope.html.data import Doc
 from slimscope.html.sections import TOP, e
 
 _LABELS = {"final_bytes": "final filesystem", "total_bytes": "stored in layers",
@@ -11,13 +14,13 @@ _LABELS = {"final_bytes": "final filesystem", "total_bytes": "stored in layers",
 _BYTES = {"final_bytes", "total_bytes", "wasted_bytes", "compressed_bytes"}
 
 
-def _val(key: str, n) -> str:
+def _val(key: str, n: Optional[int]) -> str:
     if n is None:
         return "?"
     return size(n) if key in _BYTES else f"{n:,}"
 
 
-def _change(key: str, n) -> str:
+def _change(key: str, n: Optional[int]) -> str:
     if n is None:
         return "?"
     if key in _BYTES:
@@ -25,7 +28,7 @@ def _change(key: str, n) -> str:
     return f"{n:+,}" if n else "0"
 
 
-def header(d: dict) -> str:
+def header(d: Doc) -> str:
     old, new = d["old"], d["new"]
     growth = d["totals"]["final_bytes"]["change"]
     stats = []
@@ -43,14 +46,14 @@ def header(d: dict) -> str:
             f'<div class="stats">{"".join(stats)}</div></header>')
 
 
-def _layer_rows(layers: list, sign: str) -> str:
+def _layer_rows(layers: list[Doc], sign: str) -> str:
     return "".join(
         f'<tr><td>{sign}</td><td class="num">{l["index"]}</td><td class="num">'
         f'{e(size(l["bytes"]))}</td><td><code class="cmd">'
         f'{e(short_command(l.get("created_by") or ""))}</code></td></tr>' for l in layers)
 
 
-def layers(d: dict) -> str:
+def layers(d: Doc) -> str:
     lc = d["layers"]
     return (f'<section id="layer-changes"><h2>Layers <small>({lc["shared"]} shared, '
             f'{len(lc["removed"])} removed, {len(lc["added"])} added)</small></h2>'
@@ -59,7 +62,7 @@ def layers(d: dict) -> str:
             '</table></section>')
 
 
-def directories(d: dict) -> str:
+def directories(d: Doc) -> str:
     dirs = d.get("directories")
     if not dirs:
         return ""
@@ -72,7 +75,7 @@ def directories(d: dict) -> str:
             '</section>')
 
 
-def files(d: dict) -> str:
+def files(d: Doc) -> str:
     fs = d.get("files")
     if not fs:
         return ""
@@ -86,7 +89,7 @@ def files(d: dict) -> str:
             f'<th>new</th><th>path</th></tr></thead><tbody>{rows}</tbody></table></section>')
 
 
-def notes(d: dict) -> str:
+def notes(d: Doc) -> str:
     if not d.get("notes"):
         return ""
     return "".join(f'<p class="note">{e(n)}</p>' for n in d["notes"])

@@ -9,6 +9,7 @@ from importlib.resources import files
 
 from slimscope import __version__ as VERSION
 from slimscope.html import data, diff_sections, sections
+from slimscope.html.data import Doc
 from slimscope.html.sections import e
 
 
@@ -16,12 +17,12 @@ def _asset(name: str) -> str:
     return files("slimscope.html").joinpath(name).read_text(encoding="utf-8")
 
 
-def _script_json(obj) -> str:
+def _script_json(obj: object) -> str:
     # Inside <script> only "</" can end the element early; \u003c keeps the JSON valid.
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
 
 
-def document(title: str, body: str, trees: list) -> str:
+def document(title: str, body: str, trees: list[Doc]) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -41,18 +42,18 @@ def document(title: str, body: str, trees: list) -> str:
 """
 
 
-def _shell(trees: list, note: str = "") -> str:
+def _shell(trees: list[Doc], note: str = "") -> str:
     return sections.treemap_shell(trees, note)
 
 
-def analysis_page(doc: dict) -> str:
+def analysis_page(doc: Doc) -> str:
     """The page of `slimscope.core.report.to_json(analysis, include_files=True)`."""
     trees = data.analysis_trees(doc)
     body = "\n".join([sections.header(doc), _shell(trees), sections.analysis_sections(doc)])
     return document(f"slimscope: {doc['image'].get('reference', '')}", body, trees)
 
 
-def ci_page(ci_doc: dict) -> str:
+def ci_page(ci_doc: Doc) -> str:
     """The page of a `slimscope.ci/v1` document: each rule's verdict first, then the
     analysis it judged."""
     doc = ci_doc["analysis"]
@@ -72,7 +73,7 @@ def ci_error_page(image: str, message: str) -> str:
     return document(f"slimscope ci error: {image}", body, [])
 
 
-def diff_page(diff_doc: dict) -> str:
+def diff_page(diff_doc: Doc) -> str:
     """The page of `slimscope.core.delta.to_json(diff)` (all files: top=None)."""
     trees = data.diff_trees(diff_doc)
     note = ("Area is the change in bytes: Growth shows added and grown paths, Shrinkage the "

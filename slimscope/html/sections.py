@@ -7,17 +7,18 @@ from __future__ import annotations
 from html import escape
 
 from slimscope.core.fmt import short_command, signed, size
+from slimscope.html.data import Doc
 
 TOP = 25
 HOW_HIDDEN = {"deleted": "deleted", "opaque": "hidden by an emptied directory",
               "overwritten": "overwritten", "metadata-only": "re-stored", "replaced": "replaced"}
 
 
-def e(text) -> str:
+def e(text: object) -> str:
     return escape(str(text), quote=True)
 
 
-def _stat(key: str, value, text: str, label: str, cls: str = "") -> str:
+def _stat(key: str, value: object, text: object, label: str, cls: str = "") -> str:
     return (f'<div class="stat {cls}" data-key="{e(key)}" data-value="{e(value)}">'
             f'<b>{e(text)}</b><span>{e(label)}</span></div>')
 
@@ -26,13 +27,13 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "0%"
 
 
-def secret_lines(doc: dict) -> list:
+def secret_lines(doc: Doc) -> list[str]:
     return [f"{w['path']} was {HOW_HIDDEN.get(w['reason'], w['reason'])} in layer "
             f"{w['hidden_by']} but is still in layer {w['layer']}: anyone who pulls the image "
             "can read it" for w in doc.get("waste") or [] if w.get("sensitive")]
 
 
-def header(doc: dict) -> str:
+def header(doc: Doc) -> str:
     img, t = doc["image"], doc["totals"]
     comp = t.get("compressed_bytes")
     stats = [
@@ -67,7 +68,7 @@ HOW_TO = ("Click a directory to zoom in, the breadcrumb to go back; hover a tile
           "size, share, layer and owner.")
 
 
-def treemap_shell(trees: list, note: str = "") -> str:
+def treemap_shell(trees: list[Doc], note: str = "") -> str:
     buttons = "".join(
         f'<button type="button" class="tree-btn" data-tree="{i}">{e(t["label"])} '
         f'<small>{e(size(t["total"]))}</small></button>' for i, t in enumerate(trees))
@@ -87,7 +88,7 @@ def _bar(part: int, whole: int, cls: str = "") -> str:
     return f'<span class="bar {cls}"><i style="width:{w:.2f}%"></i></span>'
 
 
-def layers_table(doc: dict) -> str:
+def layers_table(doc: Doc) -> str:
     total = doc["totals"]["total_bytes"]
     rows = []
     for l in doc["layers"]:
@@ -104,7 +105,7 @@ def layers_table(doc: dict) -> str:
             + "".join(rows) + "</tbody></table></section>")
 
 
-def largest_files(doc: dict) -> str:
+def largest_files(doc: Doc) -> str:
     files = sorted((f for f in doc.get("files") or [] if f["type"] in ("file", "hardlink")),
                    key=lambda f: (-f["size"], f["path"]))[:TOP]
     if not files:
@@ -119,7 +120,7 @@ def largest_files(doc: dict) -> str:
             '</table></section>')
 
 
-def waste_table(doc: dict) -> str:
+def waste_table(doc: Doc) -> str:
     waste = sorted(doc.get("waste") or [], key=lambda w: (-w["bytes"], w["path"]))[:TOP]
     if not waste:
         return ""
@@ -134,12 +135,12 @@ def waste_table(doc: dict) -> str:
             f'<th>path</th></tr></thead><tbody>{rows}</tbody></table></section>')
 
 
-def _paths(paths: list, limit: int = 6) -> str:
+def _paths(paths: list[str], limit: int = 6) -> str:
     more = f" <small>… {len(paths) - limit} more</small>" if len(paths) > limit else ""
     return "<br>".join(e(p) for p in paths[:limit]) + more
 
 
-def duplicates(doc: dict) -> str:
+def duplicates(doc: Doc) -> str:
     dups = doc.get("duplicates") or []
     if not dups:
         return ""
@@ -153,7 +154,7 @@ def duplicates(doc: dict) -> str:
             '</table></section>')
 
 
-def hints(doc: dict) -> str:
+def hints(doc: Doc) -> str:
     items = doc.get("hints") or []
     if not items:
         return ""
@@ -165,12 +166,12 @@ def hints(doc: dict) -> str:
     return f'<section id="hints"><h2>Hints</h2><ul class="hints">{rows}</ul></section>'
 
 
-def analysis_sections(doc: dict) -> str:
+def analysis_sections(doc: Doc) -> str:
     return "\n".join(s for s in (layers_table(doc), waste_table(doc), largest_files(doc),
                                  hints(doc), duplicates(doc)) if s)
 
 
-def ci_verdict(ci: dict) -> str:
+def ci_verdict(ci: Doc) -> str:
     rules = ci.get("rules") or []
     passed = ci.get("passed")
     failed = ci.get("failed") or []
