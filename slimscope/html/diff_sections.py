@@ -30,7 +30,6 @@ def _change(key: str, n: Optional[int]) -> str:
 
 def header(d: Doc) -> str:
     old, new = d["old"], d["new"]
-    growth = d["totals"]["final_bytes"]["change"]
     stats = []
     for key, t in d["totals"].items():
         cls = "" if not t["change"] else ("bad" if t["change"] > 0 else "good")
@@ -42,7 +41,6 @@ def header(d: Doc) -> str:
     return (f'<header><h1 id="image-ref">{e(old["reference"] or old["origin"])} → '
             f'{e(new["reference"] or new["origin"])}</h1>'
             f'<p class="meta">{e(old["id"])} → {e(new["id"])}</p>'
-            f'<p class="meta">final size {e(signed(growth)) if growth is not None else "?"}</p>'
             f'<div class="stats">{"".join(stats)}</div></header>')
 
 
@@ -55,11 +53,13 @@ def _layer_rows(layers: list[Doc], sign: str) -> str:
 
 def layers(d: Doc) -> str:
     lc = d["layers"]
-    return (f'<section id="layer-changes"><h2>Layers <small>({lc["shared"]} shared, '
-            f'{len(lc["removed"])} removed, {len(lc["added"])} added)</small></h2>'
-            '<table><thead><tr><th></th><th>#</th><th>size</th><th>command</th></tr></thead>'
-            f'<tbody>{_layer_rows(lc["removed"], "−")}{_layer_rows(lc["added"], "+")}</tbody>'
-            '</table></section>')
+    head = (f'<section id="layer-changes"><h2>Layers <small>({lc["shared"]} shared, '
+            f'{len(lc["removed"])} removed, {len(lc["added"])} added)</small></h2>')
+    if not lc["removed"] and not lc["added"]:
+        return head + "<p>OLD and NEW have the same layers.</p></section>"
+    return (head + '<table><thead><tr><th></th><th>#</th><th>size</th><th>command</th></tr>'
+            f'</thead><tbody>{_layer_rows(lc["removed"], "−")}{_layer_rows(lc["added"], "+")}'
+            '</tbody></table></section>')
 
 
 def directories(d: Doc) -> str:
