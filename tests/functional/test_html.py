@@ -5,6 +5,7 @@ tests read the page the way a person would — numbers, clicks, search."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -23,9 +24,11 @@ pytestmark = pytest.mark.skipif(not DEMO.exists(), reason="sample-images/demo.ta
 
 
 def slimscope(*args, cwd=None) -> subprocess.CompletedProcess:
-    env_py = {"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"}
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), NO_COLOR="1")
+    for var in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"):
+        env.pop(var, None)
     return subprocess.run([sys.executable, "-m", "slimscope", *map(str, args)], cwd=cwd,
-                          env=env_py, capture_output=True, text=True, timeout=120)
+                          env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -282,3 +285,27 @@ def test_diff_page_of_the_same_image_in_two_formats(driver, tmp_path):
     assert stat(driver, "final_bytes") == ("0", "0 Bytes")
     assert "7 shared" in driver.find_element("id", "layer-changes").text
     assert driver.find_element("css selector", "#map .empty").text == "Nothing here: 0 bytes."
+
+
+def test_page_of_an_engine_built_image(engine, driver, tmp_path):
+    """chmod-dup, built by the engine: `RUN chmod 600` stores the blob a second time,
+    and the waste treemap says so in the metadata-only colour."""
+    from tests.engine import fixture_image  # noqa: PLC0415
+
+    ref = f"docker-daemon:{fixture_image('chmod-dup')}"
+    p = slimscope("analyze", ref, "--format", "json", "--files")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    page = tmp_path / "chmod-dup.html"
+    p = slimscope("analyze", ref, "--format", "html", "-o", page)
+    assert p.returncode == 0, p.stderr
+    browser.open_page(driver, page)
+    assert browser.errors(driver) == []
+    for key in ("final_bytes", "total_bytes", "wasted_bytes"):
+        assert stat(driver, key) == (str(doc["totals"][key]), size(doc["totals"][key]))
+    assert doc["totals"]["wasted_bytes"] == 204800
+    driver.find_element("css selector", '.tree-btn[data-tree="1"]').click()
+    wait(driver, lambda: driver.find_elements("css selector", '#map [data-path="/opt/blob.bin"]'))
+    assert tile(driver, "/opt/blob.bin").value_of_css_property(
+        "background-color") == "rgba(237, 201, 72, 1)"      # metadata-only
+    driver.save_screenshot(str(tmp_path / "chmod-dup.png"))
