@@ -93,6 +93,7 @@ def test_html_to_stdout_without_output(demo_page):
     assert p.stdout.rstrip("\n") == demo_page.read_text(encoding="utf-8").rstrip("\n")
 
 
+@pytest.mark.browser
 def test_header_numbers_equal_the_json(driver, demo_page, demo_doc):
     browser.open_page(driver, demo_page)
     assert browser.errors(driver) == []
@@ -111,6 +112,7 @@ def test_header_numbers_equal_the_json(driver, demo_page, demo_doc):
     assert "/usr/local/bin/demo-suid && chmod 4755 /usr/local/bin/demo-suid" in rows[5].text
 
 
+@pytest.mark.browser
 def test_zoom_into_a_directory_and_back(driver, demo_page, demo_doc, tmp_path):
     browser.open_page(driver, demo_page)
     assert crumbs(driver) == ["/"]
@@ -145,6 +147,7 @@ def test_zoom_into_a_directory_and_back(driver, demo_page, demo_doc, tmp_path):
     assert browser.errors(driver) == []
 
 
+@pytest.mark.browser
 def test_search_highlights_matching_paths(driver, demo_page, demo_doc, tmp_path):
     browser.open_page(driver, demo_page)
     box = driver.find_element("id", "search")
@@ -168,6 +171,7 @@ def test_search_highlights_matching_paths(driver, demo_page, demo_doc, tmp_path)
     assert browser.errors(driver) == []
 
 
+@pytest.mark.browser
 def test_waste_treemap_is_coloured_by_reason(driver, demo_page, demo_doc):
     browser.open_page(driver, demo_page)
     driver.find_element("css selector", '.tree-btn[data-tree="1"]').click()
@@ -182,6 +186,7 @@ def test_waste_treemap_is_coloured_by_reason(driver, demo_page, demo_doc):
     assert browser.errors(driver) == []
 
 
+@pytest.mark.browser
 def test_small_files_become_one_tile_and_stay_reachable(driver, demo_doc, tmp_path):
     """A document with one big file and 3,000 tiny ones: the tiny ones are drawn as one
     tile, which lists them; each listed path zooms to where it lives."""
@@ -216,6 +221,7 @@ def test_small_files_become_one_tile_and_stay_reachable(driver, demo_doc, tmp_pa
     assert browser.errors(driver) == []
 
 
+@pytest.mark.browser
 def test_ci_page_shows_each_rules_verdict(driver, tmp_path):
     page = tmp_path / "ci.html"
     p = slimscope("ci", DEMO, "--no-config", "--max-size", "1MB", "--max-layers", "20",
@@ -251,6 +257,7 @@ def test_ci_html_says_so_when_the_image_cannot_be_read(tmp_path):
     assert "missing.tar" in text
 
 
+@pytest.mark.browser
 def test_diff_page_shows_growth(driver, demo_doc, tmp_path):
     """OLD is a saved report without /app/config.json and with a smaller blob: the
     growth treemap shows the one as added and the other as grown."""
@@ -276,6 +283,7 @@ def test_diff_page_shows_growth(driver, demo_doc, tmp_path):
     assert "/app/config.json" in files and "+60.0 kB" in files
 
 
+@pytest.mark.browser
 def test_diff_page_of_the_same_image_in_two_formats(driver, tmp_path):
     page = tmp_path / "same.html"
     p = slimscope("diff", DEMO, DEMO_OCITAR, "--format", "html", "-o", page)
@@ -287,6 +295,7 @@ def test_diff_page_of_the_same_image_in_two_formats(driver, tmp_path):
     assert driver.find_element("css selector", "#map .empty").text == "Nothing here: 0 bytes."
 
 
+@pytest.mark.browser
 def test_page_of_an_engine_built_image(engine, driver, tmp_path):
     """chmod-dup, built by the engine: `RUN chmod 600` stores the blob a second time,
     and the waste treemap says so in the metadata-only colour."""
