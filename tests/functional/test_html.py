@@ -172,6 +172,23 @@ def test_search_highlights_matching_paths(driver, demo_page, demo_doc, tmp_path)
 
 
 @pytest.mark.browser
+def test_a_browser_that_cannot_unpack_still_shows_the_numbers(driver, demo_page, demo_doc):
+    hook = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                                  {"source": "delete window.DecompressionStream;"})
+    try:
+        browser.open_page(driver, demo_page)
+        assert driver.find_element("css selector", "#map .empty").text.startswith(
+            "This browser cannot unpack the treemap (no DecompressionStream)")
+        t = demo_doc["totals"]
+        assert stat(driver, "final_bytes") == (str(t["final_bytes"]), size(t["final_bytes"]))
+        assert len(driver.find_elements("css selector", "#layers tbody tr")) == t["layers"]
+        assert browser.errors(driver) == []
+    finally:
+        driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument",
+                               {"identifier": hook["identifier"]})
+
+
+@pytest.mark.browser
 def test_waste_treemap_is_coloured_by_reason(driver, demo_page, demo_doc):
     browser.open_page(driver, demo_page)
     driver.find_element("css selector", '.tree-btn[data-tree="1"]').click()
