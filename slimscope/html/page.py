@@ -22,12 +22,20 @@ def _asset(name: str) -> str:
 def _packed(obj: object) -> str:
     """JSON, gzipped (no timestamp: the same input writes the same page) and base64'd,
     which a <script> element holds as is: a 200,000-file tree in about 1 MB."""
-    raw = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    # surrogatepass: a tar name that is not UTF-8 reaches here surrogate-escaped; the
+    # browser's decoder shows its bytes as U+FFFD, as it would in the tables.
+    raw = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8",
+                                                                             "surrogatepass")
     return base64.b64encode(gzip.compress(raw, 6, mtime=0)).decode("ascii")
 
 
+def _displayable(text: str) -> str:
+    """Text that encodes as UTF-8: bytes of a non-UTF-8 name become U+FFFD."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def document(title: str, body: str, trees: list[Doc]) -> str:
-    return f"""<!DOCTYPE html>
+    return _displayable(f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="slimscope {e(VERSION)}">
@@ -45,7 +53,7 @@ def document(title: str, body: str, trees: list[Doc]) -> str:
 <script>{_asset("d3-hierarchy.min.js")}</script>
 <script>{_asset("treemap.js")}</script>
 </body></html>
-"""
+""")
 
 
 def _shell(trees: list[Doc], note: str = "") -> str:

@@ -101,3 +101,16 @@ def test_a_path_deeper_than_pythons_stack():
     b.add_leaf("/" + "/".join(["d"] * 3000) + "/f", 7, b.kind(("x",), "x", 0))
     tree = b.encode()
     assert tree["total"] == 7 and len(tree["n"]) == 3002
+
+
+def test_a_name_that_is_not_utf8_still_makes_a_page(doc):
+    """Tar names that are not UTF-8 arrive surrogate-escaped; the page shows U+FFFD."""
+    from slimscope.html import analysis_page  # noqa: PLC0415
+
+    doc = json.loads(json.dumps(doc))
+    bad = "/app/caf" + b"\xe9".decode("utf-8", "surrogateescape")
+    doc["files"].append({"path": bad, "type": "file", "size": 123456, "mode": 0o644, "uid": 0,
+                         "gid": 0, "layer": 6, "link": None, "digest": None})
+    page = analysis_page(doc)
+    assert "/app/caf\ufffd" in page          # the largest-files table
+    page.encode("utf-8")
