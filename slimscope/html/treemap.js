@@ -208,7 +208,8 @@
           if (c) el.style.backgroundColor = c;
         }
         if (d.hit) {
-          if (d.hit[i]) el.classList.add("hit");
+          // A directory drawn as one tile cannot show its matches: it lights up itself.
+          if (d.hit[i] || (d.under[i] && !n.children)) el.classList.add("hit");
           else if (d.under[i]) el.classList.add("has-hit");
         }
       }

@@ -73,9 +73,12 @@ def area(el) -> float:
 
 
 def wait(driver, cond, timeout: float = 5.0):
+    from selenium.common.exceptions import StaleElementReferenceException  # noqa: PLC0415
     from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
 
-    return WebDriverWait(driver, timeout).until(lambda d: cond())
+    # The page redraws the map on each step: an element read mid-redraw may be gone.
+    return WebDriverWait(driver, timeout, ignored_exceptions=(
+        StaleElementReferenceException,)).until(lambda d: cond())
 
 
 def test_page_is_one_file_with_nothing_to_fetch(demo_page):
@@ -212,7 +215,8 @@ def test_small_files_become_one_tile_and_stay_reachable(driver, demo_doc, tmp_pa
     doc = json.loads(json.dumps(demo_doc))
     base = {"type": "file", "mode": 0o644, "uid": 0, "gid": 0, "layer": 0, "link": None,
             "digest": None}
-    doc["files"] = [dict(base, path="/many/big.bin", size=50_000_000)] + [
+    doc["files"] = [dict(base, path="/many/big.bin", size=50_000_000),
+                    dict(base, path="/tiny/sub/x", size=80_000)] + [
         dict(base, path=f"/many/f{i:04d}", size=1000 + i % 7) for i in range(3000)]
     page = tmp_path / "many.html"
     page.write_text(analysis_page(doc), encoding="utf-8")
@@ -228,8 +232,16 @@ def test_small_files_become_one_tile_and_stay_reachable(driver, demo_doc, tmp_pa
     items = driver.find_elements("css selector", "#side-list li")
     assert len([i for i in items if i.get_attribute("data-i")]) == 300
     assert items[-1].text == "… 2700 more (search narrows them)"
-    driver.find_element("id", "search").send_keys("/many/f2999")
+    # /tiny is big enough for a tile, too small to show what it holds.
+    assert tile(driver, "/tiny").get_attribute("class").split() == ["tile", "dirleaf"]
+    driver.find_element("id", "search").send_keys("sub/x")
     wait(driver, lambda: driver.find_element("id", "search-count").text == "1 path matches")
+    assert "hit" in tile(driver, "/tiny").get_attribute("class").split()
+    assert "hit" not in tile(driver, "/many/big.bin").get_attribute("class").split()
+    driver.find_element("id", "search").clear()
+    driver.find_element("id", "search").send_keys("/many/f2999")
+    wait(driver, lambda: driver.find_element("css selector", "#side-list li[data-i] .p").text
+         == "/many/f2999")
     driver.find_element("css selector", "#side-list li[data-i]").click()
     wait(driver, lambda: crumbs(driver) == ["/", "many"])
     # Still too small to draw alone: the tile that holds it is the one highlighted.
