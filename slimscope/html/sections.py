@@ -175,8 +175,10 @@ def ci_verdict(ci: Doc) -> str:
     rules = ci.get("rules") or []
     passed = ci.get("passed")
     failed = ci.get("failed") or []
-    head = (f"PASSED: all {len(rules)} rules passed" if passed else
-            f"FAILED: {len(failed)} of {len(rules)} rules failed ({', '.join(failed)})")
+    n = len(rules)
+    word = "rule" if n == 1 else "rules"       # the words of the gate's own verdict line
+    head = (f"PASSED: all {n} {word} passed" if passed else
+            f"FAILED: {len(failed)} of {n} {word} failed ({', '.join(failed)})")
     src = (ci.get("config") or {}).get("source")
     rows = []
     for r in rules:

@@ -260,6 +260,7 @@ def test_ci_page_shows_each_rules_verdict(driver, tmp_path):
     assert browser.errors(driver) == []
     assert driver.find_element("id", "verdict").text == \
         "FAILED: 2 of 3 rules failed (max-size, no-hidden-secrets)"
+    assert "FAILED: 2 of 3 rules failed (max-size, no-hidden-secrets)" in p.stdout
     rows = {r.get_attribute("data-rule"): r for r in
             driver.find_elements("css selector", "#ci tr.rule")}
     assert set(rows) == {"max-size", "max-layers", "no-hidden-secrets"}
@@ -273,7 +274,8 @@ def test_ci_page_shows_each_rules_verdict(driver, tmp_path):
                   "--html", passed, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     browser.open_page(driver, passed)
-    assert driver.find_element("id", "verdict").text == "PASSED: all 1 rules passed"
+    assert driver.find_element("id", "verdict").text == "PASSED: all 1 rule passed"
+    assert "PASSED: all 1 rule passed" in p.stdout          # the same words as the log
 
 
 def test_ci_html_says_so_when_the_image_cannot_be_read(tmp_path):
