@@ -64,8 +64,8 @@ def header(doc: Doc) -> str:
     return "\n".join(out)
 
 
-HOW_TO = ("Click a directory to zoom in, the breadcrumb to go back; hover a tile for its path, "
-          "size, share, layer and owner.")
+HOW_TO = ("Click a directory to zoom in, the breadcrumb or Escape to go back; hover a tile for "
+          "its path, size, share, layer and owner.")
 
 
 def treemap_shell(trees: list[Doc], note: str = "") -> str:

@@ -392,6 +392,11 @@
   for (var b = 0; b < buttons.length; b++) {
     buttons[b].addEventListener("click", function (ev) { show(+ev.currentTarget.dataset.tree); });
   }
+  // Escape goes up one directory, as the breadcrumb's last-but-one step does.
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape" || ev.target === search || cur.root === 0) return;
+    zoom(cur.dec.parent[cur.root]);
+  });
   var timer = 0;
   search.addEventListener("input", function () {
     clearTimeout(timer);

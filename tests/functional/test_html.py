@@ -137,6 +137,7 @@ def test_zoom_into_a_directory_and_back(driver, demo_page, demo_doc, tmp_path):
                for x in tiles if x.get_attribute("data-path"))
     # Hover tells the exact size, the layer and the owner.
     from selenium.webdriver import ActionChains  # noqa: PLC0415
+    from selenium.webdriver.common.keys import Keys  # noqa: PLC0415
     ActionChains(driver).move_to_element(config).perform()
     tip = driver.find_element("id", "tip")
     wait(driver, lambda: tip.is_displayed())
@@ -144,6 +145,10 @@ def test_zoom_into_a_directory_and_back(driver, demo_page, demo_doc, tmp_path):
     assert "from layer 6" in tip.text and "-rw-r--r-- 0:0" in tip.text
     driver.save_screenshot(str(tmp_path / "zoomed.png"))
     assert (tmp_path / "zoomed.png").stat().st_size > 10_000
+    tile(driver, "/app/data").find_element("css selector", ":scope > span").click()
+    wait(driver, lambda: crumbs(driver) == ["/", "app", "data"])
+    driver.find_element("css selector", "body").send_keys(Keys.ESCAPE)    # one level up
+    wait(driver, lambda: crumbs(driver) == ["/", "app"])
     driver.find_elements("css selector", "#breadcrumb .crumb")[0].click()
     wait(driver, lambda: crumbs(driver) == ["/"])
     assert tile(driver, "/bin/busybox")
