@@ -162,6 +162,10 @@ def _gate(image, config_path, no_config, max_size, max_compressed_size, max_wast
         base_view = load_view(cfg.baseline, lambda name: load_analysis(
             name, None, platform, no_hash, no_cache, "reading baseline"))
     analysis = load_analysis(image, image_sel, platform, no_hash, no_cache)
+    if cfg.max_compressed_size is not None:
+        # The rules read the analysis and change nothing: measure before they run.
+        from slimscope.core.analysis import measure_compressed
+        measure_compressed(analysis)
 
     ctx = Context(cfg, top=top, baseline=base_view)
     results = evaluate(analysis, ctx)

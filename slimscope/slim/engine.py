@@ -19,9 +19,8 @@ import threading
 
 from slimscope.errors import BadInput
 from slimscope.slim.tarout import stream_writer
-from slimscope.index.layerindex import CHUNK
+from slimscope.index.streams import CHUNK, IterStream
 from slimscope.core.snapshot import ENGINE_PATHS, norm
-from slimscope.image.sources import IterStream
 from slimscope.slim.offline import restamp
 
 IMPORT_FIELDS = ("Cmd", "Entrypoint", "Env", "ExposedPorts", "Labels", "OnBuild", "User",

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from slimscope.core.compose import compose, unpack
 from slimscope.errors import BadInput
 from slimscope.slim.tarout import stream_writer
-from slimscope.index.layerindex import (TAR_KINDS, BLOCK, CHAR, CHUNK, DIR, FIFO, SYMLINK,
+from slimscope.index.records import (TAR_KINDS, BLOCK, CHAR, DIR, FIFO, SYMLINK,
                                   WH_OPAQUE, WH_PREFIX, clean_path, parent_of)
+from slimscope.index.streams import CHUNK
 
 MT_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -12,7 +14,7 @@ import uuid
 
 from slimscope.core.analysis import measure_compressed
 from slimscope.engine import engine_client
-from slimscope.errors import BadInput, CheckFailed, EngineUnavailable
+from slimscope.errors import BadInput, CheckFailed, EngineUnavailable, SlimscopeError, Terminated
 
 def _temp_tag() -> str:
     return f"slimscope-tmp/{uuid.uuid4().hex[:16]}:slim"
@@ -62,6 +64,45 @@ def _load(client, archive) -> None:
             raise BadInput(f"docker load failed: {doc.get('error') or doc['errorDetail']}")
 
 
+def _output_path(out: str, src_path) -> str:
+    """Where -o really writes: a symlink is followed (the link stays); the source itself,
+    under any name, and anything but a file or a directory are refused, --force or not."""
+    if not out:
+        raise BadInput("-o: the output path is empty")
+    real = os.path.realpath(out) if os.path.islink(out) else out
+    if src_path and (os.path.realpath(real) == os.path.realpath(src_path)
+                     or _same_file(real, src_path)):
+        raise BadInput(f"-o {out} is the source itself; the source is never overwritten")
+    if os.path.lexists(real) and not (os.path.isfile(real) or os.path.isdir(real)):
+        raise BadInput(f"-o {out} is not a regular file or a directory; slim writes an image "
+                       "archive or an OCI layout there")
+    return real
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _commit_path(tmp: str, out: str, force: bool) -> None:
+    """Give the staged output its name. Without --force the name is claimed atomically
+    (a link for a file, mkdir for a layout): of two runs, one wins and one says so."""
+    if force:
+        _replace_path(tmp, out)
+        return
+    try:
+        if os.path.isdir(tmp):
+            os.mkdir(out)               # our claim; the rename below replaces it
+            os.replace(tmp, out)
+        else:
+            os.link(tmp, out)
+            os.unlink(tmp)
+    except FileExistsError:
+        raise BadInput(f"{out} appeared while slimming; pass --force to replace it") from None
+
+
 def _replace_path(tmp: str, out: str) -> None:
     """Move tmp to out; an existing directory out is swapped away first (with --force)."""
     if os.path.isdir(out) and not os.path.islink(out):
@@ -83,6 +124,7 @@ class Cleanup:
 
     def __init__(self):
         self.paths, self.tags, self.client = [], [], None
+        self.committed: list = []      # outputs already given their names
 
     def run(self):
         for p in self.paths:
@@ -101,7 +143,7 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
          fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache) -> str:
     """Slim IMAGE as the options say; returns the report to print. `load_analysis` reads
     an image with the caller's progress display."""
-    from slimscope.image import sources
+    from slimscope.image.reference import open_source
     from slimscope.slim import keepbase, report
     from slimscope.slim.plan import make_plan
 
@@ -116,11 +158,11 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
         raise BadInput("--name names the file or layout -o writes; give -o PATH (or use --tag)")
     if fmt == "oci" and not out:
         raise BadInput("--format oci writes a directory: give it with -o DIR")
-    src = sources.open_source(image)
-    in_engine = isinstance(src, sources.DaemonSource)
-    src_path = getattr(src, "path", None)
-    if out and src_path and os.path.abspath(out) == os.path.abspath(src_path):
-        raise BadInput(f"-o {out} is the source itself; the source is never overwritten")
+    src = open_source(image)
+    in_engine = src.in_engine
+    src_path = src.local_path
+    if out:
+        out = _output_path(out, src_path)
     if out and os.path.lexists(out) and not force and not dry_run:
         raise BadInput(f"{out} exists; pass --force to replace it")
     if out and not dry_run and not os.path.isdir(os.path.dirname(os.path.abspath(out))):
@@ -141,7 +183,7 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
         raise BadInput(f"--via engine needs an image in the engine; {image} is not (use --via "
                        "offline, or `docker load` it first)")
     if tag and not dry_run:
-        if in_engine and _same_tag(tag, src.ref):
+        if in_engine and _same_tag(tag, src.engine_ref):
             raise BadInput(f"--tag {tag} is the source image; the source is never changed")
         if _tag_exists(client, tag) and not force:
             raise BadInput(f"image {tag} exists; pass --force to replace the tag")
@@ -170,14 +212,42 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
                                                 force, smoke, no_verify, no_hash, no_compressed,
                                                 cleanup, notes, name or tag or source_name(before))
         ok = True
+        if measuring is not None:
+            measuring.join()
+        doc = report.build(before, after, plan, start, via, targets, notes, not no_verify,
+                           smoke_result)
+    except KeyboardInterrupt as e:
+        if cleanup.committed:       # say what is true: the output is there and complete
+            raise StoppedAfterCommit(e, cleanup.committed) from None
+        raise
     finally:
         if not ok:
             cleanup.run()
-    if measuring is not None:
-        measuring.join()
-    doc = report.build(before, after, plan, start, via, targets, notes, not no_verify,
-                       smoke_result)
     return json.dumps(doc, indent=2) if as_json else report.render_text(doc)
+
+
+class StoppedAfterCommit(SlimscopeError):
+    """Ctrl-C or SIGTERM came after the output got its name: it is written, and whole."""
+
+    def __init__(self, signal_error: KeyboardInterrupt, targets: list):
+        word = "terminated" if isinstance(signal_error, Terminated) else "interrupted"
+        super().__init__(f"{word} after writing {', '.join(targets)} (complete and verified; "
+                         "the report was not printed)")
+        self.exit_code = 143 if isinstance(signal_error, Terminated) else 130
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM for the few calls that give the outputs their names."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _umask() -> int:
@@ -305,17 +375,21 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
         finally:
             scratch.run()
 
-    # commit: nothing above touched a user-visible name
-    if out:
-        if not os.path.isdir(staged_out):
-            os.chmod(staged_out, 0o666 & ~_umask())
-        _replace_path(staged_out, out)
-        cleanup.paths.remove(staged_out)
-        targets.append(out)
-    if tag:
-        image_id = client.api.inspect_image(engine_ref)["Id"]
-        _retag(client, image_id, tag)
-        targets.append(tag)
+    # commit: nothing above touched a user-visible name. Ctrl-C waits until the names
+    # are given, so that what the user is told matches what was written.
+    with _signals_held():
+        if out:
+            if not os.path.isdir(staged_out):
+                os.chmod(staged_out, 0o666 & ~_umask())
+            _commit_path(staged_out, out, force)
+            cleanup.paths.remove(staged_out)
+            targets.append(out)
+            cleanup.committed.append(out)
+        if tag:
+            image_id = client.api.inspect_image(engine_ref)["Id"]
+            _retag(client, image_id, tag)
+            targets.append(tag)
+            cleanup.committed.append(tag)
     if engine_ref:
         _untag(client, engine_ref)      # only the temporary name (the image keeps --tag)
         cleanup.tags.remove(engine_ref)
@@ -323,15 +397,14 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
 
 
 def _smoke(client, before, engine_ref, staged_out, fmt, command, cleanup):
-    from slimscope.image import sources
     from slimscope.slim.verify import smoke as run_smoke
 
     src = before.image.source
-    if isinstance(src, sources.DaemonSource):
+    if src.in_engine:
         original = before.image.id
-    elif isinstance(src, sources.ArchiveSource):
+    elif src.archive_path:
         original = _temp_tag()
-        _load_as(client, src.path, original, cleanup)
+        _load_as(client, src.archive_path, original, cleanup)
     else:
         raise BadInput("--smoke needs the source in the engine or a docker archive")
     slimmed = engine_ref
