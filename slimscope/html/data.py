@@ -14,8 +14,8 @@ from __future__ import annotations
 import stat
 from typing import Any, Union
 
-from slimscope.core.delta import files_of
 from slimscope.core.fmt import short_command, size
+from slimscope.core.paths import FinalTable
 
 # Tableau 10 and two more: distinct on screen and for most colour-blind readers.
 LAYER_COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
@@ -128,7 +128,10 @@ def _layer_legend(layers: list[Doc]) -> list[list[str]]:
 def final_tree(doc: Doc) -> Doc:
     """The final filesystem by bytes, coloured by the layer that stored each file."""
     records = doc.get("files") or []
-    counted = files_of(records)
+    # The core's path table decides what each path counts (a hardlink whose twin is
+    # still there counts nothing), so the tiles add up to final_bytes.
+    table = FinalTable.of_records(records, "the report")
+    row, bytes_of = table.group, table.counted.tolist()
     b = TreeBuilder()
     for rec in records:
         layer = rec["layer"]
@@ -142,8 +145,8 @@ def final_tree(doc: Doc) -> Doc:
             extra = f"→ {rec['link']}"
         elif rec["type"] == "hardlink":
             extra = f"hard link to {rec['link']}" + (
-                "" if counted[rec["path"]][1] else " (its bytes are counted there)")
-        b.add_leaf(rec["path"], counted[rec["path"]][1], b.kind(key, text, layer), extra)
+                "" if bytes_of[row[rec["path"]]] else " (its bytes are counted there)")
+        b.add_leaf(rec["path"], bytes_of[row[rec["path"]]], b.kind(key, text, layer), extra)
     out = b.encode()
     out.update(id="final", label="Final filesystem", legend=_layer_legend(doc["layers"]),
                unit="bytes the final filesystem shows")

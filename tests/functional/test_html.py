@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from slimscope.core.delta import files_of
 from slimscope.core.fmt import size
+from slimscope.core.paths import FinalTable
 from tests.engine import REPO_ROOT
 from tests.functional import browser
 
@@ -119,8 +119,9 @@ def test_header_numbers_equal_the_json(driver, demo_page, demo_doc):
 def test_zoom_into_a_directory_and_back(driver, demo_page, demo_doc, tmp_path):
     browser.open_page(driver, demo_page)
     assert crumbs(driver) == ["/"]
-    counted = files_of(demo_doc["files"])
-    under_app = sum(n for p, (_, n, _) in counted.items() if p.startswith("/app/"))
+    table = FinalTable.of_records(demo_doc["files"], "demo")
+    under_app = table.bytes_under(table.group["/app"])
+
     # A click anywhere in /app (here on the largest file inside it) opens /app.
     tile(driver, "/app/data/blob.bin").click()
     wait(driver, lambda: crumbs(driver) == ["/", "app"])
