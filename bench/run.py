@@ -18,6 +18,7 @@ Benchmarks (--only takes a comma-separated list):
   oci-zstd     (c) (a) as an OCI layout with zstd layers
   reuse        second analyze of an image sharing 9 of 10 layers with (a)
   tui          TUI time-to-usable, layer switch and filter on (a)    [slimscope.tui]
+  html         HTML report of (a): page size, time to interactive    [chromium, selenium]
   slim         slim --via offline/engine vs docker-squash vs export|import [engine]
 """
 
@@ -39,7 +40,7 @@ sys.path.insert(0, HERE)
 
 import gen  # noqa: E402
 
-ALL = ("small", "big", "oci-gzip", "oci-zstd", "reuse", "tui", "slim")
+ALL = ("small", "big", "oci-gzip", "oci-zstd", "reuse", "tui", "html", "slim")
 MARK_START = "<!-- results:start (written by bench/run.py) -->"
 MARK_END = "<!-- results:end -->"
 
@@ -376,6 +377,9 @@ def main(argv=None):
                     results["TUI on (a)"] = {"skipped": "slimscope.tui is not in this checkout"}
                 else:
                     results["TUI on (a)"] = bench_tui(r, imgs)
+            elif name == "html":
+                import html_bench  # bench/html_bench.py: needs chromium and selenium
+                results["HTML report of (a)"] = html_bench.run(r, imgs)
             elif name == "slim":
                 results["slim"] = bench_slim(r, imgs, args.slim_repeat or repeat)
         except Skip as e:

@@ -16,14 +16,16 @@ Examples:
   slimscope analyze sample-images/demo.tar --format json --files
   slimscope analyze oci:./layout --platform linux/arm64
   slimscope analyze docker-archive:app.tar.gz --image app:2 --format markdown
+  slimscope analyze myapp:1.2 --format html -o report.html
 
 """ + SOURCES_HELP
 
 
 @click.command(help=ANALYZE_HELP)
 @click.argument("image")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]),
+              default="text", show_default=True,
+              help="html: one self-contained page with a zoomable treemap (opens offline).")
 @click.option("--files", is_flag=True, help="Also list the final filesystem (JSON: `files`).")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1),
               help="How many rows in the largest-files, waste and hint lists.")
@@ -43,6 +45,9 @@ def analyze(image, fmt, files, top, compressed, output, image_sel, platform, no_
         text = json.dumps(report.to_json(result, include_files=files), indent=2)
     elif fmt == "markdown":
         text = report.render_markdown(result, top)
+    elif fmt == "html":
+        from slimscope import html
+        text = html.analysis_page(report.to_json(result, include_files=True))
     else:
         text = None
     if output:

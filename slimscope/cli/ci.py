@@ -29,6 +29,7 @@ Examples:
   slimscope ci image.tar --forbid '**/*.pem' --forbid '/var/lib/apt/lists/*'
   slimscope ci myapp:new --baseline ci-main.json --max-growth 5% --junit junit.xml
   slimscope ci myapp:latest --json ci-main.json   # save a baseline for later runs
+  slimscope ci myapp:latest --max-size 150MB --html report.html
 
 """ + SOURCES_HELP
 
@@ -82,6 +83,9 @@ def _write_junit_error(path: str, image: str, message: str) -> None:
 @click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write the JSON report (usable as a later --baseline) here.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False),
+              help="Write a self-contained HTML page (verdicts, treemap, tables) here, whatever "
+                   "the verdict.")
 @click.option("--markdown", type=click.Path(dir_okay=False),
               help="Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).")
 @click.option("--github/--no-github", "github", default=None,
@@ -91,28 +95,42 @@ def _write_junit_error(path: str, image: str, message: str) -> None:
 @image_options
 def ci(image, config_path, no_config, max_size, max_compressed_size, max_wasted_bytes,
        max_wasted_percent, min_efficiency, max_layers, max_layer_size, forbid, path_budgets,
-       allow_hidden_secrets, secrets_allow, max_growth, baseline, junit, json_path, markdown, github,
-       top, image_sel, platform, no_hash, no_cache):
+       allow_hidden_secrets, secrets_allow, max_growth, baseline, junit, json_path, html_path,
+       markdown, github, top, image_sel, platform, no_hash, no_cache):
     try:
         _gate(image, config_path, no_config, max_size, max_compressed_size, max_wasted_bytes,
               max_wasted_percent, min_efficiency, max_layers, max_layer_size, forbid,
               path_budgets, allow_hidden_secrets, secrets_allow, max_growth, baseline, junit,
-              json_path, markdown, github, top, image_sel, platform, no_hash, no_cache)
+              json_path, html_path, markdown, github, top, image_sel, platform, no_hash, no_cache)
     except (CheckFailed, KeyboardInterrupt):
         raise
     except Exception as e:
         # Whatever stops the gate with exit 2, the JUnit file says so: a CI that reads
         # only the file must never mistake a missing verdict for a pass.
+        message = (str(e) if isinstance(e, SlimscopeError)
+                   else f"unexpected error: {type(e).__name__}: {e}")
         if junit:
-            _write_junit_error(junit, image, str(e) if isinstance(e, SlimscopeError)
-                               else f"unexpected error: {type(e).__name__}: {e}")
+            _write_junit_error(junit, image, message)
+        if html_path:
+            _write_html_error(html_path, image, message)
         raise
+
+
+def _write_html_error(path: str, image: str, message: str) -> None:
+    """The page says the run failed, rather than leaving none or last run's behind; the
+    error that stopped the run stays the one reported, even if this write fails too."""
+    from slimscope import html
+
+    try:
+        write_atomic(path, html.ci_error_page(image, message).encode())
+    except (SlimscopeError, OSError):
+        pass
 
 
 def _gate(image, config_path, no_config, max_size, max_compressed_size, max_wasted_bytes,
           max_wasted_percent, min_efficiency, max_layers, max_layer_size, forbid, path_budgets,
-          allow_hidden_secrets, secrets_allow, max_growth, baseline, junit, json_path, markdown,
-          github, top, image_sel, platform, no_hash, no_cache):
+          allow_hidden_secrets, secrets_allow, max_growth, baseline, junit, json_path, html_path,
+          markdown, github, top, image_sel, platform, no_hash, no_cache):
     from slimscope.core.delta import load_view
     from slimscope.gate import config as gconfig
     from slimscope.gate import reports
@@ -159,6 +177,9 @@ def _gate(image, config_path, no_config, max_size, max_compressed_size, max_wast
         write_atomic(junit, reports.render_junit(outcome))
     if json_path:
         write_atomic(json_path, reports.json_bytes(outcome))
+    if html_path:
+        from slimscope import html
+        write_atomic(html_path, html.ci_page(reports.to_json(outcome)).encode())
     md = None
     if markdown or os.environ.get("GITHUB_STEP_SUMMARY"):
         md = reports.render_markdown(outcome, top)

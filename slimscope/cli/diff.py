@@ -20,6 +20,7 @@ Examples:
   slimscope diff myapp:1.2 myapp:1.3
   slimscope diff ci-main.json build/image.tar --format markdown -o diff.md
   slimscope diff old.json new.json --format json --top 50
+  slimscope diff myapp:1.2 myapp:1.3 --format html -o diff.html
 
 """ + SOURCES_HELP
 
@@ -27,8 +28,9 @@ Examples:
 @click.command("diff", help=DIFF_HELP)
 @click.argument("old")
 @click.argument("new")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]),
+              default="text", show_default=True,
+              help="html: one self-contained page with a treemap of growth (opens offline).")
 @click.option("--top", default=15, show_default=True, type=click.IntRange(1),
               help="How many directories and files to list (JSON: all when not given).")
 @click.option("--depth", default=3, show_default=True, type=click.IntRange(1),
@@ -51,6 +53,9 @@ def diff(old, new, fmt, top, depth, output, image_sel, platform, no_hash, no_cac
         text = json.dumps(d.to_json(result, top if top_given else None), indent=2)
     elif fmt == "markdown":
         text = render.render_markdown(result, top)
+    elif fmt == "html":
+        from slimscope import html
+        text = html.diff_page(d.to_json(result, top if top_given else None))
     else:
         text = render.render_text(result, top)
     if output:
