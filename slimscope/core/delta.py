@@ -56,8 +56,10 @@ def view_of(analysis) -> ImageView:
     from slimscope.core.report import to_json
 
     doc = to_json(analysis)
+    # the history comment too ("Imported from -"), so a layer is named as in `analyze`
+    layers = [dict(d, comment=l.comment) for d, l in zip(doc["layers"], analysis.layers)]
     return ImageView(analysis.image.reference, analysis.image.id, "image", doc["totals"],
-                     doc["layers"], files_of(analysis.files()), analysis)
+                     layers, files_of(analysis.files()), analysis)
 
 
 def analysis_doc(doc, where: str) -> dict:

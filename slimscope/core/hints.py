@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate, islice
 
 from slimscope.core.compose import unpack
+from slimscope.core.fmt import plural
 from slimscope.index.layerindex import FILE, HARDLINK
 
 
@@ -183,7 +184,7 @@ def find_hints(analysis) -> list:
             continue
         items.sort(key=lambda t: (-t[0], t[1]))
         hints.append(Hint("chmod-duplicate",
-                          f"layer {by} stores {count} file(s) of layer {li} again with the same "
+                          f"layer {by} stores {plural(count, 'file')} of layer {li} again with the same "
                           "content, changing only mode, owner or time",
                           "where a `RUN chmod/chown` did this, set mode and owner while copying "
                           "(`COPY --chown=... --chmod=...`)", size, by, [p for _, p in items[:5]],

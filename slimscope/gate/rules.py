@@ -11,7 +11,7 @@ from typing import Optional
 
 from slimscope.errors import BadInput
 from slimscope.gate.config import GateConfig
-from slimscope.core.fmt import short_command, size
+from slimscope.core.fmt import layer_command, short_command, size
 from slimscope.core.report import secret_sentence
 
 
@@ -406,7 +406,7 @@ class MaxGrowth(Rule):
                 culprits = [Culprit(f"{signed(c.delta)} {c.path} ({c.change})", c.delta, c.path)
                             for c in d.files if c.delta > 0][:ctx.top]
             culprits += [Culprit(f"new layer {l['index']} ({size(l['bytes'])}): "
-                                 f"{short_command(l.get('created_by', ''), 70)}",
+                                 f"{short_command(layer_command(l), 70)}",
                                  l["bytes"], None, l["index"]) for l in d.added_layers[:3]]
         budget_text = str(self.budget)
         if self.budget.percent is not None:
