@@ -11,7 +11,8 @@ known to fit and nothing is re-wrapped on the way out.
 from __future__ import annotations
 
 import textwrap
-from typing import Iterable, Optional
+from collections.abc import Iterable
+from typing import Optional
 
 from rich.text import Text
 

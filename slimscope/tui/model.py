@@ -456,7 +456,8 @@ def _parse_filter(text: str):
     text = text.strip()
     if not text:
         return None
-    if any(c in text for c in "*?["):
+    # a bracket that opens no class ("[", "a]") is text, not a glob that matches nothing
+    if any(c in text for c in "*?") or re.search(r"\[[^\]]+\]", text):
         if "/" in text:
             pat = text if text.startswith(("/", "*")) else "*/" + text
             return "path", re.compile(fnmatch.translate(pat)).match   # what fnmatchcase runs
