@@ -4,7 +4,7 @@ spelling for every report, the TUI and every consumer."""
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any, Optional
 
 import humanize
 
@@ -37,10 +37,10 @@ def short_command(created_by: str, width: int = 0) -> str:
     return text or "(no command recorded)"
 
 
-def layer_command(layer: dict) -> str:
+def layer_command(layer: dict[str, Any]) -> str:
     """A layer dict's command (`created_by`), else its history comment: the text
     `LayerReport.command` gives, so a layer has one name in every report."""
-    return layer.get("created_by") or layer.get("comment") or ""
+    return str(layer.get("created_by") or layer.get("comment") or "")
 
 
 def plural(n: int, word: str, words: str = "") -> str:

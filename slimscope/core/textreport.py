@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from rich.text import Text
 
 from slimscope.core.fmt import plural, short_command, size
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from slimscope.core.analysis import Analysis
 
 MIN_WIDTH = 40
 BAR_FROM = 100        # the layers' size bar is shown from this width on
@@ -61,12 +66,12 @@ def wrap_items(items: Iterable[str], width: int, sep: str = "  ") -> list[str]:
     return lines
 
 
-def _print(console, line, style: str = "") -> None:
+def _print(console: Console, line: str | Text, style: str = "") -> None:
     console.print(Text(line, style=style) if isinstance(line, str) else line,
                   highlight=False, markup=False, no_wrap=True, overflow="ignore", crop=False)
 
 
-def _columns(rows: list[list[str]], right: set, width: int, styles=None) -> list[str]:
+def _columns(rows: list[list[str]], right: set[int], width: int) -> list[str]:
     """Rows of cells, the last cell takes what is left and wraps under itself."""
     if not rows:
         return []
@@ -81,7 +86,8 @@ def _columns(rows: list[list[str]], right: set, width: int, styles=None) -> list
     return out
 
 
-def render_text(analysis, console, top: int = 10, files: bool = False) -> None:
+def render_text(analysis: Analysis, console: Console, top: int = 10,
+                files: bool = False) -> None:
     from slimscope.core.report import secret_sentence, where
 
     W = max(console.width, MIN_WIDTH)
@@ -166,32 +172,29 @@ def render_text(analysis, console, top: int = 10, files: bool = False) -> None:
             _print(console, line, "dim" if i == 0 else "")
 
 
-def _more(console, rest: int) -> None:
+def _more(console: Console, rest: int) -> None:
     if rest > 0:
         _print(console, f"  … {rest} more (--top)", "dim")
 
 
-def _layers(analysis, console, W: int) -> None:
+def _layers(analysis: Analysis, console: Console, W: int) -> None:
     """One line per layer: index, size, [bar,] wasted, + ~ -, the command cut to fit."""
     _print(console, "Layers", "bold")
     total = analysis.total_bytes
     with_bar = W >= BAR_FROM
-    rows = []
+    rows: list[list[str]] = []
     for l in analysis.layers:
-        rows.append([str(l.index), size(l.bytes),
-                     _bar(l.bytes, total) if with_bar else None,
-                     size(l.wasted_bytes) if l.wasted_bytes else "",
-                     str(l.added), str(l.modified + l.metadata_only), str(l.deleted)])
-    head = ["#", "size", "", "wasted", "+", "~", "-"]
-    if not with_bar:
-        head.pop(2)
-        rows = [r[:2] + r[3:] for r in rows]
+        rows.append([str(l.index), size(l.bytes)]
+                    + ([_bar(l.bytes, total)] if with_bar else [])
+                    + [size(l.wasted_bytes) if l.wasted_bytes else "",
+                       str(l.added), str(l.modified + l.metadata_only), str(l.deleted)])
+    head = ["#", "size"] + ([""] if with_bar else []) + ["wasted", "+", "~", "-"]
     widths = [max([len(head[i])] + [len(r[i]) for r in rows]) for i in range(len(head))]
     bar_col = 2 if with_bar else -1
 
     wasted_col = 3 if with_bar else 2
 
-    def line(cells: list, wasted_style: str = "") -> Text:
+    def line(cells: list[str], wasted_style: str = "") -> Text:
         t = Text("  ")
         for i, (c, w) in enumerate(zip(cells, widths)):
             t.append(c.ljust(w) if i == bar_col else c.rjust(w),

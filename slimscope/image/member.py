@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from slimscope.errors import BadInput
+from slimscope.image.sources import Image
 from slimscope.index.layerindex import clean_path
 
 
@@ -29,7 +30,7 @@ class Member:
         return len(self.data) < self.size
 
 
-def open_member(image, layer: int, path: str, limit: Optional[int] = None) -> Member:
+def open_member(image: Image, layer: int, path: str, limit: Optional[int] = None) -> Member:
     """The regular file `path` as layer `layer` of `image` stores it (the last entry of
     that name in the tar, as the composed tree shows it). BadInput when it is not there."""
     found: Optional[Member] = None
@@ -51,13 +52,16 @@ def open_member(image, layer: int, path: str, limit: Optional[int] = None) -> Me
                     if name != path:
                         continue
                     body = tf.extractfile(ti)
+                    if body is None:
+                        continue
                     data = body.read() if limit is None else body.read(limit)
                     found = Member(path, ti.size, data, ti.mode)
             except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
                 raise BadInput(f"layer {layer} could not be read again ({e})") from None
             break
     finally:
-        streams.close()
+        # a generator over an open archive: closing it closes the file now
+        getattr(streams, "close", lambda: None)()
     if found is None:
         raise BadInput(f"layer {layer} stores no regular file {path}")
     return found
