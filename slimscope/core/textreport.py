@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from slimscope.core.analysis import Analysis
 
 MIN_WIDTH = 40
+MIN_LAST = 20         # cells a path needs beside the columns before it goes under them
 BAR_FROM = 100        # the layers' size bar is shown from this width on
 
 
@@ -82,7 +83,11 @@ def _columns(rows: list[list[str]], right: set[int], width: int) -> list[str]:
         cells = [r[i].rjust(widths[i]) if i in right else r[i].ljust(widths[i])
                  for i in range(n - 1)]
         head = "  " + "  ".join(cells) + "  "
-        out.extend(hang(r[-1], width, head))
+        if width - len(head) >= MIN_LAST:
+            out.extend(hang(r[-1], width, head))
+        else:   # too narrow to wrap beside the cells: the last one goes under them
+            out.append(head.rstrip())
+            out.extend(hang(r[-1], width, "      "))
     return out
 
 
