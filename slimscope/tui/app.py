@@ -188,8 +188,9 @@ class ExplorerApp(App):
             return
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f"layer {self.layer} ", "bold")
-        t.append("· this layer's changes" if self.mode == CHANGES else "· image up to this layer",
-                 "bold cyan")
+        narrow = 0 < self.filter_bar.size.width < 70   # the sizes matter more than the words
+        t.append(("· changes" if narrow else "· this layer's changes") if self.mode == CHANGES
+                 else ("· image" if narrow else "· image up to this layer"), "bold cyan")
         t.append(f" · {size(shown.total)} in {plural(shown.matched, 'entry', 'entries')}")
         t.append(" · by size" if self.by_size else " · by name", "dim")
         if self.filter_text.strip():

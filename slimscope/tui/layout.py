@@ -28,7 +28,7 @@ def too_small(width: int, height: int) -> bool:
 def left_width(width: int) -> int:
     """The layers/details column: wide enough for a useful command, the rest for files."""
     if width >= 140:
-        return width * 55 // 100
+        return width // 2
     return max(min(width // 2, 70), 30)
 
 
