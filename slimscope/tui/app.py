@@ -222,8 +222,9 @@ class ExplorerApp(App):
             return
         self.query_one("#left").styles.width = layout.left_width(width)
         main_height = height - 2          # the summary and the key line
+        self.query_one(LayerCommand).styles.max_height = layout.command_lines(main_height)
         self.layers_pane.styles.height = layout.layers_height(
-            len(self.analysis.layers), main_height - layout.COMMAND_LINES, self.details.display)
+            len(self.analysis.layers), main_height, self.details.display)
 
     # -- messages from the widgets ---------------------------------------------
     def on_layer_highlighted(self, message: LayerHighlighted) -> None:

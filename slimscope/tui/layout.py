@@ -18,7 +18,12 @@ MIN_WIDTH, MIN_HEIGHT = 60, 15
 LAYER_COLUMNS = {"n": 3, "size": 11, "bar": 10, "share": 8, "wasted": 11}
 DROP_ORDER = ("share", "bar", "wasted")
 MIN_COMMAND = 24
-COMMAND_LINES = 3      # the selected layer's whole command, under the table
+
+
+def command_lines(height: int) -> int:
+    """Lines for the selected layer's whole command under the table (the details pane
+    has all of it when the layers pane has focus)."""
+    return 6 if height >= 40 else 3
 
 
 def too_small(width: int, height: int) -> bool:
@@ -49,12 +54,14 @@ def command_width(width: int, cols: Sequence[str]) -> int:
 
 
 def layers_height(n_layers: int, main_height: int, details: bool) -> int:
-    """Rows for the layers table: every layer when it can (so layers 0-1 are not
-    scrolled away at 80x24), else at most 60% of the column; all of it without details."""
-    want = n_layers + 3    # header and borders
+    """Rows for the layers table in a column `main_height` rows high: every layer when it
+    can (so layers 0-1 are not scrolled away at 80x24), else at most 60% of what the
+    command lines leave; all of that without details."""
+    room = main_height - command_lines(main_height)
     if not details:
-        return max(main_height - COMMAND_LINES, 4)
-    return max(min(want, main_height * 6 // 10), 4)
+        return max(room, 4)
+    want = n_layers + 3    # header and borders
+    return max(min(want, room * 6 // 10), 4)
 
 
 def fit_items(items: Sequence[tuple[int, object]], width: int, measure) -> list:
