@@ -140,3 +140,10 @@ async def test_extract_writes_atomically_and_asks_before_replacing(tmp_path):
         await settle(pilot)
         assert dest.read_bytes() == want
         assert sorted(os.listdir(tmp_path)) == ["passwd"]
+
+
+@pytest.mark.parametrize("source", ["sample-images/demo-oci", "sample-images/demo.oci.tar"])
+def test_open_member_through_every_bundled_transport(source):
+    # gzip/zstd layer blobs in a layout directory or an OCI archive: the same body
+    m = open_member(load_image(str(REPO / source)), 2, "/root/.ssh/id_rsa")
+    assert m.size == 850 and m.data == open_member(load_image(DEMO), 2, "/root/.ssh/id_rsa").data
