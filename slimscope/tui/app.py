@@ -225,6 +225,7 @@ class ExplorerApp(App):
         self.query_one(LayerCommand).styles.max_height = layout.command_lines(main_height)
         self.layers_pane.styles.height = layout.layers_height(
             len(self.analysis.layers), main_height, self.details.display)
+        self.call_after_refresh(self._status)    # its wording follows the pane's new width
 
     # -- messages from the widgets ---------------------------------------------
     def on_layer_highlighted(self, message: LayerHighlighted) -> None:
