@@ -4,6 +4,7 @@ opens it, switches layers and modes, filters, and pages a long directory."""
 from __future__ import annotations
 
 import pytest
+from textual import events
 
 from slimscope.tui.app import ExplorerApp
 from slimscope.tui.model import CHANGES
@@ -55,7 +56,11 @@ async def test_big_image_opens_switches_and_filters(big):
         assert set(app.shown.children["/data"]) == {"/data/d0042"}
         await pilot.press("slash", "escape")
         await pilot.pause(0.4)
-        await pilot.press("slash", *"f0000[0-4]?.txt", "enter")
+        # `[` and `]` select layers even in the filter: a character class is pasted
+        await pilot.press("slash")
+        app.filter_bar.input.post_message(events.Paste("f0000[0-4]?.txt"))
+        await pilot.pause()
+        await pilot.press("enter")
         await settle(pilot)
         assert app.filter_text == "f0000[0-4]?.txt", app.filter_text
         leaves = [p for p, e in rows.items() if p in app.shown and not e.is_dir]

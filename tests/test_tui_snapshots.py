@@ -57,3 +57,14 @@ def test_filtered_waste_only(snap_compare, demo):
     assert snap_compare(app(demo), terminal_size=SIZE,
                         run_before=keys("left_square_bracket", "left_square_bracket", "m", "o",
                                         "home", "e"))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (160, 45)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_main_screen_at_width(snap_compare, demo, size):
+    # the summary keeps the secret warning, layers fit, sizes line up before the guides
+    assert snap_compare(app(demo), terminal_size=size, run_before=keys("home", "e"))
+
+
+def test_owner_columns_and_status_filter(snap_compare, demo):
+    assert snap_compare(app(demo), terminal_size=(120, 36),
+                        run_before=keys("m", "p", "1", "home", "e"))

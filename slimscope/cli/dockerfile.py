@@ -134,11 +134,20 @@ def _summary(result, measure) -> None:
         click.echo(f"  note: {n}", err=True)
 
 
+def _smaller(old: int, new: int) -> str:
+    """" (99.8% smaller)": rounded down, so only an empty image reads 100%."""
+    if not old or new == old:
+        return ""
+    if new > old:
+        return f" ({(new - old) * 100 / old:.1f}% larger)"
+    tenths = (old - new) * 1000 // old
+    return f" ({tenths // 10}.{tenths % 10}% smaller)"
+
+
 def _report_verification(v) -> None:
     from slimscope.core.fmt import size
     o, g = v.original, v.generated
-    saved = o.size - g.size
-    pct = f" ({saved * 100 / o.size:.0f}% smaller)" if o.size else ""
+    pct = _smaller(o.size, g.size)
     click.echo(f"original : {o.image} {size(o.size)} exit {o.exit_code}", err=True)
     click.echo(f"generated: {g.image} {size(g.size)} exit {g.exit_code}{pct}", err=True)
     if v.kept:

@@ -53,6 +53,12 @@ class LayerView:
     created_by: str
     bytes: Optional[int]
     compressed_bytes: Optional[int]
+    comment: str = ""       # the history comment ("Imported from -"), for a layer without command
+
+    @property
+    def command(self) -> str:
+        """The layer's name in every report: its command, else its history comment."""
+        return self.created_by or self.comment
 
 
 @dataclass
@@ -74,7 +80,7 @@ def view_of(analysis: Analysis) -> ImageView:
                     wasted_bytes=analysis.wasted_bytes,
                     compressed_bytes=analysis.compressed_bytes, layers=len(analysis.layers),
                     files=analysis.file_count)
-    layers = [LayerView(l.index, l.diff_id, l.created_by, l.bytes, l.compressed_bytes)
+    layers = [LayerView(l.index, l.diff_id, l.created_by, l.bytes, l.compressed_bytes, l.comment)
               for l in analysis.layers]
     return ImageView(analysis.image.reference, analysis.image.id, "image", totals, layers,
                      analysis.final_table, analysis)

@@ -16,6 +16,7 @@ from slimscope.index.records import FILE, HARDLINK
 
 if TYPE_CHECKING:
     from slimscope.core.analysis import Analysis
+from slimscope.core.fmt import plural
 
 
 @dataclass
@@ -159,7 +160,7 @@ def find_hints(analysis: Analysis) -> list[Hint]:
             continue
         items.sort(key=lambda t: (-t[0], t[1]))
         hints.append(Hint("chmod-duplicate",
-                          f"layer {by} stores {count} file(s) of layer {li} again with the same "
+                          f"layer {by} stores {plural(count, 'file')} of layer {li} again with the same "
                           "content, changing only mode, owner or time",
                           "where a `RUN chmod/chown` did this, set mode and owner while copying "
                           "(`COPY --chown=... --chmod=...`)", size, by, [p for _, p in items[:5]],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from slimscope.core.analysis import SCHEMA, Analysis
-from slimscope.core.fmt import md_cell, short_command, size
+from slimscope.core.fmt import md_cell, plural, short_command, size
 from slimscope.core.hints import Hint
 from slimscope.core.records import Duplicate, FileRecord, LayerReport, WasteItem
 
@@ -86,103 +86,11 @@ def to_json(analysis: Analysis, include_files: bool = False) -> dict[str, Any]:
     return doc
 
 
-def _bar(part: int, whole: int, width: int = 12) -> str:
-    if whole <= 0:
-        return " " * width
-    filled = round(width * part / whole)
-    return "█" * filled + "░" * (width - filled)
-
-
 def render_text(analysis: Analysis, console: Console, top: int = 10, files: bool = False) -> None:
-    from rich.table import Table
-    from rich.text import Text
+    """The terminal report, laid out for `console.width` (see core/textreport.py)."""
+    from slimscope.core.textreport import render_text as render
 
-    img = analysis.image
-    console.print(Text(f"{img.reference}", style="bold"), Text(f"  {img.id[:19]}  "
-                  f"{img.os}/{img.architecture}", style="dim"))
-    eff = analysis.efficiency
-    console.print(
-        f"total {size(analysis.total_bytes)}  final {size(analysis.final_bytes)}  "
-        f"wasted [bold {'red' if analysis.wasted_bytes else 'green'}]"
-        f"{size(analysis.wasted_bytes)}[/]  efficiency {eff:.1%}  "
-        f"layers {len(analysis.layers)}  files {len(analysis.composed.final)}"
-        + ("" if analysis.compressed_bytes is None else
-           f"  compressed {size(analysis.compressed_bytes)}"))
-    if not analysis.hashed:
-        console.print("[yellow]--no-hash: contents were not hashed, so metadata-only duplication "
-                      "is counted as overwritten and duplicates are not reported[/]")
-
-    if analysis.secrets:
-        console.print()
-        console.print(f"[bold red]Hidden secrets ({len(analysis.secrets)})[/]")
-        for w in analysis.secrets:
-            console.print(f"  [red]✗[/] {secret_sentence(analysis, w)}", highlight=False)
-
-    console.print()
-    t = Table(title="Layers", title_justify="left", show_edge=False, pad_edge=False)
-    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
-        ("#", "right"), ("size", "right"), ("", "left"), ("wasted", "right"),
-        ("+", "right"), ("~", "right"), ("-", "right"), ("command", "left"))
-    for col, just in columns:
-        t.add_column(col, justify=just, no_wrap=(col != "command"))
-    total = analysis.total_bytes
-    for l in analysis.layers:
-        t.add_row(str(l.index), size(l.bytes), _bar(l.bytes, total),
-                  size(l.wasted_bytes) if l.wasted_bytes else "",
-                  str(l.added), str(l.modified + l.metadata_only), str(l.deleted),
-                  short_command(l.command, 80))
-    console.print(t)
-
-    biggest = sorted((r for r in analysis.files() if r.type in ("file", "hardlink")),
-                     key=lambda r: (-r.size, r.path))[:top]
-    if biggest:
-        console.print()
-        t = Table(title=f"Largest files (top {len(biggest)})", title_justify="left",
-                  show_edge=False, pad_edge=False)
-        t.add_column("size", justify="right")
-        t.add_column("layer", justify="right")
-        t.add_column("path")
-        for r in biggest:
-            t.add_row(size(r.size), str(r.layer), r.path)
-        console.print(t)
-
-    if analysis.waste:
-        console.print()
-        t = Table(title=f"Largest waste (top {min(top, len(analysis.waste))} of "
-                        f"{len(analysis.waste)})", title_justify="left", show_edge=False,
-                  pad_edge=False)
-        for col in ("size", "reason", "stored in", "hidden by", "path"):
-            t.add_column(col, justify="right" if col == "size" else "left")
-        for w in sorted(analysis.waste, key=lambda w: (-w.bytes, w.path))[:top]:
-            t.add_row(size(w.bytes), w.reason, f"layer {w.layer}", f"layer {w.hidden_by}",
-                      ("[red]⚠ [/]" if w.sensitive else "") + w.path)
-        console.print(t)
-
-    if analysis.duplicates:
-        console.print()
-        console.print(f"[bold]Duplicates[/] ({len(analysis.duplicates)} groups, "
-                      f"{size(sum(d.savable for d in analysis.duplicates))} savable)")
-        for d in analysis.duplicates[:top]:
-            console.print(f"  {size(d.bytes)} × {len(d.paths)}: " + ", ".join(d.paths[:4])
-                          + (" …" if len(d.paths) > 4 else ""), highlight=False)
-
-    if analysis.hints:
-        console.print()
-        console.print("[bold]Hints[/]")
-        for h in analysis.hints[:top]:
-            console.print(f"  [yellow]•[/] {size(h.bytes)}: {h.title} — {where(analysis, h.layer)}: "
-                          f"{h.advice}", highlight=False)
-
-    if files:
-        console.print()
-        t = Table(title="Final filesystem", title_justify="left", show_edge=False, pad_edge=False)
-        for col in ("mode", "uid:gid", "size", "layer", "path"):
-            t.add_column(col, justify="right" if col in ("size", "layer") else "left")
-        for r in analysis.files():
-            path = r.path + (f" -> {r.link}" if r.link else "")
-            t.add_row(f"{r.type[:4]} {r.mode:04o}", f"{r.uid}:{r.gid}", size(r.size),
-                      str(r.layer), path)
-        console.print(t)
+    render(analysis, console, top, files)
 
 
 def render_markdown(analysis: Analysis, top: int = 10) -> str:
@@ -204,12 +112,28 @@ def render_markdown(analysis: Analysis, top: int = 10) -> str:
         out.append(f"| {l.index} | {size(l.bytes)} | {size(l.wasted_bytes) if l.wasted_bytes else ''}"
                    f" | `{md_cell(short_command(l.command, 100))}` |")
     out.append("")
+    biggest = sorted((r for r in analysis.files() if r.type in ("file", "hardlink")),
+                     key=lambda r: (-r.size, r.path))[:top]
+    if biggest:
+        out += [f"### Largest files (top {len(biggest)})", "", "| size | layer | path |",
+                "|---:|---:|---|"]
+        out += [f"| {size(r.size)} | {r.layer} | `{md_cell(r.path)}` |" for r in biggest]
+        out.append("")
     if analysis.waste:
         out += ["### Largest waste", "", "| size | reason | stored in | hidden by | path |",
                 "|---:|---|---:|---:|---|"]
         for w in sorted(analysis.waste, key=lambda w: (-w.bytes, w.path))[:top]:
             out.append(f"| {size(w.bytes)} | {w.reason} | {w.layer} | {w.hidden_by} | "
                        f"`{md_cell(w.path)}`{' :warning:' if w.sensitive else ''} |")
+        out.append("")
+    if analysis.duplicates:
+        savable = sum(d.savable for d in analysis.duplicates)
+        out += [f"### Duplicates ({plural(len(analysis.duplicates), 'group')}, "
+                f"{size(savable)} savable)", "", "| size | copies | paths |", "|---:|---:|---|"]
+        for d in analysis.duplicates[:top]:
+            paths = ", ".join(f"`{md_cell(p)}`" for p in d.paths[:4])
+            out.append(f"| {size(d.bytes)} | {len(d.paths)} | {paths}"
+                       f"{f' … {len(d.paths) - 4} more' if len(d.paths) > 4 else ''} |")
         out.append("")
     if analysis.hints:
         out += ["### Hints", ""]

@@ -23,7 +23,12 @@ def _delta(key: str, o, n) -> str:
 
 
 def _layer_line(l: LayerView) -> str:
-    return f"layer {l.index}: {size(l.bytes)}  {short_command(l.created_by, 70)}"
+    return f"layer {l.index}: {size(l.bytes)}  {short_command(l.command, 70)}"
+
+
+def _more(rest: int, indent: str = "    ") -> list[str]:
+    """The line that says a list was cut at --top (none when nothing was cut)."""
+    return [f"{indent}… {rest} more"] if rest > 0 else []
 
 
 def render_text(d: Diff, top: int = 10) -> str:
@@ -36,8 +41,9 @@ def render_text(d: Diff, top: int = 10) -> str:
     out += ["", f"Layers: {len(d.shared_layers)} shared "
                 f"({size(sum(l.bytes or 0 for l in d.shared_layers))}), "
                 f"{len(d.removed_layers)} only in old, {len(d.added_layers)} only in new"]
-    out += [f"  - {_layer_line(l)}" for l in d.removed_layers[:top]]
-    out += [f"  + {_layer_line(l)}" for l in d.added_layers[:top]]
+    for sign, ls in (("-", d.removed_layers), ("+", d.added_layers)):
+        out += [f"  {sign} {_layer_line(l)}" for l in ls[:top]]
+        out += _more(len(ls) - top)
     if d.dirs is not None:
         out += ["", f"Directories (largest change first, {min(top, len(d.dirs))} of {len(d.dirs)})"
                 if d.dirs else "Directories: no change in bytes"]
@@ -67,7 +73,9 @@ def render_markdown(d: Diff, top: int = 10) -> str:
         for sign, ls in (("−", d.removed_layers), ("+", d.added_layers)):
             for l in ls[:top]:
                 out.append(f"| {sign} | {l.index} | {size(l.bytes)} | "
-                           f"`{md_cell(short_command(l.created_by, 80))}` |")
+                           f"`{md_cell(short_command(l.command, 80))}` |")
+            if len(ls) > top:
+                out.append(f"| {sign} | | | … {len(ls) - top} more |")
         out.append("")
     if d.dirs:
         out += ["### Directories", "", "| change | old | new | directory |", "|---:|---:|---:|---|"]

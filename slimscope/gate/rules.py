@@ -13,7 +13,7 @@ import numpy as np
 from slimscope.errors import BadInput
 from slimscope.gate.culprits import MAX_CULPRITS, Culprit, capped
 from slimscope.gate.config import GateConfig
-from slimscope.core.fmt import short_command, size
+from slimscope.core.fmt import layer_command, short_command, size
 from slimscope.core.report import secret_sentence
 # Path globs are slimscope.globs' dialect; glob_match stays importable from here.
 from slimscope.globs import compile_glob, glob_match  # noqa: F401
@@ -355,7 +355,7 @@ class MaxGrowth(Rule):
                     (Culprit(f"{signed(c.delta)} {c.path} ({c.change})", c.delta, c.path)
                      for c in grown[:MAX_CULPRITS]), "grown files", len(grown))
             culprits += [Culprit(f"new layer {l.index} ({size(l.bytes)}): "
-                                 f"{short_command(l.created_by, 70)}",
+                                 f"{short_command(l.command, 70)}",
                                  l.bytes, None, l.index, group="new layers")
                          for l in d.added_layers]
             totals["new layers"] = len(d.added_layers)

@@ -74,6 +74,9 @@ def render_text(doc: dict) -> str:
                        ("tar_bytes", "layer tars"), ("compressed_bytes", "compressed (gzip)")):
         bv, av = b.get(key), a.get(key) if a else None
         fmt = (lambda v: str(v)) if key == "layers" else size
+        if key == "compressed_bytes" and bv is None and (not a or av is None):
+            lines.append(f"  {label:22}{'not measured':>24}")
+            continue
         lines.append(f"  {label:22}{fmt(bv):>12}{fmt(av) if a else '-':>12}"
                      f"{_pct(bv, av) if key != 'layers' else ''}")
     lines.append("  saved by reason:")

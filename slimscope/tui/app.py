@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Optional
 
@@ -12,7 +13,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
+from slimscope.core.fmt import plural
 from slimscope.errors import SlimscopeError
+from slimscope.tui import layout, statusfilter
 from slimscope.tui.keys import KEYS
 from slimscope.tui.messages import EntryHighlighted, FilterChanged, LayerHighlighted
 from slimscope.tui.model import CHANGES, IMAGE, ImageModel
@@ -22,10 +25,12 @@ from slimscope.tui.widgets.details import DetailsPane
 from slimscope.tui.widgets.filetree import FileTree
 from slimscope.tui.widgets.filterbar import FilterBar
 from slimscope.tui.widgets.keybar import KeyBar
-from slimscope.tui.widgets.layers import LayerTable
+from slimscope.tui.widgets.layers import LayerCommand, LayerTable
 from slimscope.tui.widgets.summary import LoadingPanel, SummaryBar
+from slimscope.tui.widgets.viewer import ExtractScreen, ViewerScreen
 
 FILTER_DELAY = 0.25   # seconds of typing quiet before the filter applies
+FILTER_OPEN_LIMIT = 1000   # rows a filter opens the tree to, at most
 
 
 class ExplorerApp(App):
@@ -33,8 +38,8 @@ class ExplorerApp(App):
 
     CSS_PATH = "app.tcss"
     TITLE = "slimscope"
-    BINDINGS = [Binding(k.key, k.action, k.title, show=k.footer, key_display=k.show)
-                for k in KEYS]
+    BINDINGS = [Binding(k.key, k.action, k.title, show=k.footer, key_display=k.show,
+                        priority=k.priority) for k in KEYS]
 
     def __init__(self, image: str, *, display_name: Optional[str] = None, image_sel=None,
                  platform=None, no_hash: bool = False, no_cache: bool = False,
@@ -50,7 +55,7 @@ class ExplorerApp(App):
         self.mode = IMAGE
         self.by_size = True
         self.filter_text = ""
-        self.hide_unchanged = False
+        self.hidden: frozenset = frozenset()   # statuses the tree leaves out (statusfilter)
         self.waste_only = False
         self.error: Optional[str] = None
         self.error_code = 2
@@ -62,9 +67,11 @@ class ExplorerApp(App):
     def compose(self) -> ComposeResult:
         yield SummaryBar(id="summary")
         yield LoadingPanel(self.display_name, id="loading")
+        yield Static(id="too-small")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield LayerTable(id="layers")
+                yield LayerCommand(id="layer-command")
                 yield DetailsPane(id="details")
             with Vertical(id="right"):
                 yield FilterBar(id="filterbar")
@@ -133,12 +140,14 @@ class ExplorerApp(App):
         self.query_one("#main").display = True
         self.query_one(SummaryBar).show(analysis, self.display_name)
         self.layer = max(len(analysis.layers) - 1, 0)
+        self._layout()
         self.layers_pane.load(analysis)
         self.layers_pane.select_layer(self.layer)
         if not analysis.layers:
             self.filter_bar.set_status("this image has no layers")
             return
         self.details.show_layer(analysis, self.layer)
+        self.query_one(LayerCommand).show_layer(analysis, self.layer)
         self.tree.focus()
         self.refresh_files()
         self._warm_filters()
@@ -156,8 +165,8 @@ class ExplorerApp(App):
         here, not in a worker: no thread hand-off, no stale results to drop."""
         if self.model is None or not self.analysis.layers:
             return
-        self._apply(self.model.shown(self.layer, self.mode, self.filter_text,
-                                     self.hide_unchanged, self.waste_only))
+        self._apply(statusfilter.shown(self.model, self.layer, self.mode, self.filter_text,
+                                       self.hidden, self.waste_only))
 
     def _apply(self, shown) -> None:
         self.shown = shown
@@ -179,28 +188,60 @@ class ExplorerApp(App):
             return
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f"layer {self.layer} ", "bold")
-        t.append("· this layer's changes" if self.mode == CHANGES else "· image up to this layer",
-                 "bold cyan")
-        t.append(f" · {size(shown.total)} in {shown.matched:,} entries")
+        narrow = 0 < self.filter_bar.size.width < 70   # the sizes matter more than the words
+        t.append(("· changes" if narrow else "· this layer's changes") if self.mode == CHANGES
+                 else ("· image" if narrow else "· image up to this layer"), "bold cyan")
+        t.append(f" · {size(shown.total)} in {plural(shown.matched, 'entry', 'entries')}")
         t.append(" · by size" if self.by_size else " · by name", "dim")
         if self.filter_text.strip():
             t.append(f" · filter {self.filter_text.strip()!r}", "yellow")
-        if self.hide_unchanged:
-            t.append(" · changed only", "yellow")
+        if self.hidden:
+            t.append(" · " + statusfilter.describe(self.hidden), "yellow")
         if self.waste_only:
             t.append(" · waste only", "red")
         self.filter_bar.set_status(t)
         self.tree.border_title = "Files: " + ("changes" if self.mode == CHANGES else "image")
 
+    # -- layout ------------------------------------------------------------------
+    def on_resize(self, event) -> None:
+        self._layout(event.size)
+
+    def _layout(self, terminal=None) -> None:
+        """Size the panes to the terminal (see tui/layout.py)."""
+        width, height = terminal or self.size
+        small = layout.too_small(width, height)
+        note = self.query_one("#too-small", Static)
+        note.display = small
+        if small:
+            note.update(f"The terminal is too small ({width}×{height}): slimscope needs at "
+                        f"least {layout.MIN_WIDTH}×{layout.MIN_HEIGHT}.")
+        if self.model is None:
+            return
+        self.query_one("#main").display = not small
+        if small:
+            return
+        self.query_one("#left").styles.width = layout.left_width(width)
+        main_height = height - 2          # the summary and the key line
+        self.query_one(LayerCommand).styles.max_height = layout.command_lines(main_height)
+        self.layers_pane.styles.height = layout.layers_height(
+            len(self.analysis.layers), main_height, self.details.display)
+        self.call_after_refresh(self._status)    # its wording follows the pane's new width
+
     # -- messages from the widgets ---------------------------------------------
     def on_layer_highlighted(self, message: LayerHighlighted) -> None:
-        if self.model is None:
+        """Read the cursor, not the message: a burst of `]` sends one message per
+        press, and only the last position is worth a view."""
+        if self.model is None or not self.analysis.layers:
+            return
+        layer = self.layers_pane.cursor_row
+        if not 0 <= layer < len(self.analysis.layers):
             return
         if self.layers_pane.has_focus or self.details.subject is None \
                 or self.details.subject[0] == "layer":
-            self.details.show_layer(self.analysis, message.layer)
-        if message.layer != self.layer:
-            self.layer = message.layer
+            self.details.show_layer(self.analysis, layer)
+        self.query_one(LayerCommand).show_layer(self.analysis, layer)
+        if layer != self.layer:
+            self.layer = layer
             self.refresh_files()
 
     def on_entry_highlighted(self, message: EntryHighlighted) -> None:
@@ -229,6 +270,7 @@ class ExplorerApp(App):
             self._filter_timer = None
             self.filter_text = message.text
             self.refresh_files()
+            self._open_to_matches()
 
         if message.final:
             apply()
@@ -236,17 +278,32 @@ class ExplorerApp(App):
         else:
             self._filter_timer = self.set_timer(FILTER_DELAY, apply)
 
+    def _open_to_matches(self) -> None:
+        """A filter opens the tree down to what it matched, breadth first, up to a
+        row limit: matches three levels down are what the user asked to see."""
+        if self.shown is None or not self.filter_text.strip():
+            return
+        if self.tree.expand_all_under(self.tree.root, limit=FILTER_OPEN_LIMIT) < 0:
+            self.notify(f"The filter matches more than {FILTER_OPEN_LIMIT:,} rows: opened the "
+                        "first levels only; narrow it or open directories with → or e.",
+                        severity="warning")
+
     # -- actions ---------------------------------------------------------------
     def _has_layers(self) -> bool:
         return self.model is not None and bool(self.analysis.layers)
 
+    def _step_layer(self, step: int) -> None:
+        # From the table's cursor, which moves at once: `self.layer` follows only when
+        # the highlight message is handled, after the rest of a burst of presses.
+        if self._has_layers() and self.screen is self.screen_stack[0]:
+            at = self.layers_pane.cursor_row
+            self.layers_pane.select_layer(min(max(at + step, 0), len(self.analysis.layers) - 1))
+
     def action_prev_layer(self) -> None:
-        if self._has_layers():
-            self.layers_pane.select_layer(max(self.layer - 1, 0))
+        self._step_layer(-1)
 
     def action_next_layer(self) -> None:
-        if self._has_layers():
-            self.layers_pane.select_layer(min(self.layer + 1, len(self.analysis.layers) - 1))
+        self._step_layer(1)
 
     def action_toggle_mode(self) -> None:
         self.mode = IMAGE if self.mode == CHANGES else CHANGES
@@ -261,9 +318,64 @@ class ExplorerApp(App):
     def action_filter(self) -> None:
         self.filter_bar.input.focus()
 
-    def action_toggle_unchanged(self) -> None:
-        self.hide_unchanged = not self.hide_unchanged
+    @property
+    def hide_unchanged(self) -> bool:
+        return "unmodified" in self.hidden
+
+    def _toggle_status(self, name: str) -> None:
+        self.hidden = self.hidden ^ {name}
         self.refresh_files()
+
+    def action_toggle_unchanged(self) -> None:
+        self._toggle_status("unmodified")
+
+    def action_toggle_added(self) -> None:
+        self._toggle_status("added")
+
+    def action_toggle_removed(self) -> None:
+        self._toggle_status("removed")
+
+    def action_toggle_modified(self) -> None:
+        self._toggle_status("modified")
+
+    def action_toggle_unmodified(self) -> None:
+        self._toggle_status("unmodified")
+
+    def body_at_cursor(self) -> Optional[tuple]:
+        """(layer, path) of the body the row under the cursor shows: its own for a regular
+        file, its target's for a hardlink; None (and a notice) for anything else."""
+        from slimscope.core.compose import unpack
+        from slimscope.index.records import FILE, HARDLINK
+
+        path = self.tree.cursor_path
+        if self.shown is None or path is None or path not in self.shown.view.rows:
+            return None
+        e = self.shown.view.rows[path]
+        ref = e.ref
+        if e.kind == HARDLINK:
+            ref = self.model.composed.hardlink_unit.get(e.ref, -1)
+        elif e.kind != FILE:
+            ref = -1
+        if ref < 0:
+            self.notify(f"{path} is not a regular file ({e.kind_name})", severity="warning")
+            return None
+        li, i = unpack(ref)
+        return li, self.model.indexes[li].paths[i]
+
+    def action_view_file(self) -> None:
+        body = self.body_at_cursor()
+        if body is not None:
+            self.push_screen(ViewerScreen(self.analysis.image, *body))
+
+    def action_extract_file(self) -> None:
+        body = self.body_at_cursor()
+        if body is not None:
+            layer, path = body
+            default = os.path.join(os.getcwd(), path.rsplit("/", 1)[-1])
+            self.push_screen(ExtractScreen(self.analysis.image, layer, path, default))
+
+    def action_toggle_owner(self) -> None:
+        self.tree.set_show_owner(not self.tree.show_owner)
 
     def action_toggle_waste_only(self) -> None:
         self.waste_only = not self.waste_only
@@ -279,7 +391,8 @@ class ExplorerApp(App):
             return
         self.filter_text = ""
         self.filter_bar.input.value = ""
-        self.hide_unchanged = self.waste_only = False
+        self.hidden = frozenset()
+        self.waste_only = False
         self.mode = CHANGES
         self.layer = item.layer
         self.layers_pane.select_layer(item.layer)
@@ -289,6 +402,7 @@ class ExplorerApp(App):
 
     def action_toggle_details(self) -> None:
         self.details.display = not self.details.display
+        self._layout()
 
     def action_expand_all(self) -> None:
         if self.shown is None:

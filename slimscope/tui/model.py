@@ -368,7 +368,8 @@ def _parse_filter(text: str):
     text = text.strip()
     if not text:
         return None
-    if any(c in text for c in "*?["):
+    # a bracket that opens no class ("[", "a]") is text, not a glob that matches nothing
+    if any(c in text for c in "*?") or re.search(r"\[[^\]]+\]", text):
         try:
             return "glob", compile_glob(text)
         except BadInput:

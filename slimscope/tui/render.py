@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 from datetime import datetime, timezone
+from typing import Optional
 
 from rich.text import Text
 
@@ -48,17 +49,35 @@ def legend() -> Text:
     return t
 
 
-def entry_label(name: str, entry, total: int, parent_total: int, link=None) -> Text:
-    """`marker  size  pct  bar  name` — ncdu-like, sizes and shares against the parent."""
+def _is_deleted(entry) -> bool:
+    return entry.status == DELETED or entry.kind_name in ("whiteout", "opaque")
+
+
+def entry_columns(entry, total: int, parent_total: int, bar_width: int = 10,
+                  owner: Optional[tuple] = None) -> Text:
+    """The fixed columns of a tree row, `marker size pct [bar] [mode uid:gid]`: the same
+    width on every row, so sizes line up down the pane whatever the depth."""
     st = entry.status
-    t = Text(no_wrap=True, overflow="ellipsis")
-    t.append(MARKERS[st] + " ", MARKER_STYLES.get(st, ""))
-    deleted = st == DELETED or (entry.kind_name in ("whiteout", "opaque"))
+    deleted = _is_deleted(entry)
     shown = entry.hides if deleted else total
+    t = Text(no_wrap=True)
+    t.append(MARKERS[st] + " ", MARKER_STYLES.get(st, ""))
     t.append(f"{size(shown):>9} ", "red" if deleted else "bold" if entry.is_dir else "")
     t.append(pct(shown, parent_total) + " ", "dim")
-    t.append(bar(shown, parent_total), "red" if deleted else "cyan")
-    t.append(" ")
+    if bar_width:
+        t.append(bar(shown, parent_total, bar_width), "red" if deleted else "cyan")
+        t.append(" ")
+    if owner is not None:
+        mode, uid, gid = owner
+        t.append(f"{mode_string(mode) if mode is not None else '-':<9} ", "dim")
+        t.append(f"{'' if uid is None else f'{uid}:{gid}':>7} ", "dim")
+    return t
+
+
+def entry_name(name: str, entry, link=None) -> Text:
+    """The name part of a tree row (after the guides): name, link target, what a deletion costs."""
+    st = entry.status
+    t = Text(no_wrap=True, overflow="ellipsis")
     style = STYLES[st]
     if entry.is_dir:
         style = (style + " bold").strip()
@@ -72,6 +91,11 @@ def entry_label(name: str, entry, total: int, parent_total: int, link=None) -> T
     return t
 
 
+def entry_label(name: str, entry, total: int, parent_total: int, link=None) -> Text:
+    """`marker  size  pct  bar  name` — ncdu-like, sizes and shares against the parent."""
+    return entry_columns(entry, total, parent_total) + entry_name(name, entry, link)
+
+
 def mode_string(mode) -> str:
     return stat.filemode(mode)[1:] if mode is not None else "-"
 
@@ -82,5 +106,6 @@ def when(ts) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-__all__ = ["bar", "pct", "legend", "entry_label", "size", "short_command", "mode_string",
+__all__ = ["bar", "pct", "legend", "entry_label", "entry_columns", "entry_name", "size",
+           "short_command", "mode_string",
            "when", "STYLES", "MARKER_STYLES"]

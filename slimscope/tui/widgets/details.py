@@ -19,6 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.visual import Visual
 
+from slimscope.core.fmt import plural, short_command
 from slimscope.core.report import secret_sentence
 from slimscope.tui.render import mode_string, size, when
 
@@ -179,7 +180,7 @@ class DetailsPane(ScrollView):
         rows = _Rows()
         row = rows.add
         row("layer", f"{l.index} of {len(analysis.layers)}")
-        row("command", l.created_by or l.comment or "(no command recorded)")
+        row("command", short_command(l.command))
         if l.created:
             row("created", l.created)
         if l.comment:
@@ -187,7 +188,7 @@ class DetailsPane(ScrollView):
         row("digest", l.digest)
         if l.diff_id and l.diff_id != l.digest:
             row("diff_id", l.diff_id)
-        row("content", f"{size(l.bytes)} ({l.bytes:,} bytes) in {l.files} entries")
+        row("content", f"{size(l.bytes)} ({l.bytes:,} bytes) in {plural(l.files, 'entry', 'entries')}")
         row("tar", size(l.tar_bytes) + (f" · compressed {size(l.compressed_bytes)}"
                                         if l.compressed_bytes is not None else ""))
         row("changes", f"+{l.added} added  ~{l.modified} modified  "

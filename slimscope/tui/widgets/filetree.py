@@ -7,16 +7,21 @@ that were open, keeping the open directories and the cursor where they were.
 
 from __future__ import annotations
 
+from rich.style import Style
+from rich.text import Text
 from textual.binding import Binding
+from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from slimscope.index.records import parent_of
+from slimscope.core.compose import unpack
+from slimscope.index.records import OPAQUE, WHITEOUT, parent_of
 from slimscope.tui.messages import EntryHighlighted
-from slimscope.tui.render import entry_label
+from slimscope.tui.render import entry_columns, entry_name
 
 PAGE = 500
 EXPAND_ALL_LIMIT = 5000
+BAR_FROM = 64          # the tree pane shows its size bars from this width on
 
 
 class More:
@@ -41,19 +46,94 @@ class FileTree(Tree):
         self.loaded: set = set()    # dirs whose children rows exist
         self.guide_depth = 2
         self.border_title = "Files"
+        self.show_owner = False     # the mode and uid:gid columns (a toggle)
 
     # -- building --------------------------------------------------------------
     def label_for(self, path: str):
-        shown = self.shown
-        e = shown.view.rows[path]
-        parent_total = shown.totals.get(parent_of(path), 0) if path != "/" else shown.total
+        """The name part of a row; the fixed columns are drawn before the guides
+        (`_render_line`), from the view, when the row is on screen."""
+        e = self.shown.view.rows[path]
         name = "/" if path == "/" else path[path.rfind("/") + 1:]
         link = None
         if e.ref >= 0 and e.kind_name in ("symlink", "hardlink"):
-            model = self.app.model
-            li, i = divmod(e.ref, 1 << 32)
-            link = model.indexes[li].links.get(i)
-        return entry_label(name, e, shown.totals.get(path, 0), parent_total, link)
+            li, i = unpack(e.ref)
+            link = self.app.model.indexes[li].links.get(i)
+        return entry_name(name, e, link)
+
+    # -- the row: fixed columns, then the guides, then the name -----------------
+    def _bar_width(self) -> int:
+        return 10 if self.size.width >= BAR_FROM else 0
+
+    def columns_width(self) -> int:
+        bar = self._bar_width()
+        return 19 + (bar + 1 if bar else 0) + (18 if self.show_owner else 0)
+
+    def _owner(self, e):
+        if e.ref < 0 or e.kind in (WHITEOUT, OPAQUE):
+            return (None, None, None)
+        li, i = unpack(e.ref)
+        idx = self.app.model.indexes[li]
+        return (idx.modes[i], idx.uids[i], idx.gids[i])
+
+    def columns_for(self, node) -> Text:
+        path = node.data
+        shown = self.shown
+        if shown is None or not isinstance(path, str) or path not in shown.view.rows:
+            return Text(" " * self.columns_width())
+        e = shown.view.rows[path]
+        parent_total = shown.totals.get(parent_of(path), 0) if path != "/" else shown.total
+        return entry_columns(e, shown.totals.get(path, 0), parent_total, self._bar_width(),
+                             self._owner(e) if self.show_owner else None)
+
+    def set_show_owner(self, on: bool) -> None:
+        self.show_owner = on
+        self._invalidate()
+
+    def render_label(self, node, base_style, style):
+        text = super().render_label(node, base_style, style)
+        # leaves get the expander's two cells too, so names line up with their siblings'
+        return text if node.allow_expand else Text("  ", style=base_style) + text
+
+    def get_label_width(self, node) -> int:
+        return self.columns_width() + super().get_label_width(node)
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        lines = self._tree_lines
+        width = self.size.width
+        if y >= len(lines):
+            return Strip.blank(width, base_style)
+        line = lines[y]
+        key = ("cols", y, width, self._updates, self._pseudo_class_state, self.show_owner,
+               self.cursor_line == y, self.hover_line == y,
+               tuple(node._updates for node in line.path))
+        strip = self._line_cache.get(key)
+        if strip is None:
+            line_style = base_style + Style(meta={"line": y})
+            label_style = self.get_component_rich_style("tree--label", partial=True)
+            if self.hover_line == y:
+                label_style += self.get_component_rich_style("tree--highlight", partial=True)
+            cursor = self.cursor_line == y
+            cursor_style = self.get_component_rich_style("tree--cursor", partial=False)
+            if cursor:
+                label_style += cursor_style
+            guide_style = self.get_component_rich_style("tree--guides", partial=True)
+            text = Text(style=line_style, no_wrap=True)
+            columns = self.columns_for(line.node)
+            text.append_text(columns)
+            if cursor:
+                text.stylize(cursor_style, 0, columns.cell_len)
+            for n in line.path[1:-1]:
+                text.append("  " if n.is_last else "│ ", guide_style)
+            if len(line.path) > 1:
+                text.append("└ " if line.last else "├ ", guide_style)
+            label = self.render_label(line.node, line_style, label_style).copy()
+            label.stylize(Style(meta={"node": line.node._id}))
+            text.append_text(label)
+            segments = list(text.render(self.app.console))
+            strip = Strip(segments).extend_cell_length(max(self.virtual_size.width, width),
+                                                       line_style)
+            self._line_cache[key] = strip
+        return strip.crop(x1, x2)
 
     def _load(self, node: TreeNode, offset: int = 0) -> None:
         path = node.data
@@ -135,8 +215,9 @@ class FileTree(Tree):
         node = self.cursor_node
         return node.data if node is not None and isinstance(node.data, str) else None
 
-    def expand_all_under(self, node=None) -> int:
-        """Open every directory under `node` (default: the root), up to a limit of rows."""
+    def expand_all_under(self, node=None, limit: int = EXPAND_ALL_LIMIT) -> int:
+        """Open every directory under `node` (default: the root), breadth first, up to
+        `limit` rows; -1 when it stopped there."""
         node = node or self.root
         queue = [node]
         rows = 0
@@ -147,7 +228,7 @@ class FileTree(Tree):
             self._ensure_loaded(n)
             n.expand()
             rows += len(n.children)
-            if rows > EXPAND_ALL_LIMIT:
+            if rows > limit:
                 return -1
             queue.extend(n.children)
         return rows

@@ -9,9 +9,16 @@ from textual.widgets import Input, Static
 
 from slimscope.tui.messages import FilterChanged
 
+# `[` and `]` select layers from anywhere, this input too (app priority bindings); a
+# character class is still pasted in whole.
+LAYER_KEYS = frozenset("[]")
+
 
 class FilterInput(Input):
     BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
+
+    def check_consume_key(self, key: str, character) -> bool:
+        return character not in LAYER_KEYS and super().check_consume_key(key, character)
 
     def action_clear_filter(self) -> None:
         """Esc: clear the filter, apply at once, back to the tree."""

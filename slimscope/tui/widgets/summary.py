@@ -7,11 +7,48 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, ProgressBar, Static
 
+from slimscope.tui.layout import fit_items
 from slimscope.tui.render import size
+
+SEP = "  "
+
+
+def summary_items(analysis, name: str) -> list:
+    """(priority, Text): 0 is never dropped (the hidden-secret warning); the bar drops
+    the highest numbers first when the terminal is narrow."""
+    def piece(*parts) -> Text:
+        return Text.assemble(*parts)
+
+    eff = analysis.efficiency
+    items = [(3, piece((name, "bold cyan"))),
+             (5, piece(f"total {size(analysis.total_bytes)}")),
+             (4, piece(f"final {size(analysis.final_bytes)}")),
+             (1, piece("wasted ", (size(analysis.wasted_bytes),
+                                   "bold red" if analysis.wasted_bytes else "green"))),
+             (1, piece("efficiency ", (f"{eff:.1%}", "green" if eff >= 0.95 else
+                                       "yellow" if eff >= 0.8 else "red"))),
+             (6, piece(f"layers {len(analysis.layers)}")),
+             (2, piece(f"files {len(analysis.composed.final):,}"))]
+    if analysis.secrets:
+        n = len(analysis.secrets)
+        items.append((0, piece((f"⚠ {n} hidden secret{'s' if n > 1 else ''}", "bold red"))))
+    if not analysis.hashed:
+        items.append((3, piece(("(not hashed)", "yellow"))))
+    return items
+
+
+def _joined(items: list) -> Text:
+    return Text(SEP).join(items)
 
 
 class SummaryBar(Static):
-    """Image reference, total/final/wasted, efficiency, layer and file counts."""
+    """Image reference, total/final/wasted, efficiency, layer and file counts: as many
+    as the width holds, the secret warning always."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._items = None
+        self.plain = ""     # what the bar says now, for tests
 
     def show_loading(self, name: str) -> None:
         # One line high whatever it says (app.tcss): repaint it, no screen layout.
@@ -19,22 +56,22 @@ class SummaryBar(Static):
                     layout=False)
 
     def show(self, analysis, name: str) -> None:
-        t = Text(no_wrap=True, overflow="ellipsis")
-        t.append(name, "bold cyan")
-        t.append(f"  total {size(analysis.total_bytes)}")
-        t.append(f"  final {size(analysis.final_bytes)}")
-        t.append("  wasted ")
-        t.append(size(analysis.wasted_bytes), "bold red" if analysis.wasted_bytes else "green")
-        eff = analysis.efficiency
-        t.append("  efficiency ")
-        t.append(f"{eff:.1%}", "green" if eff >= 0.95 else "yellow" if eff >= 0.8 else "red")
-        t.append(f"  layers {len(analysis.layers)}  files {len(analysis.composed.final)}")
-        if analysis.secrets:
-            n = len(analysis.secrets)
-            t.append(f"  ⚠ {n} hidden secret{'s' if n > 1 else ''}", "bold red")
-        if not analysis.hashed:
-            t.append("  (not hashed)", "yellow")
+        self._items = summary_items(analysis, name)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._items is None:
+            return
+        width = self.content_size.width or self.app.size.width - 2
+        kept = fit_items(self._items, width, lambda items: _joined(items).cell_len)
+        t = _joined(kept)
+        t.no_wrap = True
+        t.overflow = "ellipsis"
+        self.plain = t.plain
         self.update(t, layout=False)
+
+    def on_resize(self, event) -> None:
+        self._fit()
 
 
 class LoadingPanel(Vertical):
