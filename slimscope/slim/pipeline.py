@@ -97,9 +97,11 @@ class Cleanup:
 
 
 def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
-         fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache) -> str:
+         fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache,
+         trace=None) -> str:
     """Slim IMAGE as the options say; returns the report to print. `load_analysis` reads
-    an image with the caller's progress display."""
+    an image with the caller's progress display. `trace` (a trace.session.TraceOptions)
+    makes the kept set what the probes use (--trace) or what a keep list names."""
     from slimscope.image import sources
     from slimscope.slim import keepbase, report
     from slimscope.slim.plan import make_plan
@@ -122,11 +124,24 @@ def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, pr
     if out and not dry_run and not os.path.isdir(os.path.dirname(os.path.abspath(out))):
         raise BadInput(f"cannot write {out}: its directory does not exist")
 
+    tracing = trace is not None and trace.active
+    if trace is not None:
+        trace.check(force)
+    if tracing:
+        from slimscope.slim.trace import fanotify
+        if via == "engine":
+            raise BadInput("--trace and --keep-from write through the offline writer; "
+                           "drop --via engine")
+        via = "offline"
+        if trace.trace:
+            fanotify.check()
     client = None
-    if in_engine or tag or (smoke and not dry_run) or via == "engine":
+    if in_engine or tag or (smoke and not dry_run) or via == "engine" or tracing:
         try:
             client = engine_client()
-        except EngineUnavailable:
+        except EngineUnavailable as e:
+            if tracing:
+                raise EngineUnavailable(f"--trace runs the image: {e}") from None
             if tag or smoke or via == "engine" or (in_engine and not dry_run):
                 raise
     if via is None:
@@ -143,35 +158,81 @@ def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, pr
             raise BadInput(f"image {tag} exists; pass --force to replace the tag")
 
     before = load_analysis(image, image_sel, platform, no_hash, no_cache)
-    plan = make_plan(before, removes, presets)
     start = 0
     notes = []
     if keep_base:
         start, why = keepbase.find_base(before, base_layers, client)
         notes.append(f"base: {start} layer(s), found by {why}")
-    if dry_run:
-        return "\n".join([report.render_plan(before, plan, start, via)]
-                         + [f"  note: {n}" for n in notes])
+    session = None
+    cleanup = Cleanup()
+    cleanup.client = client
+    try:        # the cleanup only undoes what was not committed (a commit takes it off)
+        if tracing:
+            session = _trace_session(client, before, trace, cleanup)
+            plan = session.plan(before, removes, presets, start)
+        else:
+            plan = make_plan(before, removes, presets)
+        if dry_run:
+            text = "\n".join([report.render_plan(before, plan, start, via)]
+                             + [f"  note: {n}" for n in notes])
+            if session is not None:
+                text += "\n" + _trace_text(session.doc(before, plan))
+            return text
+        return _slim(before, plan, start, via, client, tag, out, fmt, force, smoke, no_verify,
+                     no_hash, no_compressed, as_json, notes, session, cleanup)
+    finally:
+        if session is not None:
+            session.close()
+        cleanup.run()
+
+
+def _trace_text(doc) -> str:
+    from slimscope.slim.trace.session import render_text
+    return render_text(doc)
+
+
+def _trace_session(client, before, trace, cleanup):
+    """The traced slim's session, the original image runnable in the engine."""
+    from slimscope.image import sources
+    from slimscope.slim.trace import probes
+    from slimscope.slim.trace.containers import Containers
+    from slimscope.slim.trace.session import Session
+
+    src = before.image.source
+    if isinstance(src, sources.DaemonSource):
+        original = before.image.id
+    elif isinstance(src, sources.ArchiveSource):
+        original = _temp_tag()
+        _load_as(client, src.path, original, cleanup)
+    else:
+        raise BadInput("--trace and --keep-from run the image: give it in the engine or as a "
+                       "docker archive")
+    found = probes.parse(trace.execs, trace.http, trace.script, trace.duration)
+    ports = probes.resolve_ports(found.service, before.image.config) if found.service else []
+    return Session(trace, client, Containers(client), original, found, ports)
+
+
+def _slim(before, plan, start, via, client, tag, out, fmt, force, smoke, no_verify, no_hash,
+          no_compressed, as_json, notes, session, cleanup) -> str:
+    from slimscope.slim import report
 
     measuring = None
     if not no_compressed:    # gzip runs outside the GIL: measure the input alongside the rewrite
         measuring = _Background(measure_compressed, before)
-    cleanup = Cleanup()
-    cleanup.client = client
-    ok = False
-    try:
-        after, targets, smoke_result = _rewrite(before, plan, start, via, client, tag, out, fmt,
-                                                force, smoke, no_verify, no_hash, no_compressed,
-                                                cleanup, notes)
-        ok = True
-    finally:
-        if not ok:
-            cleanup.run()
+    after, targets, smoke_result = _rewrite(before, plan, start, via, client, tag, out, fmt,
+                                            force, smoke, no_verify, no_hash, no_compressed,
+                                            cleanup, notes, session)
     if measuring is not None:
         measuring.join()
     doc = report.build(before, after, plan, start, via, targets, notes, not no_verify,
                        smoke_result)
-    return json.dumps(doc, indent=2) if as_json else report.render_text(doc)
+    text = None
+    if session is not None:
+        doc["trace"] = session.doc(before, plan)
+        text = _trace_text(doc["trace"])
+    if as_json:
+        return json.dumps(doc, indent=2)
+    return report.render_text(doc) + ("\n" + text if text else "")
 
 
 def _umask() -> int:
@@ -215,7 +276,7 @@ def _verify(before, plan, ref: str, no_hash: bool, compressed: bool = True):
 
 
 def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_verify, no_hash,
-             no_compressed, cleanup, notes):
+             no_compressed, cleanup, notes, session=None):
     from slimscope.slim import offline
     n = len(before.layers)
     comment = (f"slimscope slim: layers {start}..{n - 1} squashed into one"
@@ -280,11 +341,15 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
                     f.write(chunk)
 
     smoke_result = None
-    if smoke:
+    if smoke or session is not None:
         scratch = Cleanup()
         scratch.client = client
         try:
-            smoke_result = _smoke(client, before, engine_ref, staged_out, fmt, smoke, scratch)
+            if smoke:
+                smoke_result = _smoke(client, before, engine_ref, staged_out, fmt, smoke, scratch)
+            if session is not None:     # the proof: every probe answers as on the original
+                session.replay(_slimmed_ref(client, engine_ref, staged_out, fmt, scratch))
+                session.write_keep_list(before, force)
         finally:
             scratch.run()
 
@@ -317,16 +382,22 @@ def _smoke(client, before, engine_ref, staged_out, fmt, command, cleanup):
         _load_as(client, src.path, original, cleanup)
     else:
         raise BadInput("--smoke needs the source in the engine or a docker archive")
-    slimmed = engine_ref
-    if slimmed is None:
-        if fmt == "oci":
-            raise BadInput("--smoke with --format oci needs --tag as well")
-        slimmed = _temp_tag()
-        _load_as(client, staged_out, slimmed, cleanup)
+    slimmed = _slimmed_ref(client, engine_ref, staged_out, fmt, cleanup)
     problems, (code, stdout) = run_smoke(client, original, slimmed, command)
     if problems:
         raise CheckFailed("; ".join(problems) + "; nothing was written")
     return f"{command!r} gives exit code {code} and the same {len(stdout)} bytes of stdout"
+
+
+def _slimmed_ref(client, engine_ref, staged_out, fmt, cleanup) -> str:
+    """The slimmed image in the engine: under its temporary tag, else loaded for the run."""
+    if engine_ref is not None:
+        return engine_ref
+    if fmt == "oci":
+        raise BadInput("running the slimmed image with --format oci needs --tag as well")
+    slimmed = _temp_tag()
+    _load_as(client, staged_out, slimmed, cleanup)
+    return slimmed
 
 
 def _load_as(client, archive: str, temp_tag: str, cleanup) -> None:
