@@ -69,13 +69,30 @@ def check() -> None:
         os.close(fd)
 
 
+def _pid_ns(pid) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}/ns/pid").st_ino
+    except OSError:
+        return None
+
+
 class Watch:
-    """Collects the paths opened on the filesystem holding `root`, by processes other
-    than those in `ignore_pids` (the engine's own reads), until stop()."""
+    """Collects the paths opened on the filesystem holding `root` by the container's
+    processes, until stop().
+
+    The engine reads the same root (its export helper, its user lookup) from the
+    host's pid namespace; a container's processes live in their own. So the first
+    event of each pid decides: a live process in the host's pid namespace, or one
+    of `ignore_pids`, is not the container's. A pid already gone when its first
+    event is read was a short-lived process of the container (the engine's
+    helpers live on while the watch is placed).
+    """
 
     def __init__(self, root: str, ignore_pids=()):
         self.root = root.rstrip("/")
         self.ignore = set(ignore_pids) | {os.getpid()}
+        self._host_ns = _pid_ns("self")
+        self._pids: dict = {}      # pid -> is the container's
         self.paths: dict = {}      # path as the container sees it -> OR of event masks
         self.error = None
         self._libc = _libc()
@@ -118,10 +135,18 @@ class Watch:
                 if fd < 0:
                     continue
                 try:
-                    if pid not in self.ignore:
+                    if self._containers(pid):
                         self._record(os.readlink(f"/proc/self/fd/{fd}"), mask)
                 finally:
                     os.close(fd)
+
+    def _containers(self, pid: int) -> bool:
+        known = self._pids.get(pid)
+        if known is None:
+            ns = _pid_ns(pid)
+            known = pid not in self.ignore and (ns is None or ns != self._host_ns)
+            self._pids[pid] = known
+        return known
 
     def _record(self, path: str, mask: int):
         if path.endswith(" (deleted)"):
