@@ -2,8 +2,9 @@
 what --include and --include-preset name, and every entry that costs no bytes.
 
 Reasons, in the order a path is credited to the first that applies:
-traced (opened, executed or mapped during a probe), elf (the interpreter or a
-DT_NEEDED library of a kept file, and the symlinks leading to it), include
+traced (opened, executed or mapped during a probe), python-source (the .py of a
+traced __pycache__ .pyc), elf (the interpreter or a DT_NEEDED library of a kept
+file, and the symlinks leading to it), include
 (--include GLOB), preset:NAME (--include-preset), listed (--keep-from), base
 (--keep-base: the base layers stay whole), zero-byte (directories, symlinks,
 device nodes, FIFOs and empty files: paths are looked up through them).
@@ -51,6 +52,17 @@ def locale_globs(config: dict) -> list:
     if globs:
         globs.append("/usr/lib/locale/locale-archive")
     return globs
+
+
+_PYC = re.compile(r"(.*)/__pycache__/([^/.]+)\.[^/]*\.pyc\Z", re.S)
+
+
+def python_source(path: str):
+    """The source a __pycache__ .pyc was compiled from. Python only stats the source
+    (no open, so no event) before it loads the .pyc, yet without the source it
+    will not import the module at all."""
+    m = _PYC.match(path)
+    return f"{m.group(1)}/{m.group(2)}.py" if m else None
 
 
 def _matcher(globs):
@@ -117,6 +129,10 @@ def compute(tree, config: dict, traced=(), includes=(), presets=(), view=None,
         if real is not None and tree.is_file(real):
             kept.add(real, "traced")
             files.append(real)
+    for p in list(files):
+        src = python_source(p)
+        if src and tree.is_file(src):
+            kept.add(src, "python-source")
     files += _keep_matches(tree, kept, list(includes), "include")
     for name in presets:
         if name not in INCLUDE_PRESETS:

@@ -135,12 +135,14 @@ def run_exec(containers, image: str, probe: Exec, watch_start=None) -> Outcome:
                            f"{image}") from None
         out = client.api.logs(cid, stdout=True, stderr=False)
         err = client.api.logs(cid, stdout=False, stderr=True)
-        return Outcome(probe.name, {"exit_code": code, "stdout": out, "stderr": err},
-                       _shown(code, out, err))
-    finally:
         if watch_start is not None:
             watch_start.finish(cid)
+        return Outcome(probe.name, {"exit_code": code, "stdout": out, "stderr": err},
+                       _shown(code, out, err))
+    finally:       # on an interrupt too: the container goes first, then its watch
         containers.remove(cid)
+        if watch_start is not None:
+            watch_start.drop(cid)
 
 
 def _start(client, cid, watch_start):
@@ -199,15 +201,14 @@ def run_service(containers, image: str, service: Service, ports: list,
         running = client.api.inspect_container(cid)["State"].get("Running", False)
         outcomes.append(Outcome("service", {"running": running},
                                 "still running" if running else "had exited"))
-        return outcomes
-    finally:
-        try:
-            client.api.stop(cid, timeout=5)
-        except Exception:
-            pass
+        client.api.stop(cid, timeout=5)     # what it opens on its way out counts too
         if watch_start is not None:
             watch_start.finish(cid)
+        return outcomes
+    finally:
         containers.remove(cid)
+        if watch_start is not None:
+            watch_start.drop(cid)
 
 
 def _bound_ports(client, cid, ports) -> dict:

@@ -7,7 +7,8 @@ from slimscope.slim.trace.containers import engine_pids, start_watched
 
 class Tracer:
     """Passed to the probes as `watch_start`: starts each container watched; finish(cid)
-    ends its watch once the container has stopped and adds what it saw."""
+    ends its watch once the container has stopped and adds what it saw; drop(cid)
+    ends a watch that finish did not."""
 
     def __init__(self, client):
         self.client = client
@@ -29,9 +30,15 @@ class Tracer:
         for path, mask in watch.stop().items():
             self.paths[path] = self.paths.get(path, 0) | mask
 
-    def close(self) -> None:
-        for cid in list(self._watches):
+    def drop(self, cid: str) -> None:
+        """End cid's watch without keeping what it saw (the probe did not finish)."""
+        watch = self._watches.pop(cid, None)
+        if watch is not None:
             try:
-                self._watches.pop(cid).stop()
+                watch.stop()
             except Exception:
                 pass
+
+    def close(self) -> None:
+        for cid in list(self._watches):
+            self.drop(cid)
