@@ -287,3 +287,17 @@ def test_ctrl_c_removes_every_container_and_tag(engine, busybox_script, out_tag,
     assert err.decode().strip().count("\n") == 0, err
     assert not _tag_exists(engine, tag)
     assert _trace_containers(engine) == []
+
+
+def test_keep_base_leaves_the_base_layers_whole(engine, busybox_script, out_tag, tmp_path):
+    tag = out_tag()
+    out = tmp_path / "kb.tar"
+    result, doc = _slim(busybox_script, "--trace", "--keep-base", "--tag", tag, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    base = engine.api.inspect_image(E.BUSYBOX_TAG)["RootFS"]["Layers"]
+    got = engine.api.inspect_image(tag)["RootFS"]["Layers"]
+    assert got[:len(base)] == base and len(got) == len(base) + 1
+    assert doc["trace"]["kept_by_reason"]["base"]["paths"] > 100
+    snap = E.export_snapshot(tag)
+    assert "/data/big.bin" not in snap and "/data/small.bin" in snap and "/bin/busybox" in snap
+    assert _run(engine, tag) == _run(engine, busybox_script)

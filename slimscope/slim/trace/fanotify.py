@@ -94,7 +94,7 @@ class Watch:
         self._host_ns = _pid_ns("self")
         self._pids: dict = {}      # pid -> is the container's
         self.paths: dict = {}      # path as the container sees it -> OR of event masks
-        self.error = None
+        self.error: BaseException | None = None
         self._libc = _libc()
         self._fd = _init(self._libc)
         self._stop_r, self._stop_w = os.pipe()
