@@ -22,105 +22,25 @@ from click.testing import CliRunner
 from slimscope.cli import main
 from slimscope.slim.trace.containers import PREFIX
 from tests import engine as E
+from tests import trace_images as T
 
 pytestmark = pytest.mark.engine
 
 REPO = str(E.REPO_ROOT)
 
-RUN_SH = """#!/bin/sh
-case "$1" in
-  b) cat /data/b.txt ;;
-  ls) ls /data | wc -l ;;
-  fail) exit 3 ;;
-  *) echo "hello from $(cat /data/name.txt)"; wc -c < /data/small.bin ;;
-esac
-"""
-
-BUSYBOX_SCRIPT = f"""FROM {E.BUSYBOX_TAG}
-COPY run.sh /app/run.sh
-RUN chmod +x /app/run.sh && mkdir -p /data && echo world > /data/name.txt \\
- && echo bee > /data/b.txt && head -c 3000 /dev/zero > /data/small.bin \\
- && head -c 600000 /dev/zero > /data/big.bin
-ENTRYPOINT ["/app/run.sh"]
-"""
-
-C_SOURCE = r"""#include <stdio.h>
-#include <string.h>
-#include <math.h>
-unsigned long crc32(unsigned long crc, const unsigned char *buf, unsigned int len);
-const char *zlibVersion(void);
-int main(int argc, char **argv) {
-    const char *msg = argc > 1 ? argv[1] : "slimscope";
-    printf("crc32(%s) = %08lx\n", msg, crc32(0, (const unsigned char *)msg, strlen(msg)));
-    printf("zlib %c, sqrt = %.6f\n", zlibVersion()[0], sqrt(2.0 + argc - 1));
-    return 0;
-}
-"""
-
-# libz is linked by its path: the builder has zlib's runtime, not its -dev package
-C_DOCKERFILE = f"""FROM {E.fixture_tag("apt-gcc")} AS build
-COPY hello.c /src/hello.c
-RUN gcc -O2 -o /src/hello /src/hello.c /usr/lib/x86_64-linux-gnu/libz.so.1 -lm
-FROM {E.DEBIAN_TAG}
-COPY --from=build /src/hello /usr/local/bin/hello
-ENTRYPOINT ["/usr/local/bin/hello"]
-"""
-
-# python3-minimal has no http.server or json: the service answers from a bare socket
-PY_APP = r'''import socket
-import sys
-
-HEAD = "HTTP/1.0 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-
-
-def answer(path):
-    if path == "/health":
-        return "200 OK", '{"ok": true}'
-    if path.startswith("/items/"):
-        name = path[len("/items/"):]
-        return "200 OK", '{"item": "%s", "length": %d, "python": "%d.%d"}' % (
-            name, len(name), sys.version_info[0], sys.version_info[1])
-    return "404 Not Found", '{"error": "no such path"}'
-
-
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 8080))
-s.listen(16)
-while True:
-    conn, _ = s.accept()
-    request = conn.recv(65536).decode("latin-1")
-    parts = request.split(" ")
-    status, body = answer(parts[1] if len(parts) > 1 else "/")
-    data = body.encode()
-    conn.sendall((HEAD % (status, len(data))).encode() + data)
-    conn.close()
-'''
-
-PY_DOCKERFILE = f"""FROM {E.DEBIAN_TAG}
-RUN apt-get update && apt-get install -y --no-install-recommends python3-minimal \\
- && rm -rf /var/lib/apt/lists/*
-COPY app.py /srv/app.py
-EXPOSE 8080
-CMD ["python3", "/srv/app.py"]
-"""
-
-
 @pytest.fixture(scope="module")
 def busybox_script(engine):
-    return E.build_image("slimscope-test/trace-busybox:latest", BUSYBOX_SCRIPT,
-                         {"run.sh": RUN_SH})
+    return T.build("busybox")
 
 
 @pytest.fixture(scope="module")
 def c_program(engine):
-    E.fixture_image("apt-gcc")
-    return E.build_image("slimscope-test/trace-c:latest", C_DOCKERFILE, {"hello.c": C_SOURCE})
+    return T.build("c")
 
 
 @pytest.fixture(scope="module")
 def py_service(engine):
-    return E.build_image("slimscope-test/trace-python:latest", PY_DOCKERFILE, {"app.py": PY_APP})
+    return T.build("python")
 
 
 @pytest.fixture
@@ -301,3 +221,30 @@ def test_keep_base_leaves_the_base_layers_whole(engine, busybox_script, out_tag,
     snap = E.export_snapshot(tag)
     assert "/data/big.bin" not in snap and "/data/small.bin" in snap and "/bin/busybox" in snap
     assert _run(engine, tag) == _run(engine, busybox_script)
+
+
+def test_nginx_serves_the_same_page_and_shrinks_8x(engine, out_tag):
+    ref = T.build("nginx")
+    tag = out_tag()
+    result, doc = _slim(ref, "--trace", "--http-probe", "80/", "--tag", tag)
+    assert result.exit_code == 0, result.output
+    page = next(p for p in doc["trace"]["probes"] if p["probe"] == "--http-probe 80/")
+    assert page["same"] and "static page served by nginx" in page["slimmed"]
+    before, after = doc["before"]["total_bytes"], doc["after"]["total_bytes"]
+    assert before >= 8 * after, (before, after)
+
+
+def test_probe_script_and_duration_count_as_use(engine, out_tag, tmp_path):
+    ref = T.build("httpd")
+    script = tmp_path / "probe.py"
+    script.write_text(T.PROBE_SCRIPT)
+    script.chmod(0o755)
+    tag = out_tag()
+    result, doc = _slim(ref, "--trace", "--http-probe", "/", "--probe-script", str(script),
+                        "--duration", "1", "--tag", tag)
+    assert result.exit_code == 0, result.output
+    shown = {p["probe"]: p for p in doc["trace"]["probes"]}
+    assert "asked for by the probe script" in shown[f"--probe-script {script}"]["slimmed"]
+    assert shown["service"]["same"] and shown["service"]["slimmed"] == "still running"
+    snap = E.export_snapshot(tag)
+    assert "/www/other.txt" in snap and "/www/never.bin" not in snap

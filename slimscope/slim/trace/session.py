@@ -199,7 +199,9 @@ def render_text(doc: dict) -> str:
     for r in doc["bytes_by_directory"]:
         lines.append(f"    {r['directory'][:28]:28}{size(r['before']):>12}{size(r['after']):>12}")
     for p in doc["probes"]:
-        lines.append(f"  probe {p['probe']}: {'same on the slimmed image' if p['same'] else 'differs'}")
+        verdict = ("not replayed (dry run)" if p["slimmed"] is None
+                   else "same on the slimmed image" if p["same"] else "differs")
+        lines.append(f"  probe {p['probe']}: {verdict}")
     for m in doc["missing_libraries"][:10]:
         lines.append(f"  note: {m['file']} needs {m['needs']}, which the image lacks")
     if doc["keep_list"]:
