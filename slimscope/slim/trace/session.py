@@ -195,6 +195,10 @@ def render_text(doc: dict) -> str:
     for reason, r in sorted(doc["kept_by_reason"].items(), key=lambda kv: -kv[1]["bytes"]):
         lines.append(f"    {reason:22}{r['paths']:>8} path(s){size(r['bytes']):>12}")
     lines.append(f"  removed {doc['removed_paths']} path(s) no probe needed")
+    lines.append(f"  {'bytes by layer':30}{'before':>12}{'after':>12}")
+    for r in doc["bytes_by_layer"]:
+        lines.append(f"    {'layer ' + str(r['layer']):28}{size(r['before']):>12}"
+                     f"{size(r['after']):>12}")
     lines.append(f"  {'bytes by directory':30}{'before':>12}{'after':>12}")
     for r in doc["bytes_by_directory"]:
         lines.append(f"    {r['directory'][:28]:28}{size(r['before']):>12}{size(r['after']):>12}")
