@@ -66,7 +66,8 @@ The slimmed image is then run with the same probes and must answer the same
 @click.option("--trace", is_flag=True,
               help="Run the image and keep only the files its probes use (needs root).")
 @click.option("--exec", "execs", multiple=True, metavar="CMD",
-              help="With --trace: a probe run as `docker run IMAGE CMD` (repeatable).")
+              help="With --trace: a probe run as `docker run IMAGE CMD`, without a network "
+                   "(repeatable).")
 @click.option("--http-probe", "http", multiple=True, metavar="[PORT][/PATH]",
               help="With --trace: start the service, GET PATH on PORT (repeatable).")
 @click.option("--probe-script", type=click.Path(dir_okay=False), metavar="FILE",
