@@ -131,8 +131,10 @@ def run_exec(containers, image: str, probe: Exec, watch_start=None) -> Outcome:
         try:
             code = client.api.wait(cid, timeout=EXEC_TIMEOUT)["StatusCode"]
         except Exception:
+            hint = ("; a service is probed with --http-probe, --probe-script or --duration"
+                    if probe.argv is None else "")
             raise BadInput(f"{probe.name}: did not finish within {EXEC_TIMEOUT}s in "
-                           f"{image}") from None
+                           f"{image}{hint}") from None
         out = client.api.logs(cid, stdout=True, stderr=False)
         err = client.api.logs(cid, stdout=False, stderr=True)
         if watch_start is not None:
@@ -165,7 +167,7 @@ def _shown(code, out: bytes, err: bytes) -> str:
 
 class PortSilent(BadInput):
     def __init__(self, port: int, why: str):
-        super().__init__(f"port {port} never answered HTTP within {PORT_TIMEOUT}s ({why})")
+        super().__init__(f"port {port} never answered HTTP ({why})")
         self.port = port
 
 
@@ -243,7 +245,7 @@ def _get_when_up(client, cid, host_port, h: Http):
             except (OSError, http.client.HTTPException) as e:
                 why = short_error(e) or type(e).__name__
         time.sleep(0.1)
-    raise PortSilent(h.port, why)
+    raise PortSilent(h.port, f"{why} after {PORT_TIMEOUT}s")
 
 
 def _script(script: str, cid: str, bound: dict):

@@ -3,6 +3,7 @@ is kept, and replay the probes on the slimmed image before anything is committed
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -44,6 +45,13 @@ class TraceOptions:
             raise BadInput(f"{uses[0]} goes with --trace (or --keep-from)")
 
 
+def _say(text: str) -> None:
+    """A stage of the long work, on stderr when it is a terminal."""
+    if sys.stderr.isatty():
+        sys.stderr.write(f"slimscope: {text}\n")
+        sys.stderr.flush()
+
+
 @dataclass
 class Session:
     """One traced slim: the containers it made, the plan, the proof."""
@@ -71,6 +79,8 @@ class Session:
 
         t0 = time.monotonic()
         tracer = Tracer(self.client) if self.opts.trace else None
+        _say(("tracing " if tracer else "running ") + ", ".join(self._names()) +
+             " on the original image")
         try:
             self.outcomes = probes.run_all(self.containers, self.original, self.probes,
                                            self.ports, tracer)
@@ -110,7 +120,14 @@ class Session:
         return keep.plan_for(before, self.kept, removes, presets)
 
     # -- on the slimmed image ------------------------------------------------
+    def _names(self) -> list:
+        names = [e.name for e in self.probes.execs]
+        if self.probes.service is not None:
+            names.append("the service")
+        return names
+
     def replay(self, slimmed_ref: str) -> None:
+        _say("replaying the probes on the slimmed image")
         t0 = time.monotonic()
         self.replayed = probes.run_all(self.containers, slimmed_ref, self.probes, self.ports,
                                        None, replay=True)
