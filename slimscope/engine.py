@@ -4,11 +4,15 @@ engine's errors are shortened to one line."""
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 from slimscope.errors import BadInput, EngineUnavailable
 
+if TYPE_CHECKING:
+    from docker import DockerClient
 
-def engine_client():
+
+def engine_client() -> DockerClient:
     """A client for the local engine, or EngineUnavailable saying why not."""
     import docker
     try:
@@ -19,12 +23,13 @@ def engine_client():
         raise EngineUnavailable(f"no Docker engine answers ({short_error(e)})") from None
 
 
-def short_error(e: Exception) -> str:
+def short_error(e: BaseException) -> str:
     text = str(e).splitlines()[0] if str(e) else type(e).__name__
     return text[:160]
 
 
-def run_once(client, image: str, argv: list, timeout: int = 120):
+def run_once(client: DockerClient, image: str, argv: list[str], timeout: int = 120
+             ) -> tuple[int, bytes]:
     """(exit code, stdout) of `docker run --rm --network none image argv`."""
     import docker
     try:
@@ -45,7 +50,7 @@ def run_once(client, image: str, argv: list, timeout: int = 120):
         client.api.remove_container(cid, force=True)
 
 
-def smoke_argv(command: str) -> list:
+def smoke_argv(command: str) -> list[str]:
     """Split a --smoke command the way a shell would, or say why it cannot be."""
     try:
         argv = shlex.split(command)

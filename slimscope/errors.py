@@ -19,3 +19,8 @@ class CheckFailed(SlimscopeError):
     """A gate or a verification ran and failed (exit 1)."""
 
     exit_code = 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what CI runners send on cancel), raised like Ctrl-C so the same
+    clean-up runs; the CLI answers it with exit code 143."""

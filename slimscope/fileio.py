@@ -1,28 +1,101 @@
-"""Writing the user's files safely: a temporary name in the same directory, then a rename."""
+"""Writing the user's files safely.
+
+A regular file is written under a temporary name in its directory, then renamed over
+the old one, so a reader never sees half a report. What is not a regular file is
+never renamed over: a character device or FIFO (`/dev/stdout`, `/dev/null`, a pipe)
+is written through, and a symlink is followed, so the link stays and its target
+gets the new content.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 
 from slimscope.errors import BadInput
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _why(e: OSError) -> str:
+    return e.strerror or errno.errorcode.get(e.errno or 0, str(e))
+
+
 def write_atomic(path: str, data: bytes, force: bool = True) -> None:
-    if not force and os.path.exists(path):
-        raise BadInput(f"{path} exists; pass --force to replace it")
-    directory = os.path.dirname(os.path.abspath(path))
+    """Write `data` to `path`; an existing file is replaced only with `force`."""
+    if not path:
+        raise BadInput("the output path is empty")
+    if path.endswith(os.sep) or os.path.isdir(path):
+        raise BadInput(f"cannot write {path}: it is a directory")
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise BadInput(f"cannot write {path}: {_why(e)}") from None
+    if st is not None:
+        if not force:
+            raise BadInput(f"{path} exists; pass --force to replace it")
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+            _write_through(path, target, data)
+            return
+        if not stat.S_ISREG(st.st_mode):
+            raise BadInput(f"cannot write {path}: it is not a regular file")
+    _replace(path, target, data, st, force)
+
+
+def _write_through(path: str, target: str, data: bytes) -> None:
+    try:
+        with open(target, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise BadInput(f"cannot write {path}: {_why(e)}") from None
+
+
+def _replace(path: str, target: str, data: bytes, old: os.stat_result | None,
+             force: bool) -> None:
+    directory = os.path.dirname(os.path.abspath(target))
     try:
         fd, tmp = tempfile.mkstemp(prefix=".slimscope-", dir=directory)
     except OSError as e:
-        raise BadInput(f"cannot write {path}: {e.strerror}") from None
+        raise BadInput(f"cannot write {path}: {_why(e)}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(tmp, path)
+        # as any tool that writes a file: the old file's mode, else what the umask allows
+        os.chmod(tmp, stat.S_IMODE(old.st_mode) if old else 0o666 & ~_umask())
+        if force:
+            os.replace(tmp, target)
+        else:
+            _commit_new(tmp, target, path)
+    except OSError as e:
+        _unlink(tmp)
+        raise BadInput(f"cannot write {path}: {_why(e)}") from None
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink(tmp)
         raise
+
+
+def _commit_new(tmp: str, target: str, path: str) -> None:
+    """Give tmp the name target only if nothing has it yet: a link fails where a
+    rename would silently replace what another run wrote meanwhile."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise BadInput(f"{path} exists; pass --force to replace it") from None
+    finally:
+        _unlink(tmp)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from slimscope.core import snapshot as _snapshot
-from slimscope.image.sources import IterStream
+from slimscope.index.streams import IterStream
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ def run(tmp_path, layers, history=None, **kw):
 
 
 def final(a):
-    return {r["path"]: r for r in a.files()}
+    return {r.path: r._asdict() for r in a.files()}
 
 
 def reasons(a):

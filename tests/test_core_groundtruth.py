@@ -15,7 +15,7 @@ import pytest
 
 from slimscope.core import snapshot
 from slimscope.core.analysis import analyze
-from slimscope.index.layerindex import OPAQUE
+from slimscope.index.records import OPAQUE
 from tests import engine as E
 
 pytestmark = pytest.mark.engine
@@ -64,7 +64,7 @@ def check_expectations(a, exp: dict):
     for p in exp.get("hidden_sensitive", []):
         assert waste[p].sensitive, p
         assert a.secrets and a.secrets[0].sensitive
-    final = {r["path"]: r for r in a.files()}
+    final = {r.path: r._asdict() for r in a.files()}
     for p, kind in exp.get("final", {}).items():
         got = final[p]["type"]
         assert (got if got != "hardlink" else "file") == kind, p

@@ -12,9 +12,10 @@ import sys
 import pytest
 
 from slimscope.index import parallel
-from slimscope.image import sources
+from slimscope.image.model import Options
+from slimscope.image.reference import load_image
 from slimscope.errors import BadInput
-from slimscope.index.layerindex import IndexCache
+from slimscope.index.cache import IndexCache
 from tests.synth import docker_archive, layer_tar, oci_archive, oci_layout
 
 # Enough layers and entries for the workers to share, small enough to stay fast.
@@ -57,7 +58,7 @@ def workers(monkeypatch):
 
 def load(name, jobs, monkeypatch, **kw):
     monkeypatch.setenv("SLIMSCOPE_JOBS", str(jobs))
-    return sources.load_image(name, sources.Options(**kw))
+    return load_image(name, Options(**kw))
 
 
 def described(image):

@@ -14,7 +14,7 @@ import pytest
 
 from slimscope.core.analysis import analyze
 from slimscope.errors import BadInput
-from slimscope.index.layerindex import IndexCache
+from slimscope.index.cache import IndexCache
 from tests.synth import docker_archive, layer_tar, oci_archive, oci_layout
 
 LAYERS = [
@@ -25,7 +25,7 @@ LAYERS = [
 
 def summary(a):
     return (a.total_bytes, a.final_bytes, sorted((w.path, w.reason) for w in a.waste),
-            sorted(r["path"] for r in a.files()))
+            sorted(r.path for r in a.files()))
 
 
 EXPECTED = (5200, 100, [("/big", "deleted"), ("/etc/conf", "metadata-only")],
@@ -113,18 +113,19 @@ def test_platform_selection(tmp_path):
 def test_layer_cache_is_reused_and_gives_the_same_result(tmp_path):
     d = oci_layout(str(tmp_path / "l"), LAYERS)
     cache_dir = str(tmp_path / "cache")
-    from slimscope.image import sources
-    first = sources.load_image(d, sources.Options(cache=IndexCache(cache_dir)))
+    from slimscope.image.model import Options
+    from slimscope.image.reference import load_image
+    first = load_image(d, Options(cache=IndexCache(cache_dir)))
     files = sorted(os.listdir(cache_dir))
     assert len(files) == 4  # blob digest and diff_id for each of the two layers
     # A cached index must be what is used: poison the blob-digest entry's paths and see them.
-    second = sources.load_image(d, sources.Options(cache=IndexCache(cache_dir)))
+    second = load_image(d, Options(cache=IndexCache(cache_dir)))
     assert [l.index.paths for l in second.layers] == [l.index.paths for l in first.layers]
     key = first.layers[0].digest
     idx = IndexCache(cache_dir).get(key, True)
     idx.paths[0] = "/from-cache"
     IndexCache(cache_dir).put([key], idx)
-    third = sources.load_image(d, sources.Options(cache=IndexCache(cache_dir)))
+    third = load_image(d, Options(cache=IndexCache(cache_dir)))
     assert third.layers[0].index.paths[0] == "/from-cache"
 
 

@@ -37,9 +37,9 @@ def run(*args):
 def test_view_counts_each_body_once():
     a = analyze(str(DEMO))
     v = view_of(a)
-    assert sum(n for _, n, _ in v.files.values()) == a.final_bytes
-    assert v.files["/app/lib/libdemo.so.1"][1] == 0       # its twin is still there
-    assert v.files["/app/twin"][1] == 12_000              # its twin was deleted
+    assert sum(n for _, n in v.files.counted_files()) == a.final_bytes
+    assert v.files.counted[v.files.group["/app/lib/libdemo.so.1"]] == 0   # its twin is still there
+    assert v.files.counted[v.files.group["/app/twin"]] == 12_000          # its twin was deleted
 
 
 @needs_demo

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from slimscope.core.analysis import analyze
 from slimscope.cli import main
+from slimscope.dockerfile import verify as verifier
 from slimscope.dockerfile import generate, lint, parser
 from slimscope.dockerfile.measure import Measure
 from tests.engine import DEBIAN_TAG, build_image
@@ -116,7 +117,19 @@ def test_verify_mismatch_writes_unverified(engine, c_app, tmp_path, monkeypatch)
     r = CliRunner().invoke(main, ["dockerfile", "--image", original, "--verify", "-o", "ok.Dockerfile"])
     assert r.exit_code == 0, r.output
     assert "verified: same exit code and stdout" in r.output
-    assert "UNVERIFIED" not in (ctx / "ok.Dockerfile").read_text()
+    generated = (ctx / "ok.Dockerfile").read_text()
+    assert "UNVERIFIED" not in generated
+    # what --verify built is gone again, unless asked to keep it
+    built = verifier.tag_for("generated", generated)
+    assert not engine.images.list(name=built.split(":")[0], filters={"reference": built})
+    r = CliRunner().invoke(main, ["dockerfile", "--image", original, "--verify", "--keep-images",
+                                  "-o", "kept.Dockerfile"])
+    assert r.exit_code == 0, r.output
+    try:
+        assert f"kept in the engine: {built}" in r.output
+        assert engine.images.list(filters={"reference": built})
+    finally:
+        verifier.remove_images([built])
 
 
 # --------------------------------------------------------------------------- #

@@ -301,6 +301,47 @@ def test_unreadable_image_exits_2_and_junit_says_error(tmp_path):
 
 
 @needs_demo
+@pytest.mark.parametrize("args,body", [
+    (["--max-size", "1MB"], "[ci]\nmax-size = '150 megs'\n"),      # bad config value
+    ([], None),                                                   # no rule is enabled
+    (["--max-growth", "5%"], None),                               # growth without a baseline
+    (["--forbid", "/a/[z-a]"], None),                             # a glob that cannot be read
+])
+def test_every_exit_2_writes_a_junit_error(tmp_path, args, body):
+    if body is not None:
+        (tmp_path / ".slimscope.toml").write_text(body)
+    junit = tmp_path / "j.xml"
+    extra = [] if body is not None else ["--no-config", "--allow-hidden-secrets"]
+    r = ci(DEMO, *extra, *args, "--junit", junit)
+    assert r.exit_code == 2, r.output
+    assert len(r.stderr.strip().splitlines()) == 1
+    root = ET.parse(junit).getroot()
+    assert root.find("testsuite").get("errors") == "1"
+    assert root.find("testsuite/testcase/error").get("message")
+
+
+@needs_demo
+@pytest.mark.parametrize("body,message", [
+    ("", "is empty"),
+    ("[cii]\nmax-size = '1MB'\n", "unknown key 'cii'"),
+    ("[lint]\n[gate]\nmax-size = '1MB'\n", "unknown key 'gate'"),
+])
+def test_a_config_never_passes_silently(tmp_path, body, message):
+    (tmp_path / ".slimscope.toml").write_text(body)
+    r = ci(DEMO, "--max-size", "10MB", "--allow-hidden-secrets")
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr and ".slimscope.toml" in r.stderr
+
+
+@needs_demo
+def test_a_config_without_ci_table_is_named(tmp_path):
+    (tmp_path / ".slimscope.toml").write_text("[lint]\n")
+    r = ci(DEMO, "--max-size", "10MB", "--allow-hidden-secrets")
+    assert r.exit_code == 0, r.output
+    assert ".slimscope.toml, no [ci] table)" in r.output
+
+
+@needs_demo
 def test_truncated_archive_exits_2(tmp_path):
     broken = tmp_path / "broken.tar"
     broken.write_bytes(DEMO.read_bytes()[:1_500_000])

@@ -223,6 +223,42 @@ def test_keep_base(engine, scratch_tags):
     _check(engine, original, tag, removed=["/bin/vi"])
 
 
+MANY_LAYERS_DOCKERFILE = f"""FROM {E.BUSYBOX_TAG}
+""" + "".join(f"RUN echo {i} > /layer-{i} && head -c {1000 + i} /dev/zero > /pad-{i}\n"
+              for i in range(6)) + "RUN rm /pad-5 && echo top > /top\n"
+
+
+@pytest.mark.parametrize("source", ["engine", "oci-archive"])
+def test_keep_base_keeps_the_base_in_layer_order(engine, scratch_tags, tmp_path, source):
+    """Sources stream layers in the order they store them (a save stream sorts by
+    layer id): the kept base must still come out in layer order, byte for byte."""
+    original = E.build_image("slimscope-test/slim-many-layers:latest", MANY_LAYERS_DOCKERFILE, {})
+    layers = engine.api.inspect_image(original)["RootFS"]["Layers"]
+    name = original
+    if source == "oci-archive":
+        name = f"oci-archive:{E.oci_archive(original, tmp_path / 'many.oci.tar')}"
+    tag = f"slimscope-test/slimmed-many:{source}"
+    scratch_tags.append(tag)
+    doc = _slim(name, "--keep-base", "--base-layers", "5", "--tag", tag, "--force")
+    assert doc["base_layers_kept"] == 5
+    got = engine.api.inspect_image(tag)["RootFS"]["Layers"]
+    assert got[:5] == layers[:5] and len(got) == 6
+
+
+def test_verifier_checks_the_kept_base_position_for_position():
+    from types import SimpleNamespace as NS
+
+    from slimscope.slim.verify import base_differences
+
+    def image(*ids):
+        return NS(layers=[NS(diff_id=i) for i in ids])
+
+    assert base_differences(image("a", "b", "c"), image("a", "b", "x"), 2) == []
+    assert len(base_differences(image("a", "b", "c"), image("b", "a", "x"), 2)) == 2
+    assert base_differences(image("a", "b"), image("a"), 2) == [
+        "layer 1: expected the base layer b, got none"]
+
+
 def test_dry_run_and_refusals(engine, scratch_tags, tmp_path):
     original = E.fixture_image("hidden-deletion")
     tag = "slimscope-test/slimmed-hidden:refuse"

@@ -6,7 +6,7 @@ import pytest
 
 from slimscope.core.analysis import analyze
 from slimscope.core.compose import compose, unpack
-from slimscope.index.layerindex import FILE, OPAQUE, WHITEOUT
+from slimscope.index.records import FILE, OPAQUE, WHITEOUT
 from slimscope.tui.model import CHANGES, DELETED, IMAGE, ImageModel, path_matcher
 from tests.tui_images import demo_image
 

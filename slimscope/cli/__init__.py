@@ -4,14 +4,33 @@ this package; it imports the rest."""
 from __future__ import annotations
 
 import sys
+import traceback
 
 import click
 
 from slimscope import __version__
-from slimscope.errors import SlimscopeError
+from slimscope.errors import SlimscopeError, Terminated
 
 class Group(click.Group):
     """Turns every expected failure into one line on stderr and its exit code."""
+
+    def main(self, *args, **kwargs):
+        """click's own handling prints a usage block for a bad option; here it is one
+        `slimscope:` line with the way to the help, like every other error."""
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx else "slimscope"
+            click.echo(f"slimscope: {e.format_message().rstrip('.')} (see '{where} --help')", err=True)
+            sys.exit(2)
+        except click.ClickException as e:
+            click.echo(f"slimscope: {e.format_message()}", err=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("slimscope: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx):
         debug = ctx.params.get("debug") or "--debug" in sys.argv
@@ -19,9 +38,12 @@ class Group(click.Group):
             return super().invoke(ctx)
         except SlimscopeError as e:
             if debug:
-                raise
+                traceback.print_exc()
             click.echo(f"slimscope: {e}", err=True)
             ctx.exit(e.exit_code)
+        except Terminated:
+            click.echo("slimscope: terminated", err=True)
+            ctx.exit(143)
         except KeyboardInterrupt:
             click.echo("slimscope: interrupted", err=True)
             ctx.exit(130)
@@ -31,7 +53,8 @@ class Group(click.Group):
             ctx.exit(0)
         except Exception as e:  # a bug: still one line, with the way to see more
             if debug:
-                raise
+                traceback.print_exc()
+                ctx.exit(2)
             click.echo(f"slimscope: unexpected error: {type(e).__name__}: {e} "
                        "(run with --debug for a traceback)", err=True)
             ctx.exit(2)

@@ -92,6 +92,26 @@ def ci(image, config_path, no_config, max_size, max_compressed_size, max_wasted_
        max_wasted_percent, min_efficiency, max_layers, max_layer_size, forbid, path_budgets,
        allow_hidden_secrets, secrets_allow, max_growth, baseline, junit, json_path, markdown, github,
        top, image_sel, platform, no_hash, no_cache):
+    try:
+        _gate(image, config_path, no_config, max_size, max_compressed_size, max_wasted_bytes,
+              max_wasted_percent, min_efficiency, max_layers, max_layer_size, forbid,
+              path_budgets, allow_hidden_secrets, secrets_allow, max_growth, baseline, junit,
+              json_path, markdown, github, top, image_sel, platform, no_hash, no_cache)
+    except (CheckFailed, KeyboardInterrupt):
+        raise
+    except Exception as e:
+        # Whatever stops the gate with exit 2, the JUnit file says so: a CI that reads
+        # only the file must never mistake a missing verdict for a pass.
+        if junit:
+            _write_junit_error(junit, image, str(e) if isinstance(e, SlimscopeError)
+                               else f"unexpected error: {type(e).__name__}: {e}")
+        raise
+
+
+def _gate(image, config_path, no_config, max_size, max_compressed_size, max_wasted_bytes,
+          max_wasted_percent, min_efficiency, max_layers, max_layer_size, forbid, path_budgets,
+          allow_hidden_secrets, secrets_allow, max_growth, baseline, junit, json_path, markdown,
+          github, top, image_sel, platform, no_hash, no_cache):
     from slimscope.core.delta import load_view
     from slimscope.gate import config as gconfig
     from slimscope.gate import reports
@@ -119,16 +139,15 @@ def ci(image, config_path, no_config, max_size, max_compressed_size, max_wasted_
         raise BadInput("max-growth needs a baseline: --baseline FILE|IMAGE or `baseline` in "
                        f"the config{f' ({cfg.source})' if cfg.source else ''}")
 
-    try:
-        base_view = None
-        if cfg.baseline:
-            base_view = load_view(cfg.baseline, lambda name: load_analysis(
-                name, None, platform, no_hash, no_cache, "reading baseline"))
-        analysis = load_analysis(image, image_sel, platform, no_hash, no_cache)
-    except SlimscopeError as e:
-        if junit:
-            _write_junit_error(junit, image, str(e))
-        raise
+    base_view = None
+    if cfg.baseline:
+        base_view = load_view(cfg.baseline, lambda name: load_analysis(
+            name, None, platform, no_hash, no_cache, "reading baseline"))
+    analysis = load_analysis(image, image_sel, platform, no_hash, no_cache)
+    if cfg.max_compressed_size is not None:
+        # The rules read the analysis and change nothing: measure before they run.
+        from slimscope.core.analysis import measure_compressed
+        measure_compressed(analysis)
 
     ctx = Context(cfg, top=top, baseline=base_view)
     results = evaluate(analysis, ctx)

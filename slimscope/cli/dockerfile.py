@@ -42,8 +42,11 @@ Examples:
 @click.option("--smoke", metavar="CMD", help="Command to run for --verify instead of the image's CMD.")
 @click.option("--legacy-builder", is_flag=True,
               help="Stay within the classic builder (no COPY --chmod); implied by --verify.")
+@click.option("--keep-images", is_flag=True,
+              help="With --verify: keep the images it builds (default: removed after the run).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the layer-index cache.")
-def dockerfile_cmd(path, image, base, output, force, verify, smoke, legacy_builder, no_cache):
+def dockerfile_cmd(path, image, base, output, force, verify, smoke, legacy_builder, keep_images,
+                   no_cache):
     from slimscope.dockerfile import generate, parser
 
     path = default_dockerfile(path)
@@ -53,6 +56,8 @@ def dockerfile_cmd(path, image, base, output, force, verify, smoke, legacy_build
         raise BadInput(f"-o {output} is the input Dockerfile; write the result to another file")
     if output and os.path.exists(output) and not force:
         raise BadInput(f"{output} exists; pass --force to replace it")
+    if keep_images and not verify:
+        raise BadInput("--keep-images goes with --verify")
     smoke_argv = None
     if smoke is not None:
         from slimscope.engine import smoke_argv as split_smoke
@@ -76,7 +81,8 @@ def dockerfile_cmd(path, image, base, output, force, verify, smoke, legacy_build
         orig_image = _engine_ref(image) if image else None
         try:
             v = verifier.verify(original, orig_image, text,
-                                os.path.dirname(os.path.abspath(path)) if path else None, smoke_argv)
+                                os.path.dirname(os.path.abspath(path)) if path else None, smoke_argv,
+                                keep_images=keep_images)
         except verifier.BuildFailed as e:
             text = "# slimscope: UNVERIFIED: the generated file did not build\n" + text
             click.echo(f"{e}\n{e.log}", err=True)
@@ -135,6 +141,8 @@ def _report_verification(v) -> None:
     pct = f" ({saved * 100 / o.size:.0f}% smaller)" if o.size else ""
     click.echo(f"original : {o.image} {size(o.size)} exit {o.exit_code}", err=True)
     click.echo(f"generated: {g.image} {size(g.size)} exit {g.exit_code}{pct}", err=True)
+    if v.kept:
+        click.echo(f"kept in the engine: {', '.join(v.kept)}", err=True)
     if v.ok:
         click.echo("verified: same exit code and stdout", err=True)
     else:

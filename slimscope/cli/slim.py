@@ -40,6 +40,8 @@ The slimmed image is then run with the same probes and must answer the same
 @click.argument("image")
 @click.option("--tag", "tag", metavar="NAME[:TAG]", help="Tag the slimmed image in the engine.")
 @click.option("-o", "--output", "out", type=click.Path(), help="Write the slimmed image here.")
+@click.option("--name", metavar="NAME[:TAG]",
+              help="The name the -o output carries (default: --tag, else the source's name).")
 @click.option("--via", type=click.Choice(["engine", "offline"]),
               help="export/import through the engine, or rewrite the layers offline "
                    "(default: engine when IMAGE is in the engine, else offline).")
@@ -61,8 +63,9 @@ The slimmed image is then run with the same probes and must answer the same
               show_default=True, help="-o writes a `docker load`-able archive or an OCI layout dir.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--no-verify", is_flag=True, help="Skip re-analyzing the output (not advised).")
-@click.option("--no-compressed", is_flag=True,
-              help="Skip measuring gzip sizes for the report (saves a compression pass).")
+@click.option("--compressed/--no-compressed", default=False,
+              help="Also measure the gzip sizes of the input's and the output's layers for the "
+                   "report: a second read of both (default: not measured).")
 @click.option("--trace", is_flag=True,
               help="Run the image and keep only the files its probes use (needs root).")
 @click.option("--exec", "execs", multiple=True, metavar="CMD",
@@ -86,15 +89,15 @@ The slimmed image is then run with the same probes and must answer the same
 @click.option("--keep-from", type=click.Path(dir_okay=False), metavar="FILE",
               help="Keep what a keep list names instead of tracing (the probes still prove it).")
 @image_options
-def slim(image, tag, out, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
-         fmt, as_json, no_verify, no_compressed, trace, execs, http, probe_script, duration,
+def slim(image, tag, out, name, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
+         fmt, as_json, no_verify, compressed, trace, execs, http, probe_script, duration,
          includes, include_presets, keep_list, keep_from, image_sel, platform, no_hash,
          no_cache):
     from slimscope.slim.trace.session import TraceOptions
 
     traced = TraceOptions(trace, execs, http, probe_script, duration, includes, include_presets,
                           keep_list, keep_from)
-    click.echo(pipeline.run(load_analysis, image, tag, out, via, keep_base, base_layers, removes,
+    click.echo(pipeline.run(load_analysis, image, tag, out, name, via, keep_base, base_layers, removes,
                             presets, dry_run, smoke, force, fmt, as_json, no_verify,
-                            no_compressed, image_sel, platform, no_hash, no_cache,
+                            not compressed, image_sel, platform, no_hash, no_cache,
                             trace=traced))

@@ -25,11 +25,9 @@ w waste list, d details, e/c expand/collapse all, ? help, q quit.
 
 def check_source(image: str) -> None:
     """Fail fast (one line, exit 2) on a name no source can open, before the app starts."""
-    from slimscope.image.sources import DaemonSource, open_source
+    from slimscope.image.reference import open_source
 
-    src = open_source(image)
-    if isinstance(src, DaemonSource):
-        src.inspect()
+    open_source(image).check()
 
 
 @click.command("tui", help=TUI_HELP)

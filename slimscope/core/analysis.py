@@ -1,4 +1,7 @@
-"""The analysis every consumer reads: totals, layers, the waste ledger, duplicates, hints."""
+"""The analysis every consumer reads: totals, layers, the waste ledger, duplicates, hints.
+
+`build` makes it from an opened image; the records it holds are in core/records.py.
+"""
 
 from __future__ import annotations
 
@@ -7,72 +10,38 @@ from slimscope import schemas
 import zlib
 from array import array
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import compress, islice
 from operator import eq
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
-from slimscope.image import sources
-from slimscope.core.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, Composed, compose,
-                               pack, unpack)
-from slimscope.index.layerindex import FILE, HARDLINK, KIND_NAMES, IndexCache
+from slimscope.core.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, Composed, Hidden,
+                                    compose, pack, unpack)
+from slimscope.core.hints import Hint, find_hints
+from slimscope.core.records import Duplicate, FileRecord, LayerReport, WasteItem
+from slimscope.image.model import Image, Options
+from slimscope.image.reference import load_image
+from slimscope.index.cache import IndexCache
+from slimscope.index.records import FILE, HARDLINK, KIND_NAMES, LayerIndex
+from slimscope.index.streams import Progress
 from slimscope.core.secrets import looks_secret
+
+if TYPE_CHECKING:   # numpy is imported only when a path table is asked for
+    from slimscope.core.paths import FinalTable
 
 SCHEMA = schemas.ANALYSIS
 
 
 @dataclass
-class LayerReport:
-    index: int
-    digest: str
-    diff_id: str
-    created_by: str
-    created: str
-    bytes: int                 # sum of its content units
-    tar_bytes: int             # its uncompressed tar, headers and padding included
-    compressed_bytes: Optional[int]   # as stored when compressed, or measured; None if unknown
-    files: int                 # entries other than whiteouts
-    added: int = 0
-    modified: int = 0
-    deleted: int = 0
-    metadata_only: int = 0
-    wasted_bytes: int = 0      # bytes of its units that later layers hide
-    hides_bytes: int = 0       # bytes of lower layers' units that it hides
-    comment: str = ""
-
-    @property
-    def command(self) -> str:
-        """What made the layer, for display: its command, else its history comment."""
-        return self.created_by or self.comment
-
-
-@dataclass(slots=True)   # one per wasted unit: no per-object __dict__
-class WasteItem:
-    path: str
-    bytes: int
-    layer: int
-    hidden_by: int
-    reason: str
-    sensitive: bool
-    digest: Optional[str]
-    unit: int = field(repr=False, default=0)
-
-
-@dataclass
-class Duplicate:
-    digest: str
-    bytes: int       # size of one copy
-    paths: list
-    savable: int     # what keeping a single copy would save
-
-
-@dataclass
 class Analysis:
-    image: sources.Image
+    """One image, analysed: its layers, the bytes it stores but does not show, and advice."""
+
+    image: Image
     composed: Composed
-    layers: list
-    waste: list
-    duplicates: list
-    hints: list = field(default_factory=list)
+    layers: list[LayerReport]
+    waste: list[WasteItem]
+    duplicates: list[Duplicate]
+    hints: list[Hint] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:
@@ -96,22 +65,32 @@ class Analysis:
         return self.composed.hashed
 
     @property
-    def secrets(self) -> list:
+    def secrets(self) -> list[WasteItem]:
         return [w for w in self.waste if w.sensitive]
 
     @property
     def compressed_bytes(self) -> Optional[int]:
-        sizes = [l.compressed_bytes for l in self.layers]
-        return None if any(s is None for s in sizes) else sum(sizes)
+        total = 0
+        for l in self.layers:
+            if l.compressed_bytes is None:
+                return None
+            total += l.compressed_bytes
+        return total
+
+    @property
+    def file_count(self) -> int:
+        """Paths of the final filesystem."""
+        return len(self.composed.final)
 
     def layer_label(self, i: int) -> str:
         return f"layer {i}"
 
-    def entry(self, path: str) -> Optional[dict]:
+    def entry(self, path: str) -> Optional[FileRecord]:
+        """The final filesystem's record of `path`, or None when it does not show it."""
         ref = self.composed.final.get(path)
         return None if ref is None else self._file_record(path, ref)
 
-    def _file_record(self, path: str, ref: int) -> dict:
+    def _file_record(self, path: str, ref: int) -> FileRecord:
         li, i = unpack(ref)
         idx = self.composed.layers[li]
         kind = idx.kinds[i]
@@ -123,21 +102,27 @@ class Analysis:
                 ul, ui = unpack(unit)
                 size = self.composed.layers[ul].sizes[ui]
                 digest = self.composed.layers[ul].digest(ui)
-        return {"path": path, "type": KIND_NAMES[kind], "size": size, "mode": idx.modes[i],
-                "uid": idx.uids[i], "gid": idx.gids[i], "layer": li,
-                "link": idx.links.get(i), "mtime": idx.mtimes[i],
-                "digest": ("sha256:" + digest.hex()) if digest else None}
+        return FileRecord(path, KIND_NAMES[kind], size, idx.modes[i], idx.uids[i], idx.gids[i],
+                          li, idx.links.get(i), idx.mtimes[i],
+                          ("sha256:" + digest.hex()) if digest else None)
 
-    def files(self):
-        """Every path of the final filesystem, sorted, as JSON-ready records."""
+    def files(self) -> Iterator[FileRecord]:
+        """Every path of the final filesystem, sorted, one record each, made as they are read."""
         final = self.composed.final
         for path in sorted(final):
             yield self._file_record(path, final[path])
 
+    @cached_property
+    def final_table(self) -> FinalTable:
+        """The final filesystem as a path table: directory totals by prefix sums, made on
+        first use (it needs numpy) and kept."""
+        from slimscope.core.paths import FinalTable
+        return FinalTable.of_analysis(self)
 
-def _history_pairs(config: dict, n_layers: int) -> list:
+
+def _history_pairs(config: dict[str, Any], n_layers: int) -> list[dict[str, Any]]:
     """Pair history entries with layers; entries marked empty_layer have none."""
-    out = []
+    out: list[dict[str, Any]] = []
     for h in config.get("history") or []:
         if not h.get("empty_layer"):
             out.append(h)
@@ -151,10 +136,10 @@ def _history_pairs(config: dict, n_layers: int) -> list:
 _IS_FILE = bytes(int(k == FILE) for k in range(256))
 
 
-def build(image: sources.Image) -> Analysis:
+def build(image: Image) -> Analysis:
     composed = compose([l.index for l in image.layers])
     history = _history_pairs(image.config, len(image.layers))
-    reports = []
+    reports: list[LayerReport] = []
     for layer, hist, status in zip(image.layers, history, composed.status):
         idx = layer.index
         unit_bytes = sum(compress(idx.sizes, idx.kinds.translate(_IS_FILE)))
@@ -167,7 +152,7 @@ def build(image: sources.Image) -> Analysis:
             files=len(idx) - counts[DELETED] - counts[OPAQUED],
             added=counts[ADDED], modified=counts[MODIFIED], deleted=counts[DELETED] + counts[OPAQUED],
             metadata_only=counts[METADATA], comment=hist.get("comment", "")))
-    waste = []
+    waste: list[WasteItem] = []
     for unit, hidden in _wasted(composed):
         li, i = unpack(unit)
         idx = composed.layers[li]
@@ -184,12 +169,11 @@ def build(image: sources.Image) -> Analysis:
     waste.sort(key=lambda w: (not w.sensitive, -w.bytes, w.path))
     duplicates = _duplicates(composed, (w.unit for w in waste))
     analysis = Analysis(image, composed, reports, waste, duplicates)
-    from slimscope.core.hints import find_hints
     analysis.hints = find_hints(analysis)
     return analysis
 
 
-def _wasted(composed: Composed):
+def _wasted(composed: Composed) -> Iterator[tuple[int, Hidden]]:
     """What composed.wasted() yields, in its order, without a membership test per unit.
 
     A unit leaves the final tree only by being hidden, so the wasted units are the
@@ -206,14 +190,15 @@ def _wasted(composed: Composed):
         yield u, hidden[u]
 
 
-def _prefixes(idx) -> array:
+def _prefixes(idx: LayerIndex) -> array[int]:
     """The first 8 bytes of each entry's digest, as ints in native byte order (they are
     only compared with each other), read in place rather than copying every digest."""
     with memoryview(idx.digests) as raw, raw.cast("Q") as words, words[::4] as firsts:
         return array("Q", firsts.tobytes())
 
 
-def _duplicates(composed: Composed, wasted_units=None) -> list:
+def _duplicates(composed: Composed,
+                wasted_units: Optional[Iterable[int]] = None) -> list[Duplicate]:
     if not composed.hashed:
         return []
     layers = composed.layers
@@ -231,17 +216,17 @@ def _duplicates(composed: Composed, wasted_units=None) -> list:
         for x in compress(compress(_prefixes(idx), flags), compress(idx.sizes, flags)):
             quarters[x >> 62].append(x)
     del shown
-    twice = set()
+    twice: set[int] = set()
     for q in range(4):
         seen = sorted(quarters[q])
-        quarters[q] = None
+        quarters[q] = array("Q")   # let the part go before the next is sorted
         twice.update(compress(seen, map(eq, seen, islice(seen, 1, None))))
         del seen
-    by_digest: dict = {}
+    by_digest: dict[bytes, dict[int, list[str]]] = {}
     if twice:
         # File and hardlink refs -> the unit they show, for the units worth grouping: one
         # dict look-up per path then stands for composed.unit_of and the size and prefix tests.
-        shows: dict = {}
+        shows: dict[int, int] = {}
         for li, idx in enumerate(layers):
             for i in compress(range(len(idx)), map(twice.__contains__, _prefixes(idx))):
                 if idx.kinds[i] == FILE and idx.sizes[i]:
@@ -250,13 +235,13 @@ def _duplicates(composed: Composed, wasted_units=None) -> list:
             if unit in shows and composed.entry_kind(ref) == HARDLINK:
                 shows[ref] = unit
         for path, ref in composed.final.items():
-            unit = shows.get(ref)
-            if unit is None:
+            shown_unit = shows.get(ref)
+            if shown_unit is None:
                 continue
-            li, i = unpack(unit)
+            li, i = unpack(shown_unit)
             d = bytes(layers[li].digests[i * 32:(i + 1) * 32])
-            by_digest.setdefault(d, {}).setdefault(unit, []).append(path)
-    out = []
+            by_digest.setdefault(d, {}).setdefault(shown_unit, []).append(path)
+    out: list[Duplicate] = []
     for d, units in by_digest.items():
         if len(units) < 2:
             continue
@@ -268,20 +253,35 @@ def _duplicates(composed: Composed, wasted_units=None) -> list:
     return out
 
 
+def open_image(name: str, hash_contents: bool = True, image: Optional[str] = None,
+               platform: Optional[str] = None, use_cache: bool = True,
+               progress: Progress = None) -> Image:
+    """Open any source and index its layers, without composing them.
+
+    `name` is what the command line takes: a path (archive or OCI layout), a
+    transport-prefixed name (`docker-archive:`, `oci:`, `oci-archive:`,
+    `docker-daemon:`) or an engine reference. `image` picks one image of an archive
+    that holds several; `platform` one of a multi-platform index."""
+    opts = Options(hash_contents=hash_contents, image=image, platform=platform,
+                   cache=IndexCache(enabled=use_cache), progress=progress)
+    return load_image(name, opts)
+
+
 def analyze(name: str, hash_contents: bool = True, image: Optional[str] = None,
-            platform: Optional[str] = None, use_cache: bool = True, progress=None) -> Analysis:
+            platform: Optional[str] = None, use_cache: bool = True,
+            progress: Progress = None) -> Analysis:
     """Open any source and analyze it: the one entry point the commands use."""
-    opts = sources.Options(hash_contents=hash_contents, image=image, platform=platform,
-                           cache=IndexCache(enabled=use_cache), progress=progress)
-    return build(sources.load_image(name, opts))
+    return build(open_image(name, hash_contents, image, platform, use_cache, progress))
 
 
-def measure_compressed(analysis: Analysis, level: int = 6) -> None:
-    """Fill in compressed sizes of layers stored uncompressed, gzip-compressing them
-    the way a push would. Costs a second read of those layers."""
+def compressed_sizes(analysis: Analysis, level: int = 6) -> dict[int, int]:
+    """Layer position -> gzip-compressed size, for the layers whose compressed size is not
+    known (stored uncompressed), compressing them the way a push would. Costs a second
+    read of those layers; changes nothing."""
     missing = {l.index for l in analysis.layers if l.compressed_bytes is None}
+    found: dict[int, int] = {}
     if not missing:
-        return
+        return found
     for positions, stream in analysis.image.source.layer_streams(analysis.image):
         if not missing.intersection(positions):
             continue
@@ -294,5 +294,14 @@ def measure_compressed(analysis: Analysis, level: int = 6) -> None:
             n += len(z.compress(chunk))
         n += len(z.flush())
         for p in positions:
-            analysis.layers[p].compressed_bytes = n
+            found[p] = n
             missing.discard(p)
+    return found
+
+
+def measure_compressed(analysis: Analysis, level: int = 6) -> None:
+    """Fill in the compressed sizes `compressed_sizes` measures, marking those layers
+    as measured rather than stored compressed."""
+    for p, n in compressed_sizes(analysis, level).items():
+        analysis.layers[p].compressed_bytes = n
+        analysis.layers[p].compressed_measured = True

@@ -11,10 +11,12 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Set as AbcSet
 from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Optional
 
 from slimscope.errors import BadInput
-from slimscope.index.layerindex import DIR, FILE, HARDLINK, OPAQUE, WHITEOUT, LayerIndex
+from slimscope.index.records import DIR, FILE, HARDLINK, OPAQUE, WHITEOUT, LayerIndex
 
 # Per-entry status of a layer's entries, relative to the tree below it.
 ADDED, MODIFIED, METADATA, UNCHANGED, DELETED, OPAQUED = range(6)
@@ -31,11 +33,11 @@ def pack(layer: int, entry: int) -> int:
     return (layer << 32) | entry
 
 
-def unpack(ref: int) -> tuple:
+def unpack(ref: int) -> tuple[int, int]:
     return ref >> 32, ref & 0xFFFFFFFF
 
 
-class UnitSet(AbcSet):
+class UnitSet(AbcSet[int]):
     """A set of unit refs kept as one flag byte per layer entry.
 
     Behaves as a read-only set of ints (`in`, len, iteration in ref order, comparisons);
@@ -44,12 +46,12 @@ class UnitSet(AbcSet):
 
     __slots__ = ("_flags", "_n")
 
-    def __init__(self, layer_sizes=()):
+    def __init__(self, layer_sizes: Iterable[int] = ()):
         self._flags = [bytearray(n) for n in layer_sizes]
         self._n = 0
 
     @classmethod
-    def _from_iterable(cls, it):
+    def _from_iterable(cls, it: Iterable[int]) -> set[int]:  # type: ignore[override]
         return set(it)   # results of &, |, - are plain sets
 
     def add(self, unit: int) -> None:
@@ -59,13 +61,13 @@ class UnitSet(AbcSet):
             flags[i] = 1
             self._n += 1
 
-    def __contains__(self, unit) -> bool:
+    def __contains__(self, unit: object) -> bool:
         if not isinstance(unit, int) or unit < 0:
             return False
         li, i = unit >> 32, unit & 0xFFFFFFFF
         return li < len(self._flags) and i < len(self._flags[li]) and self._flags[li][i] == 1
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         for li, flags in enumerate(self._flags):
             i = flags.find(1)
             while i != -1:
@@ -88,24 +90,25 @@ class Hidden:
 
 @dataclass
 class Composed:
-    layers: list                      # LayerIndex per layer
-    final: dict                       # path -> ref of the entry that defines it
-    status: list                      # per layer: bytearray of statuses, one per entry
-    hardlink_unit: dict = field(default_factory=dict)   # hardlink ref -> unit ref
-    hidden: dict = field(default_factory=dict)          # unit ref -> Hidden (last hide event)
-    visible: AbcSet = field(default_factory=set)        # unit refs the final tree shows (UnitSet)
+    layers: list[LayerIndex]          # per layer
+    final: dict[str, int]             # path -> ref of the entry that defines it
+    status: list[bytearray]           # per layer: statuses, one per entry
+    hardlink_unit: dict[int, int] = field(default_factory=dict)   # hardlink ref -> unit ref
+    hidden: dict[int, Hidden] = field(default_factory=dict)       # unit ref -> last hide event
+    visible: AbcSet[int] = field(default_factory=set)   # unit refs the final tree shows (UnitSet)
     hashed: bool = True
     # per layer, per entry: the first layer whose tree no longer shows the entry (its
     # layer for whiteouts, opaque markers and entries restated later in their own tar;
     # the number of layers when the final tree shows it). Entry (li, i) is in the tree
     # composed through layer L exactly when li <= L < ends[li][i].
-    ends: list = field(default_factory=list)
+    ends: list[array[int]] = field(default_factory=list)
 
     def entry_kind(self, ref: int) -> int:
         layer, i = unpack(ref)
-        return self.layers[layer].kinds[i]
+        kind: int = self.layers[layer].kinds[i]
+        return kind
 
-    def unit_of(self, ref: int):
+    def unit_of(self, ref: int) -> Optional[int]:
         """The content unit a file or hardlink entry shows, else None."""
         kind = self.entry_kind(ref)
         if kind == FILE:
@@ -116,9 +119,10 @@ class Composed:
 
     def unit_size(self, unit: int) -> int:
         layer, i = unpack(unit)
-        return self.layers[layer].sizes[i]
+        size: int = self.layers[layer].sizes[i]
+        return size
 
-    def units(self):
+    def units(self) -> Iterator[int]:
         """Every content unit of every layer, in order."""
         for li, idx in enumerate(self.layers):
             kinds = idx.kinds
@@ -126,7 +130,7 @@ class Composed:
                 if kinds[i] == FILE:
                     yield pack(li, i)
 
-    def wasted(self):
+    def wasted(self) -> Iterator[tuple[int, Hidden]]:
         """(unit, Hidden) for every unit the final tree does not show."""
         for unit in self.units():
             if unit not in self.visible:
@@ -134,15 +138,15 @@ class Composed:
 
 
 class _Composer:
-    def __init__(self, layers: list):
+    def __init__(self, layers: list[LayerIndex]):
         self.layers = layers
-        self.final: dict = {}
-        self.hardlink_unit: dict = {}
-        self.hidden: dict = {}
+        self.final: dict[str, int] = {}
+        self.hardlink_unit: dict[int, int] = {}
+        self.hidden: dict[int, Hidden] = {}
         self.hashed = all(idx.hashed for idx in layers)
         self.ends = [array("H", [len(layers)]) * len(idx) for idx in layers]
 
-    def unit_of(self, ref):
+    def unit_of(self, ref: int) -> Optional[int]:
         layer, i = unpack(ref)
         kind = self.layers[layer].kinds[i]
         if kind == FILE:
@@ -151,12 +155,12 @@ class _Composer:
             return self.hardlink_unit.get(ref)
         return None
 
-    def hide(self, ref: int, path: str, by_layer: int, reason: str):
+    def hide(self, ref: int, path: str, by_layer: int, reason: str) -> None:
         unit = self.unit_of(ref)
         if unit is not None:
             self.hidden[unit] = Hidden(by_layer, reason, path)
 
-    def drop_subtrees(self, roots: dict, parents: dict, by_layer: int):
+    def drop_subtrees(self, roots: dict[str, str], parents: dict[str, str], by_layer: int) -> None:
         """Remove lower-layer paths: each root with its subtree, and the subtree of each parent.
 
         Both map a path to the reason recorded for what they hide. Entries of
@@ -167,7 +171,7 @@ class _Composer:
         # root's), and a root that is the path itself beats them all. Subtrees are found by
         # bisecting the sorted paths: everything under D sorts between D + "/" and D + "0".
         keys = sorted(final)
-        reason_of: dict = {}
+        reason_of: dict[str, str] = {}
         covers = sorted([(_depth(d), 0, d, r) for d, r in roots.items()] +
                         [(_depth(d), 1, d, r) for d, r in parents.items()])
         for _, _, d, reason in covers:
@@ -195,8 +199,8 @@ class _Composer:
     def apply(self, li: int, idx: LayerIndex) -> bytearray:
         status = bytearray(len(idx))
         kinds, paths = idx.kinds, idx.paths
-        roots: dict = {}
-        opaque: dict = {}
+        roots: dict[str, str] = {}
+        opaque: dict[str, str] = {}
         ends = self.ends
         for i in range(len(kinds)):
             k = kinds[i]
@@ -212,7 +216,7 @@ class _Composer:
         if roots or opaque:
             self.drop_subtrees(roots, opaque, li)
         final = self.final
-        replaced_dirs: dict = {}
+        replaced_dirs: dict[str, str] = {}
         for i in range(len(kinds)):
             k = kinds[i]
             if k == WHITEOUT or k == OPAQUE:
@@ -245,10 +249,11 @@ class _Composer:
                     self.hide(prev, path, li, reason)
             if k == HARDLINK:
                 target = final.get(idx.links[i])
-                if target is None or self.unit_of(target) is None:
+                unit = None if target is None else self.unit_of(target)
+                if unit is None:
                     raise BadInput(f"layer {li}: hardlink {path} points at {idx.links[i]}, "
                                    "which is not a regular file at that point")
-                self.hardlink_unit[ref] = self.unit_of(target)
+                self.hardlink_unit[ref] = unit
             final[path] = ref
         if replaced_dirs:
             # A non-directory over a lower directory takes its lower subtree with it.
@@ -263,10 +268,10 @@ class _Composer:
         lower = self.layers[ul]
         if lower.sizes[ui] != idx.sizes[i]:
             return False
-        return lower.digests[ui * 32:(ui + 1) * 32] == idx.digests[i * 32:(i + 1) * 32]
+        return bool(lower.digests[ui * 32:(ui + 1) * 32] == idx.digests[i * 32:(i + 1) * 32])
 
 
-def compose(layers: list) -> Composed:
+def compose(layers: list[LayerIndex]) -> Composed:
     """Compose LayerIndex objects (lowest first) into the final tree and ledger."""
     c = _Composer(layers)
     statuses = [c.apply(li, idx) for li, idx in enumerate(layers)]

@@ -13,14 +13,46 @@ from slimscope import schemas
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from slimscope.core.paths import NOT_LISTED, FinalTable
 from slimscope.errors import BadInput
+from slimscope.index.records import KIND_NAMES
+
+if TYPE_CHECKING:
+    from slimscope.core.analysis import Analysis
 
 DIFF_SCHEMA = schemas.DIFF
 TOTAL_KEYS = ("final_bytes", "total_bytes", "wasted_bytes", "compressed_bytes", "layers", "files")
 NO_FILES = ("per-file data is missing from {what}: save it with `slimscope analyze --format json "
             "--files` or `slimscope ci --json`")
+
+
+@dataclass
+class Totals:
+    """The totals a diff compares (None where a saved report does not say)."""
+
+    final_bytes: Optional[int] = None
+    total_bytes: Optional[int] = None
+    wasted_bytes: Optional[int] = None
+    compressed_bytes: Optional[int] = None
+    layers: Optional[int] = None
+    files: Optional[int] = None
+
+    def get(self, key: str) -> Optional[int]:
+        value: Optional[int] = getattr(self, key)
+        return value
+
+
+@dataclass
+class LayerView:
+    """What a diff knows of one layer."""
+
+    index: Optional[int]
+    diff_id: str
+    created_by: str
+    bytes: Optional[int]
+    compressed_bytes: Optional[int]
 
 
 @dataclass
@@ -30,37 +62,25 @@ class ImageView:
     reference: str
     id: str
     origin: str                      # "image" or the report's path
-    totals: dict
-    layers: list                     # dicts: index, diff_id, created_by, bytes, compressed_bytes
-    files: Optional[dict] = None     # path -> (type, bytes, digest); None when not known
-    analysis: object = field(default=None, repr=False)
+    totals: Totals
+    layers: list[LayerView]
+    files: Optional[FinalTable] = None   # the final filesystem; None when not known
+    analysis: Optional[Analysis] = field(default=None, repr=False)
 
 
-def _counted(rec: dict, paths) -> int:
-    """Bytes a final-filesystem record adds: a hardlink whose target is still
-    there shares that body and adds nothing."""
-    if rec["type"] == "file":
-        return rec["size"]
-    if rec["type"] == "hardlink" and rec.get("link") not in paths:
-        return rec["size"]
-    return 0
+def view_of(analysis: Analysis) -> ImageView:
+    """The view of an analysis, read from its records."""
+    totals = Totals(final_bytes=analysis.final_bytes, total_bytes=analysis.total_bytes,
+                    wasted_bytes=analysis.wasted_bytes,
+                    compressed_bytes=analysis.compressed_bytes, layers=len(analysis.layers),
+                    files=analysis.file_count)
+    layers = [LayerView(l.index, l.diff_id, l.created_by, l.bytes, l.compressed_bytes)
+              for l in analysis.layers]
+    return ImageView(analysis.image.reference, analysis.image.id, "image", totals, layers,
+                     analysis.final_table, analysis)
 
 
-def files_of(records) -> dict:
-    records = list(records)
-    paths = {r["path"] for r in records}
-    return {r["path"]: (r["type"], _counted(r, paths), r.get("digest")) for r in records}
-
-
-def view_of(analysis) -> ImageView:
-    from slimscope.core.report import to_json
-
-    doc = to_json(analysis)
-    return ImageView(analysis.image.reference, analysis.image.id, "image", doc["totals"],
-                     doc["layers"], files_of(analysis.files()), analysis)
-
-
-def analysis_doc(doc, where: str) -> dict:
+def analysis_doc(doc: Any, where: str) -> dict[str, Any]:
     """The analysis part of a saved report (an analysis JSON or a ci JSON)."""
     if not isinstance(doc, dict):
         raise BadInput(f"{where} is not a slimscope JSON report")
@@ -77,15 +97,22 @@ def analysis_doc(doc, where: str) -> dict:
     return doc
 
 
-def view_from_json(doc: dict, where: str) -> ImageView:
+def view_from_json(doc: Any, where: str) -> ImageView:
+    """The view of a saved report: the same view type as an analysis gives."""
     doc = analysis_doc(doc, where)
     try:
         img = doc["image"]
         files = doc.get("files")
-        return ImageView(img.get("reference", ""), img.get("id", ""), where, dict(doc["totals"]),
-                         list(doc["layers"]), None if files is None else files_of(files))
+        totals = doc["totals"]
+        layers = [LayerView(l.get("index"), l["diff_id"], l.get("created_by", ""),
+                            l.get("bytes"), l.get("compressed_bytes")) for l in doc["layers"]]
+        return ImageView(img.get("reference", ""), img.get("id", ""), where,
+                         Totals(**{k: totals.get(k) for k in TOTAL_KEYS}), layers,
+                         None if files is None else FinalTable.of_records(files, where))
     except (KeyError, TypeError, AttributeError) as e:
         raise BadInput(f"{where}: malformed slimscope report (missing {e})") from None
+    except (ValueError, OverflowError) as e:   # a size that is not a number
+        raise BadInput(f"{where}: malformed slimscope report ({e})") from None
 
 
 def is_report(name: str) -> bool:
@@ -100,7 +127,7 @@ def is_report(name: str) -> bool:
     return head.startswith(b"{")
 
 
-def read_report(path: str) -> dict:
+def read_report(path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -110,14 +137,15 @@ def read_report(path: str) -> dict:
         raise BadInput(f"{path} is not valid JSON ({e})") from None
 
 
-def load_view(name: str, load_analysis: Optional[Callable[[str], object]] = None) -> ImageView:
+def load_view(name: str,
+              load_analysis: Optional[Callable[[str], Analysis]] = None) -> ImageView:
     """A saved report when `name` is one, else the analysis of the image `name`, made
     by `load_analysis` (the caller decides the options and how progress shows)."""
     if is_report(name):
         return view_from_json(read_report(name), name)
     if load_analysis is None:
         from slimscope.core.analysis import analyze
-        load_analysis = analyze
+        return view_of(analyze(name))
     return view_of(load_analysis(name))
 
 
@@ -137,18 +165,21 @@ class FileChange:
 class Diff:
     old: ImageView
     new: ImageView
-    totals: dict                         # key -> (old, new)
-    shared_layers: list                  # layers of NEW whose diff_id OLD has too
-    removed_layers: list                 # layers of OLD that NEW lacks
-    added_layers: list                   # layers of NEW that OLD lacks
-    dirs: Optional[list] = None          # (dir, old_bytes, new_bytes), largest change first
-    files: Optional[list] = None         # FileChange, largest change first
+    totals: dict[str, tuple[Optional[int], Optional[int]]]   # key -> (old, new)
+    shared_layers: list[LayerView]       # layers of NEW whose diff_id OLD has too
+    removed_layers: list[LayerView]      # layers of OLD that NEW lacks
+    added_layers: list[LayerView]        # layers of NEW that OLD lacks
+    dirs: Optional[list[tuple[str, int, int]]] = None   # (dir, old, new), largest change first
+    files: Optional[list[FileChange]] = None            # largest change first
 
     @property
     def growth(self) -> int:
-        return self.new.totals["final_bytes"] - self.old.totals["final_bytes"]
+        old, new = self.old.totals.final_bytes, self.new.totals.final_bytes
+        if old is None or new is None:
+            raise BadInput("a saved report gives no final_bytes: the growth is unknown")
+        return new - old
 
-    def notes(self) -> list:
+    def notes(self) -> list[str]:
         out = []
         for side, v in (("old", self.old), ("new", self.new)):
             if v.files is None:
@@ -156,40 +187,36 @@ class Diff:
         return out
 
 
-def _dir_sums(files: dict, depth: int) -> dict:
-    sums: dict = {}
-    for path, (_, n, _) in files.items():
-        if not n:
-            continue
-        parts = path.strip("/").split("/")[:-1]
-        for d in range(1, min(depth, len(parts)) + 1):
-            key = "/" + "/".join(parts[:d])
-            sums[key] = sums.get(key, 0) + n
-    return sums
-
-
-def _multiset_split(a: list, b: list):
+def _multiset_split(a: list[LayerView], b: list[LayerView]
+                    ) -> tuple[list[LayerView], list[LayerView], list[LayerView]]:
     """Layers of b whose diff_id a has too (counting repeats), and the rest of each."""
-    pool: dict = {}
+    pool: dict[str, int] = {}
     for l in a:
-        pool[l["diff_id"]] = pool.get(l["diff_id"], 0) + 1
+        pool[l.diff_id] = pool.get(l.diff_id, 0) + 1
     shared, added = [], []
     for l in b:
-        if pool.get(l["diff_id"], 0) > 0:
-            pool[l["diff_id"]] -= 1
+        if pool.get(l.diff_id, 0) > 0:
+            pool[l.diff_id] -= 1
             shared.append(l)
         else:
             added.append(l)
-    left: dict = {}
+    left: dict[str, int] = {}
     for l in b:
-        left[l["diff_id"]] = left.get(l["diff_id"], 0) + 1
+        left[l.diff_id] = left.get(l.diff_id, 0) + 1
     removed = []
     for l in a:
-        if left.get(l["diff_id"], 0) > 0:
-            left[l["diff_id"]] -= 1
+        if left.get(l.diff_id, 0) > 0:
+            left[l.diff_id] -= 1
         else:
             removed.append(l)
     return shared, removed, added
+
+
+def _listed(t: FinalTable) -> dict[str, tuple[str, int, int]]:
+    """path -> (type, counted bytes, row) of every path the table lists."""
+    paths, kinds, counted = t.paths, t.kind.tolist(), t.counted.tolist()
+    return {paths[g]: (KIND_NAMES[kinds[g]], counted[g], g) for g in range(len(paths))
+            if kinds[g] != NOT_LISTED}
 
 
 def compare(old: ImageView, new: ImageView, depth: int = 3) -> Diff:
@@ -198,22 +225,26 @@ def compare(old: ImageView, new: ImageView, depth: int = 3) -> Diff:
     d = Diff(old, new, totals, shared, removed, added)
     if old.files is None or new.files is None:
         return d
+    of, nf = old.files, new.files
+    olist, nlist = _listed(of), _listed(nf)
     changes = []
-    for path in old.files.keys() | new.files.keys():
-        o, n = old.files.get(path), new.files.get(path)
+    for path in olist.keys() | nlist.keys():
+        o, n = olist.get(path), nlist.get(path)
         if o is None:
-            if n[0] != "dir":
+            if n is not None and n[0] != "dir":
                 changes.append(FileChange(path, "added", 0, n[1]))
         elif n is None:
             if o[0] != "dir":
                 changes.append(FileChange(path, "removed", o[1], 0))
         elif n[1] != o[1]:
             changes.append(FileChange(path, "grew" if n[1] > o[1] else "shrank", o[1], n[1]))
-        elif n[1] and o[2] and n[2] and o[2] != n[2]:
-            changes.append(FileChange(path, "changed", o[1], n[1]))
+        elif n[1]:
+            od, nd = of.digest(o[2]), nf.digest(n[2])
+            if od and nd and od != nd:
+                changes.append(FileChange(path, "changed", o[1], n[1]))
     changes.sort(key=lambda c: (-abs(c.delta), -c.new_bytes, c.path))
     d.files = changes
-    so, sn = _dir_sums(old.files, depth), _dir_sums(new.files, depth)
+    so, sn = of.dir_totals(depth), nf.dir_totals(depth)
     dirs = [(k, so.get(k, 0), sn.get(k, 0)) for k in so.keys() | sn.keys()
             if so.get(k, 0) != sn.get(k, 0)]
     dirs.sort(key=lambda t: (-abs(t[2] - t[1]), t[0]))
@@ -221,12 +252,13 @@ def compare(old: ImageView, new: ImageView, depth: int = 3) -> Diff:
     return d
 
 
-def to_json(d: Diff, top: Optional[int] = None) -> dict:
-    def side(v: ImageView) -> dict:
+def to_json(d: Diff, top: Optional[int] = None) -> dict[str, Any]:
+    def side(v: ImageView) -> dict[str, Any]:
         return {"reference": v.reference, "id": v.id, "origin": v.origin}
 
-    def layer(l: dict) -> dict:
-        return {k: l.get(k) for k in ("index", "diff_id", "created_by", "bytes", "compressed_bytes")}
+    def layer(l: LayerView) -> dict[str, Any]:
+        return {"index": l.index, "diff_id": l.diff_id, "created_by": l.created_by,
+                "bytes": l.bytes, "compressed_bytes": l.compressed_bytes}
 
     return {
         "schema": DIFF_SCHEMA,

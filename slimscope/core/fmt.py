@@ -8,7 +8,7 @@ from typing import Optional
 import humanize
 
 
-def size(n) -> str:
+def size(n: Optional[float]) -> str:
     if n is None:
         return "?"
     return humanize.naturalsize(n, binary=False, format="%.1f")

@@ -6,10 +6,15 @@ import fnmatch
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from itertools import accumulate, islice
+from typing import TYPE_CHECKING, Any, Optional
 
 from slimscope.core.compose import unpack
-from slimscope.index.layerindex import FILE, HARDLINK
+from slimscope.index.records import FILE, HARDLINK
+
+if TYPE_CHECKING:
+    from slimscope.core.analysis import Analysis
 
 
 @dataclass
@@ -19,7 +24,7 @@ class Hint:
     advice: str
     bytes: int
     layer: int
-    paths: list = field(default_factory=list)   # the largest few
+    paths: list[str] = field(default_factory=list)   # the largest few
     count: int = 0
 
 
@@ -56,7 +61,7 @@ FINAL_RULES = [
 ]
 
 
-def _pattern(globs) -> str:
+def _pattern(globs: Iterable[str]) -> str:
     return "|".join(fnmatch.translate(g) for g in globs)
 
 
@@ -69,7 +74,7 @@ _RULES = re.compile("|".join(f"(?P<r{k}>{_pattern(globs)})"
 _RULE_OF_GROUP = {f"r{k}": rid for k, (rid, *_) in enumerate(FINAL_RULES)}
 
 
-def _needles(globs):
+def _needles(globs: list[str]) -> Optional[list[str]]:
     """Strings such that any path a glob matches, written between two NULs, contains
     one of them; None if some glob allows no such string.
 
@@ -100,7 +105,7 @@ _NEEDLES = _needles([g for *_, globs in FINAL_RULES for g in globs])
 _CHUNK = 4096   # paths searched at once: a text of some 100 KiB, not one of the whole tree
 
 
-def _candidates(final: dict):
+def _candidates(final: dict[str, int]) -> Iterator[tuple[str, int]]:
     """(path, ref) for each path of `final`, in its order, that may match some rule.
 
     Matching 200,000 paths against the rules one at a time costs far more than a few
@@ -129,11 +134,11 @@ def _candidates(final: dict):
             yield paths[k], refs[k]
 
 
-def find_hints(analysis) -> list:
+def find_hints(analysis: Analysis) -> list[Hint]:
     composed = analysis.composed
     layers = composed.layers
     # (rule id, layer) -> [bytes, [(size, path)], count]
-    found: dict = {}
+    found: dict[tuple[str, int], list[Any]] = {}
     match = _RULES.match
     for path, ref in _candidates(composed.final):
         m = match(path)
@@ -145,7 +150,7 @@ def find_hints(analysis) -> list:
         if kind != FILE and kind != HARDLINK:
             continue
         size = idx.sizes[i] if kind == FILE else 0  # a hardlink's body is counted at its file
-        acc = found.setdefault((_RULE_OF_GROUP[m.lastgroup], li), [0, [], 0])
+        acc = found.setdefault((_RULE_OF_GROUP[str(m.lastgroup)], li), [0, [], 0])
         acc[0] += size
         acc[1].append((size, path))
         acc[2] += 1
@@ -159,8 +164,8 @@ def find_hints(analysis) -> list:
         hints.append(Hint(rid, title, advice, size, li, [p for _, p in items[:5]], count))
 
     # Waste, grouped by the layer that stores it and the layer that hid it.
-    removed: dict = {}
-    chmod: dict = {}
+    removed: dict[tuple[int, int], list[Any]] = {}
+    chmod: dict[tuple[int, int], list[Any]] = {}
     for w in analysis.waste:
         if w.reason in ("deleted", "opaque"):
             acc = removed.setdefault((w.layer, w.hidden_by), [0, [], 0])

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Literal
+
 from slimscope.core.analysis import SCHEMA, Analysis
 from slimscope.core.fmt import md_cell, short_command, size
+from slimscope.core.hints import Hint
+from slimscope.core.records import Duplicate, FileRecord, LayerReport, WasteItem
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def where(analysis: Analysis, layer: int) -> str:
     return f"layer {layer} ({short_command(analysis.layers[layer].command, 50)})"
 
 
-def secret_sentence(analysis: Analysis, w) -> str:
+def secret_sentence(analysis: Analysis, w: WasteItem) -> str:
     how = {"deleted": "deleted", "opaque": "hidden by an emptied directory",
            "overwritten": "overwritten", "metadata-only": "re-stored",
            "replaced": "replaced"}[w.reason]
@@ -18,9 +25,38 @@ def secret_sentence(analysis: Analysis, w) -> str:
             "anyone who pulls the image can read it")
 
 
-def to_json(analysis: Analysis, include_files: bool = False) -> dict:
+def layer_json(l: LayerReport) -> dict[str, Any]:
+    return {"index": l.index, "digest": l.digest, "diff_id": l.diff_id,
+            "created_by": l.created_by, "bytes": l.bytes, "tar_bytes": l.tar_bytes,
+            "compressed_bytes": l.compressed_bytes, "files": l.files, "added": l.added,
+            "modified": l.modified, "deleted": l.deleted, "metadata_only": l.metadata_only,
+            "wasted_bytes": l.wasted_bytes, "hides_bytes": l.hides_bytes}
+
+
+def waste_json(w: WasteItem) -> dict[str, Any]:
+    return {"path": w.path, "bytes": w.bytes, "layer": w.layer, "hidden_by": w.hidden_by,
+            "reason": w.reason, "sensitive": w.sensitive, "digest": w.digest}
+
+
+def duplicate_json(d: Duplicate) -> dict[str, Any]:
+    return {"digest": d.digest, "bytes": d.bytes, "paths": d.paths, "savable_bytes": d.savable}
+
+
+def hint_json(analysis: Analysis, h: Hint) -> dict[str, Any]:
+    return {"id": h.id, "title": h.title, "advice": h.advice, "bytes": h.bytes,
+            "layer": h.layer, "created_by": analysis.layers[h.layer].created_by,
+            "paths": h.paths, "count": h.count}
+
+
+def file_json(r: FileRecord) -> dict[str, Any]:
+    return {"path": r.path, "type": r.type, "size": r.size, "mode": r.mode, "uid": r.uid,
+            "gid": r.gid, "layer": r.layer, "link": r.link, "digest": r.digest}
+
+
+def to_json(analysis: Analysis, include_files: bool = False) -> dict[str, Any]:
+    """The `slimscope.analysis/v1` document of an analysis."""
     img = analysis.image
-    doc = {
+    doc: dict[str, Any] = {
         "schema": SCHEMA,
         "image": {
             "reference": img.reference,
@@ -37,44 +73,16 @@ def to_json(analysis: Analysis, include_files: bool = False) -> dict:
             "efficiency": round(analysis.efficiency, 6),
             "compressed_bytes": analysis.compressed_bytes,
             "layers": len(analysis.layers),
-            "files": len(analysis.composed.final),
+            "files": analysis.file_count,
             "secrets": len(analysis.secrets),
         },
-        "layers": [{
-            "index": l.index,
-            "digest": l.digest,
-            "diff_id": l.diff_id,
-            "created_by": l.created_by,
-            "bytes": l.bytes,
-            "tar_bytes": l.tar_bytes,
-            "compressed_bytes": l.compressed_bytes,
-            "files": l.files,
-            "added": l.added,
-            "modified": l.modified,
-            "deleted": l.deleted,
-            "metadata_only": l.metadata_only,
-            "wasted_bytes": l.wasted_bytes,
-            "hides_bytes": l.hides_bytes,
-        } for l in analysis.layers],
-        "waste": [{
-            "path": w.path,
-            "bytes": w.bytes,
-            "layer": w.layer,
-            "hidden_by": w.hidden_by,
-            "reason": w.reason,
-            "sensitive": w.sensitive,
-            "digest": w.digest,
-        } for w in analysis.waste],
-        "duplicates": [{"digest": d.digest, "bytes": d.bytes, "paths": d.paths,
-                        "savable_bytes": d.savable} for d in analysis.duplicates],
-        "hints": [{"id": h.id, "title": h.title, "advice": h.advice, "bytes": h.bytes,
-                   "layer": h.layer, "created_by": analysis.layers[h.layer].created_by,
-                   "paths": h.paths, "count": h.count} for h in analysis.hints],
+        "layers": [layer_json(l) for l in analysis.layers],
+        "waste": [waste_json(w) for w in analysis.waste],
+        "duplicates": [duplicate_json(d) for d in analysis.duplicates],
+        "hints": [hint_json(analysis, h) for h in analysis.hints],
     }
     if include_files:
-        doc["files"] = [{k: rec[k] for k in ("path", "type", "size", "mode", "uid", "gid",
-                                              "layer", "link", "digest")}
-                        for rec in analysis.files()]
+        doc["files"] = [file_json(r) for r in analysis.files()]
     return doc
 
 
@@ -85,7 +93,7 @@ def _bar(part: int, whole: int, width: int = 12) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def render_text(analysis: Analysis, console, top: int = 10, files: bool = False) -> None:
+def render_text(analysis: Analysis, console: Console, top: int = 10, files: bool = False) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -112,8 +120,10 @@ def render_text(analysis: Analysis, console, top: int = 10, files: bool = False)
 
     console.print()
     t = Table(title="Layers", title_justify="left", show_edge=False, pad_edge=False)
-    for col, just in (("#", "right"), ("size", "right"), ("", "left"), ("wasted", "right"),
-                      ("+", "right"), ("~", "right"), ("-", "right"), ("command", "left")):
+    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
+        ("#", "right"), ("size", "right"), ("", "left"), ("wasted", "right"),
+        ("+", "right"), ("~", "right"), ("-", "right"), ("command", "left"))
+    for col, just in columns:
         t.add_column(col, justify=just, no_wrap=(col != "command"))
     total = analysis.total_bytes
     for l in analysis.layers:
@@ -123,8 +133,8 @@ def render_text(analysis: Analysis, console, top: int = 10, files: bool = False)
                   short_command(l.command, 80))
     console.print(t)
 
-    biggest = sorted((r for r in analysis.files() if r["type"] in ("file", "hardlink")),
-                     key=lambda r: (-r["size"], r["path"]))[:top]
+    biggest = sorted((r for r in analysis.files() if r.type in ("file", "hardlink")),
+                     key=lambda r: (-r.size, r.path))[:top]
     if biggest:
         console.print()
         t = Table(title=f"Largest files (top {len(biggest)})", title_justify="left",
@@ -133,7 +143,7 @@ def render_text(analysis: Analysis, console, top: int = 10, files: bool = False)
         t.add_column("layer", justify="right")
         t.add_column("path")
         for r in biggest:
-            t.add_row(size(r["size"]), str(r["layer"]), r["path"])
+            t.add_row(size(r.size), str(r.layer), r.path)
         console.print(t)
 
     if analysis.waste:
@@ -169,9 +179,9 @@ def render_text(analysis: Analysis, console, top: int = 10, files: bool = False)
         for col in ("mode", "uid:gid", "size", "layer", "path"):
             t.add_column(col, justify="right" if col in ("size", "layer") else "left")
         for r in analysis.files():
-            path = r["path"] + (f" -> {r['link']}" if r["link"] else "")
-            t.add_row(f"{r['type'][:4]} {r['mode']:04o}", f"{r['uid']}:{r['gid']}", size(r["size"]),
-                      str(r["layer"]), path)
+            path = r.path + (f" -> {r.link}" if r.link else "")
+            t.add_row(f"{r.type[:4]} {r.mode:04o}", f"{r.uid}:{r.gid}", size(r.size),
+                      str(r.layer), path)
         console.print(t)
 
 

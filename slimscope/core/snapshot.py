@@ -9,13 +9,17 @@ stores as the body and which as the link depends only on walk order.
 from __future__ import annotations
 
 import tarfile
-from typing import IO, Iterable
+from typing import IO, TYPE_CHECKING, Iterable, Optional
+
+if TYPE_CHECKING:
+    from slimscope.core.analysis import Analysis
 
 # What the engine adds to every container; never part of the image.
 ENGINE_PATHS = ("/.dockerenv", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/etc/mtab")
 ENGINE_TREES = ("/dev", "/proc", "/sys")
 
-Snapshot = dict  # str -> tuple[str, int, int, int, int, str | None]
+# path -> (type, size, mode, uid, gid, link)
+Snapshot = dict[str, tuple[str, int, int, int, int, Optional[str]]]
 
 
 def engine_added(path: str) -> bool:
@@ -93,15 +97,15 @@ def diff(expected: Snapshot, actual: Snapshot, ignore: Iterable[str] = ()) -> li
     return out
 
 
-def from_analysis(analysis, drop_engine_paths: bool = True) -> Snapshot:
+def from_analysis(analysis: Analysis, drop_engine_paths: bool = True) -> Snapshot:
     """The analyzer's final filesystem in the same form as from_tar()."""
     snap: Snapshot = {}
     for rec in analysis.files():
-        if drop_engine_paths and engine_added(rec["path"]):
+        if drop_engine_paths and engine_added(rec.path):
             continue
-        kind = rec["type"]
+        kind = rec.type
         if kind == "hardlink":
             kind = "file"
-        snap[rec["path"]] = (kind, rec["size"] if kind == "file" else 0, rec["mode"], rec["uid"],
-                             rec["gid"], rec["link"] if kind == "symlink" else None)
+        snap[rec.path] = (kind, rec.size if kind == "file" else 0, rec.mode, rec.uid,
+                          rec.gid, rec.link if kind == "symlink" else None)
     return snap

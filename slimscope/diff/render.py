@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from slimscope.core.delta import TOTAL_KEYS, Diff
+from slimscope.core.delta import TOTAL_KEYS, Diff, LayerView
 from slimscope.core.fmt import md_cell, short_command, signed, size
 
 
@@ -22,8 +22,8 @@ def _delta(key: str, o, n) -> str:
     return signed(n - o) + pct
 
 
-def _layer_line(l: dict) -> str:
-    return f"layer {l['index']}: {size(l['bytes'])}  {short_command(l.get('created_by', ''), 70)}"
+def _layer_line(l: LayerView) -> str:
+    return f"layer {l.index}: {size(l.bytes)}  {short_command(l.created_by, 70)}"
 
 
 def render_text(d: Diff, top: int = 10) -> str:
@@ -34,7 +34,7 @@ def render_text(d: Diff, top: int = 10) -> str:
         out.append(f"  {k.replace('_', ' '):17} {_val(k, o):>10} -> {_val(k, n):>10}  "
                    f"{_delta(k, o, n)}")
     out += ["", f"Layers: {len(d.shared_layers)} shared "
-                f"({size(sum(l['bytes'] for l in d.shared_layers))}), "
+                f"({size(sum(l.bytes or 0 for l in d.shared_layers))}), "
                 f"{len(d.removed_layers)} only in old, {len(d.added_layers)} only in new"]
     out += [f"  - {_layer_line(l)}" for l in d.removed_layers[:top]]
     out += [f"  + {_layer_line(l)}" for l in d.added_layers[:top]]
@@ -66,8 +66,8 @@ def render_markdown(d: Diff, top: int = 10) -> str:
         out += ["### Layers", "", "| | # | size | command |", "|---|---:|---:|---|"]
         for sign, ls in (("−", d.removed_layers), ("+", d.added_layers)):
             for l in ls[:top]:
-                out.append(f"| {sign} | {l['index']} | {size(l['bytes'])} | "
-                           f"`{md_cell(short_command(l.get('created_by', ''), 80))}` |")
+                out.append(f"| {sign} | {l.index} | {size(l.bytes)} | "
+                           f"`{md_cell(short_command(l.created_by, 80))}` |")
         out.append("")
     if d.dirs:
         out += ["### Directories", "", "| change | old | new | directory |", "|---:|---:|---:|---|"]

@@ -16,7 +16,7 @@ from slimscope.core.compose import ADDED, MODIFIED, unpack
 from slimscope.dockerfile.classify import (CACHE_PATHS, Segment, Step, classify_run, is_source_file,
                                            package_install)
 from slimscope.dockerfile.fixes import Change, Out, fix_stage, run_text
-from slimscope.index.layerindex import DIR, FILE, HARDLINK, SYMLINK  # noqa: F401
+from slimscope.index.records import DIR, FILE, HARDLINK, SYMLINK  # noqa: F401
 
 BOTH = {"ENV", "ARG", "WORKDIR", "USER", "LABEL", "SHELL", "MAINTAINER"}
 RUNTIME_ONLY = {"EXPOSE", "VOLUME", "HEALTHCHECK", "CMD", "ENTRYPOINT", "STOPSIGNAL", "ONBUILD"}
@@ -468,8 +468,8 @@ def fallback(analysis, image_ref: str, reason: str = "no Dockerfile given") -> R
             changes.append(Change(h.id, 0, h.title, h.bytes))
     tmp_bytes = 0
     for rec in analysis.files():
-        if rec["path"].startswith(TMP_JUNK) and rec["type"] == "file":
-            tmp_bytes += rec["size"]
+        if rec.path.startswith(TMP_JUNK) and rec.type == "file":
+            tmp_bytes += rec.size
     if tmp_bytes:
         rm_args += ["/tmp/*", "/var/tmp/*"]
         changes.append(Change("tmp", 0, "files left in /tmp and /var/tmp", tmp_bytes))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from slimscope.index.layerindex import FILE
+from slimscope.core.paths import HistoryTable
 
 KEYWORDS = ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL",
             "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR")
@@ -42,6 +42,7 @@ class Measure:
 
     def __init__(self, analysis, instructions: list):
         self.analysis = analysis
+        self._table: Optional[HistoryTable] = None   # made when bytes_under is first asked
         self.by_line: dict = {}      # instruction line -> layer index (None: empty layer)
         history = (analysis.image.config.get("history") or [])
         entries, layer = [], 0
@@ -107,21 +108,14 @@ class Measure:
         li = self.by_line[ins.line]
         if li is None:
             return 0
-        return bytes_under(self.analysis.composed.layers[li], prefixes)
+        if self._table is None:
+            self._table = HistoryTable(self.analysis.composed)
+        return self._table.layer_bytes_under(li, prefixes)
 
     def base_bytes(self) -> Optional[int]:
         if not self.paired:
             return None
         return sum(self.analysis.layers[l].bytes for l in self.base_layers)
-
-
-def bytes_under(idx, prefixes) -> int:
-    prefixes = tuple(prefixes)
-    total = 0
-    for i in range(len(idx)):
-        if idx.kinds[i] == FILE and idx.paths[i].startswith(prefixes):
-            total += idx.sizes[i]
-    return total
 
 
 class NoMeasure:

@@ -27,6 +27,7 @@ class RunResult:
 class Verification:
     original: RunResult
     generated: RunResult
+    kept: tuple = ()        # tags of the images built here and left in the engine
 
     @property
     def ok(self) -> bool:
@@ -86,10 +87,35 @@ def tag_for(kind: str, text: str) -> str:
 
 
 def verify(original_text: Optional[str], original_image: Optional[str], generated_text: str,
-           context_dir: Optional[str], smoke: Optional[list]) -> Verification:
-    if original_image is None:
-        if original_text is None:
-            raise BadInput("--verify needs the Dockerfile or --image")
-        original_image = build(original_text, context_dir, tag_for("original", original_text))
-    generated_image = build(generated_text, context_dir, tag_for("generated", generated_text))
-    return Verification(run(original_image, smoke), run(generated_image, smoke))
+           context_dir: Optional[str], smoke: Optional[list],
+           keep_images: bool = False) -> Verification:
+    """Build what is not built yet, run both, and remove what was built here unless
+    `keep_images`: a verification should not leave hundreds of MB in the engine."""
+    built: list = []
+    try:
+        if original_image is None:
+            if original_text is None:
+                raise BadInput("--verify needs the Dockerfile or --image")
+            original_image = build(original_text, context_dir, tag_for("original", original_text))
+            built.append(original_image)
+        generated_image = build(generated_text, context_dir, tag_for("generated", generated_text))
+        built.append(generated_image)
+        result = Verification(run(original_image, smoke), run(generated_image, smoke))
+    finally:
+        if not keep_images:
+            remove_images(built)
+    if keep_images:
+        result.kept = tuple(built)
+    return result
+
+
+def remove_images(tags: list) -> None:
+    """Untag what this run built; the engine prunes the layers no other image uses."""
+    if not tags:
+        return
+    client = _client()
+    for tag in tags:
+        try:
+            client.api.remove_image(tag, force=True)
+        except Exception:   # already gone, or in use by a container the user started
+            pass

@@ -110,6 +110,7 @@ class GateConfig:
     max_growth: Optional[Amount] = None
     baseline: Optional[str] = None
     source: Optional[str] = None      # the file the settings came from, if any
+    note: str = ""                    # what the report says about that file
 
     def set(self, key: str, value, where: str) -> None:
         """Validate and set one key as written in a config file or a flag."""
@@ -159,12 +160,29 @@ def _apply_table(cfg: GateConfig, table, where: str) -> None:
         cfg.set(key, value, where)
 
 
+# Tables a .slimscope.toml may hold: the gate reads [ci]; `slimscope lint` reads [lint].
+TOML_TABLES = ("ci", "lint")
+
+
 def _from_slimscope_toml(cfg: GateConfig, path: str, doc: dict) -> None:
     for key, value in doc.items():
         if not isinstance(value, dict) and key.replace("_", "-") in KEYS:
             raise BadInput(f"{path}: key {key!r} is outside a table; put the gate's settings "
                            "under [ci]")
-    _apply_table(cfg, doc.get("ci", {}), f"{path} [ci]")
+    stray = [k for k in doc if k not in TOML_TABLES]
+    if stray:
+        raise BadInput(f"{path}: unknown {'keys' if len(stray) > 1 else 'key'} "
+                       f"{', '.join(repr(k) for k in stray)} (the file holds the tables "
+                       f"{' and '.join(f'[{t}]' for t in TOML_TABLES)})")
+    if "ci" not in doc:
+        if not doc:
+            raise BadInput(f"{path} is empty: put the gate's settings under [ci], or pass "
+                           "--no-config")
+        cfg.note = "no [ci] table"
+        return
+    if doc["ci"] == {}:
+        cfg.note = "empty [ci] table"
+    _apply_table(cfg, doc["ci"], f"{path} [ci]")
 
 
 def _pyproject_table(doc: dict):
@@ -248,7 +266,7 @@ def find_config(start: Optional[str] = None) -> Optional[str]:
     d = os.path.abspath(start or os.getcwd())
     while True:
         p = os.path.join(d, ".slimscope.toml")
-        if os.path.isfile(p) and "ci" in _read_toml(p):
+        if os.path.isfile(p):       # read whatever it holds: a config never passes silently
             return p
         p = os.path.join(d, "pyproject.toml")
         if os.path.isfile(p) and _pyproject_table(_read_toml(p)) is not None:

@@ -51,7 +51,8 @@ class Outcome:
 def render_text(o: Outcome, top: int = 10) -> str:
     img = o.analysis.image
     lines = [f"slimscope ci: {img.reference}  {img.id[:19]}"
-             + (f"  (config: {o.config.source})" if o.config.source else "  (no config file)")]
+             + (f"  (config: {o.config.source}{f', {o.config.note}' if o.config.note else ''})"
+                if o.config.source else "  (no config file)")]
     width = max((len(r.rule) for r in o.results), default=8)
     seen: dict = {}
     for r in o.results:

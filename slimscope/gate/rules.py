@@ -7,12 +7,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
 
 from slimscope.errors import BadInput
 from slimscope.gate.config import GateConfig
 from slimscope.core.fmt import short_command, size
 from slimscope.core.report import secret_sentence
+from slimscope.index.records import DIR
+
+if TYPE_CHECKING:
+    from slimscope.core.analysis import Analysis
+    from slimscope.core.delta import Diff, ImageView
 
 
 MAX_CULPRITS = 200   # kept in the JSON report; the text shows --top of them
@@ -64,12 +71,14 @@ class RuleResult:
 class Context:
     config: GateConfig
     top: int = 10
-    baseline: object = None      # slimscope.diff.ImageView
-    _diff: object = None
+    baseline: Optional[ImageView] = None
+    _diff: Optional[Diff] = None
 
-    def diff(self, analysis):
+    def diff(self, analysis: Analysis) -> Diff:
         if self._diff is None:
             from slimscope.core.delta import compare, view_of
+            if self.baseline is None:
+                raise BadInput("max-growth needs a baseline")
             self._diff = compare(self.baseline, view_of(analysis))
         return self._diff
 
@@ -129,26 +138,6 @@ def glob_match(glob: str, path: str) -> bool:
     return bool(compile_glob(glob).match(path))
 
 
-def _final_records(analysis, ctx) -> list:
-    cache = getattr(ctx, "_records", None)
-    if cache is None:
-        cache = list(analysis.files())
-        ctx._records = cache
-    return cache
-
-
-def _under(path: str, root: str) -> bool:
-    return root == "/" or path == root or path.startswith(root + "/")
-
-
-def _counted_files(records):
-    """(path, bytes) of every body the final filesystem shows, once per body."""
-    from slimscope.core.delta import files_of
-    for path, (_, n, _) in files_of(records).items():
-        if n:
-            yield path, n
-
-
 # --------------------------------------------------------------------------- #
 # Rules
 # --------------------------------------------------------------------------- #
@@ -174,7 +163,7 @@ def _layer_culprit(analysis, l, n: int, what: str = "") -> Culprit:
 
 
 def _largest_files(analysis, ctx, limit: int) -> list:
-    files = sorted(_counted_files(_final_records(analysis, ctx)), key=lambda t: (-t[1], t[0]))
+    files = sorted(analysis.final_table.counted_files(), key=lambda t: (-t[1], t[0]))
     return [Culprit(f"{size(n)} {p}", n, p) for p, n in files[:limit]]
 
 
@@ -202,16 +191,20 @@ class MaxCompressedSize(Rule):
     name, title = "max-compressed-size", "compressed size"
 
     def evaluate(self, analysis, ctx):
-        note = ""
-        if analysis.compressed_bytes is None:
-            from slimscope.core.analysis import measure_compressed
-            measure_compressed(analysis)
-            note = "layers are stored uncompressed here; gzip-compressed to measure, as a push would"
-        n = analysis.compressed_bytes
+        sizes = {l.index: l.compressed_bytes for l in analysis.layers}
+        measured = any(l.compressed_measured for l in analysis.layers)
+        if None in sizes.values():
+            # Not measured before the gate ran: measure here, leaving the analysis as it is.
+            from slimscope.core.analysis import compressed_sizes
+            sizes.update(compressed_sizes(analysis))
+            measured = True
+        note = ("layers are stored uncompressed here; gzip-compressed to measure, as a push "
+                "would") if measured else ""
+        n = sum(sizes.values())
         culprits = []
         if n > self.budget:
-            layers = sorted(analysis.layers, key=lambda l: -(l.compressed_bytes or 0))
-            culprits = [_layer_culprit(analysis, l, l.compressed_bytes, " compressed")
+            layers = sorted(analysis.layers, key=lambda l: -(sizes[l.index] or 0))
+            culprits = [_layer_culprit(analysis, l, sizes[l.index], " compressed")
                         for l in layers[:ctx.top]]
         return self.result(n <= self.budget, n, self.budget, size(n), size(self.budget), culprits,
                            note)
@@ -283,50 +276,38 @@ class Forbid(Rule):
             compile_glob(g)
 
     def evaluate(self, analysis, ctx):
-        records = _final_records(analysis, ctx)
-        counted = dict(_counted_files(records))
-        kinds = {r["path"]: r["type"] for r in records}
-        paths = sorted(kinds)
+        t = analysis.final_table
+        paths = t.paths
+        kinds = t.kind.tolist()
+        counted = t.counted
+        covered = bytearray(len(paths))   # rows under a directory already reported
         hits = []
-        covered = []
-        for i, p in enumerate(paths):
-            if any(_under(p, c) for c in covered):
+        # Row 0 is the root: a glob that matches it finds its top-level entries instead.
+        for g in t.listed_rows():
+            if g == 0:
                 continue
-            glob = next((g for g in self.globs if glob_match(g, p)), None)
+            if covered[g]:
+                continue
+            p = paths[g]
+            glob = next((gl for gl in self.globs if glob_match(gl, p)), None)
             if glob is None:
                 continue
-            if kinds[p] == "dir":
-                sub = _subtree(paths, i)
-                if not sub:
+            if kinds[g] == DIR:
+                entries = t.entries_under(g)
+                if not entries:
                     continue   # an empty directory holds nothing to forbid
-                n = sum(counted.get(q, 0) for q in sub)
-                hits.append(Culprit(f"{p}/ ({len(sub)} entries, {size(n)}) matches {glob!r}",
-                                    n, p, _layer_of(analysis, p)))
-                covered.append(p)
+                n = t.bytes_under(g)
+                hits.append(Culprit(f"{p}/ ({entries} entries, {size(n)}) matches {glob!r}",
+                                    n, p, t.layer_of(g)))
+                lo, hi = int(t.lo[g]), int(t.hi[g])
+                covered[lo:hi] = b"\1" * (hi - lo)
             else:
-                n = counted.get(p, 0)
-                hits.append(Culprit(f"{p} ({size(n)}) matches {glob!r}", n, p,
-                                    _layer_of(analysis, p)))
+                n = int(counted[g])
+                hits.append(Culprit(f"{p} ({size(n)}) matches {glob!r}", n, p, t.layer_of(g)))
         hits.sort(key=lambda c: (-(c.bytes or 0), c.path))
         n = len(hits)
         return self.result(n == 0, n, 0, f"{n} path{'s' if n != 1 else ''} found",
                            "none matching " + ", ".join(self.globs), hits[:MAX_CULPRITS])
-
-
-def _subtree(paths: list, i: int) -> list:
-    root = paths[i] + "/"
-    out = []
-    for q in paths[i + 1:]:
-        if q.startswith(root):
-            out.append(q)
-        elif q > root:
-            break
-    return out
-
-
-def _layer_of(analysis, path: str):
-    e = analysis.entry(path)
-    return None if e is None else e["layer"]
 
 
 class NoHiddenSecrets(Rule):
@@ -353,12 +334,13 @@ class PathBudgets(Rule):
             compile_glob(g)
 
     def measure(self, analysis, ctx) -> dict:
-        files = list(_counted_files(_final_records(analysis, ctx)))
+        """glob -> [(path, bytes)] of the bodies it covers, in path order."""
+        t = analysis.final_table
+        rows = t.counted_rows()
         out = {}
         for glob in self.budgets:
-            rx = compile_glob(glob)
-            matched = [(p, n) for p, n in files if _matches_or_ancestor(rx, p)]
-            out[glob] = matched
+            covers = _covered(t, compile_glob(glob))
+            out[glob] = [(t.paths[g], int(t.counted[g])) for g in rows if covers[g]]
         return out
 
     def evaluate(self, analysis, ctx):
@@ -379,14 +361,16 @@ class PathBudgets(Rule):
                            culprits)
 
 
-def _matches_or_ancestor(rx, path: str) -> bool:
-    """A glob that names a directory covers what is under it."""
-    p = path
-    while p and p != "/":
-        if rx.match(p):
-            return True
-        p = p.rsplit("/", 1)[0] or "/"
-    return False
+def _covered(t, rx) -> np.ndarray:
+    """Per row of a path table: does the glob match it or a directory above it (not the
+    root)? A glob that names a directory covers what is under it."""
+    hit = np.fromiter((rx.match(p) is not None for p in t.paths), bool, len(t.paths))
+    hit[0] = False
+    rows = np.nonzero(hit)[0]
+    depth = np.zeros(len(t.paths) + 1, np.int64)
+    np.add.at(depth, t.lo[rows], 1)
+    np.add.at(depth, t.hi[rows], -1)
+    return hit | (np.cumsum(depth[:-1]) > 0)
 
 
 class MaxGrowth(Rule):
@@ -394,7 +378,7 @@ class MaxGrowth(Rule):
 
     def evaluate(self, analysis, ctx):
         d = ctx.diff(analysis)
-        old = d.old.totals["final_bytes"]
+        old = d.old.totals.final_bytes or 0
         growth = d.growth
         limit = self.budget.limit(old)
         ok = growth <= limit
@@ -405,14 +389,14 @@ class MaxGrowth(Rule):
             if d.files is not None:
                 culprits = [Culprit(f"{signed(c.delta)} {c.path} ({c.change})", c.delta, c.path)
                             for c in d.files if c.delta > 0][:ctx.top]
-            culprits += [Culprit(f"new layer {l['index']} ({size(l['bytes'])}): "
-                                 f"{short_command(l.get('created_by', ''), 70)}",
-                                 l["bytes"], None, l["index"]) for l in d.added_layers[:3]]
+            culprits += [Culprit(f"new layer {l.index} ({size(l.bytes)}): "
+                                 f"{short_command(l.created_by, 70)}",
+                                 l.bytes, None, l.index) for l in d.added_layers[:3]]
         budget_text = str(self.budget)
         if self.budget.percent is not None:
             budget_text += f" = {size(limit)}"
         note = (f"baseline {d.old.reference or d.old.origin}: {size(old)} final; now "
-                f"{size(d.new.totals['final_bytes'])}")
+                f"{size(d.new.totals.final_bytes)}")
         if d.files is None:
             note += "; " + "; ".join(d.notes())
         return self.result(ok, growth, limit, signed(growth) + pct,

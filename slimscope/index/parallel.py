@@ -20,13 +20,15 @@ import os
 import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence, TextIO, TypeVar
 
 from slimscope.errors import BadInput
 
 # Below this many layer bytes, starting worker processes (~0.1 s each) costs more than
 # it saves. Tests lower it to run the parallel path on small synthetic images.
 PARALLEL_MIN_BYTES = 64 << 20
+
+R = TypeVar("R")
 
 
 def jobs_for(n_tasks: int, total_bytes: int) -> int:
@@ -50,7 +52,7 @@ def jobs_for(n_tasks: int, total_bytes: int) -> int:
     return jobs
 
 
-def _worker_init():
+def _worker_init() -> None:
     # Ctrl-C reaches the whole process group: the parent turns it into one line and
     # ends the workers, which must not print tracebacks of their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -59,18 +61,18 @@ def _worker_init():
 class _StderrWithFd:
     """sys.stderr as it is, but with the process's real descriptor 2."""
 
-    def __init__(self, inner):
+    def __init__(self, inner: TextIO):
         self.inner = inner
 
-    def fileno(self):
+    def fileno(self) -> int:
         return 2
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:  # whatever sys.stderr's attribute is
         return getattr(self.inner, name)
 
 
 @contextlib.contextmanager
-def _spawnable_stderr():
+def _spawnable_stderr() -> Iterator[None]:
     # Spawning hands sys.stderr's descriptor to the child, and refuses -1: the TUI's
     # print capture (a Textual app) has no descriptor. Only while the workers start,
     # and only if no one has set sys.stderr since, lend it one; output still goes
@@ -91,9 +93,9 @@ def _spawnable_stderr():
             sys.stderr = saved
 
 
-def run_ordered(fn: Callable, tasks: Sequence[tuple], jobs: int,
-                on_done: Optional[Callable[[int, object], None]] = None,
-                sizes: Optional[Sequence[int]] = None) -> list:
+def run_ordered(fn: Callable[..., R], tasks: Sequence[tuple[object, ...]], jobs: int,
+                on_done: Optional[Callable[[int, R], None]] = None,
+                sizes: Optional[Sequence[int]] = None) -> list[R]:
     """fn(*task) for every task in `jobs` processes; the results in task order.
 
     Tasks start biggest first by `sizes`, so that no worker is left alone with a
@@ -104,10 +106,10 @@ def run_ordered(fn: Callable, tasks: Sequence[tuple], jobs: int,
     in a sequential loop: later tasks are dropped, earlier ones still finish.
     Workers never outlive the call, whatever happens.
     """
-    results: list = [None] * len(tasks)
-    failed: Optional[tuple] = None  # (task number, BadInput)
+    results: dict[int, R] = {}
+    failed: Optional[tuple[int, BadInput]] = None  # (task number, its error)
     clean = False
-    order = sorted(range(len(tasks)), key=lambda i: -sizes[i]) if sizes else range(len(tasks))
+    order = sorted(range(len(tasks)), key=lambda i: -sizes[i]) if sizes else list(range(len(tasks)))
     with _spawnable_stderr():  # the pool starts its processes in the constructor and submit
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_worker_init)
@@ -140,4 +142,4 @@ def run_ordered(fn: Callable, tasks: Sequence[tuple], jobs: int,
         pool.shutdown(wait=True, cancel_futures=True)
     if failed is not None:
         raise BadInput(str(failed[1])) from None
-    return results
+    return [results[i] for i in range(len(tasks))]

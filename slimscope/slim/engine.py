@@ -18,9 +18,9 @@ import tarfile
 import threading
 
 from slimscope.errors import BadInput
-from slimscope.index.layerindex import CHUNK
+from slimscope.slim.tarout import stream_writer
+from slimscope.index.streams import CHUNK, IterStream
 from slimscope.core.snapshot import ENGINE_PATHS, norm
-from slimscope.image.sources import IterStream
 from slimscope.slim.offline import restamp
 
 IMPORT_FIELDS = ("Cmd", "Entrypoint", "Env", "ExposedPorts", "Labels", "OnBuild", "User",
@@ -115,10 +115,8 @@ class FilteredExport:
             with os.fdopen(w, "wb", buffering=CHUNK) as sink:
                 src = tarfile.open(fileobj=io.BufferedReader(IterStream(chunks), CHUNK),
                                    mode="r|", encoding="utf-8", errors="surrogateescape")
-                dst = tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT,
-                                   encoding="utf-8", errors="surrogateescape")
-                self._filter(src, dst)
-                dst.close()
+                with stream_writer(sink) as dst:
+                    self._filter(src, dst)
         except BrokenPipeError:
             pass   # the import stopped reading; it reports why
         except BaseException as e:  # handed to the reading side

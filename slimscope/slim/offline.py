@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 
 from slimscope.core.compose import compose, unpack
 from slimscope.errors import BadInput
-from slimscope.index.layerindex import (TAR_KINDS, BLOCK, CHAR, CHUNK, DIR, FIFO, SYMLINK,
+from slimscope.slim.tarout import stream_writer
+from slimscope.index.records import (TAR_KINDS, BLOCK, CHAR, DIR, FIFO, SYMLINK,
                                   WH_OPAQUE, WH_PREFIX, clean_path, parent_of)
+from slimscope.index.streams import CHUNK
 
 MT_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -191,56 +193,56 @@ def squash(analysis, plan, start: int, workdir: str) -> Squashed:
     result = Squashed([], LayerFile(out_path, "", 0))
     with open(out_path, "wb") as raw:
         hw = _HashWriter(raw)
-        out = tarfile.open(fileobj=hw, mode="w|", format=tarfile.PAX_FORMAT, encoding="utf-8",
-                           errors="surrogateescape")
-        for p in sorted(dirs):
-            li, i = unpack(upper[p])
-            out.addfile(_tarinfo(p, layers[li], i, tarfile.DIRTYPE))
-        for p in sorted(whiteouts):
-            parent = parent_of(p)
-            wh = (parent.rstrip("/") + "/" + WH_PREFIX + p.rsplit("/", 1)[1])
-            ti = tarfile.TarInfo(wh.lstrip("/"))
-            ti.mode = 0o644
-            out.addfile(ti)
-        written = len(dirs) + len(whiteouts)
-        for positions, stream in image.source.layer_streams(image):
-            spool = None
-            if min(positions) < start:
-                pos = min(positions)
-                spool = open(os.path.join(workdir, f"base-{pos}.tar"), "wb")
-                stream = _Tee(stream, spool)
-            todo: dict = {}
-            for pos in positions:
-                for i, ps in wanted.get(pos, {}).items():
-                    todo.setdefault(i, []).extend(ps)
-            try:
-                if todo:
-                    written += _copy_entries(stream, layers[positions[0]], todo, out, upper,
-                                             layers, f"layer {positions[0]}")
-                if spool is not None:
-                    stream.drain()
-                    spool.close()
-                    diff_id = stream.out.digest()
-                    if diff_id != layers[positions[0]].diff_id:
-                        raise BadInput(f"layer {positions[0]} does not match its diff_id on "
-                                       "the second read; did the image change?")
-                    for pos in sorted(positions):
-                        if pos < start:
-                            result.base.append(LayerFile(spool.name, diff_id, stream.out.n))
-            finally:
-                if spool is not None and not spool.closed:
-                    spool.close()
-        # hardlinks last: their body is in the tar by now
-        for u, ps in sorted(names.items(), key=lambda kv: body_name[kv[0]]):
-            for p in sorted(ps):
-                if p == body_name[u]:
-                    continue
+        with stream_writer(hw) as out:
+            for p in sorted(dirs):
                 li, i = unpack(upper[p])
-                ti = _tarinfo(p, layers[li], i, tarfile.LNKTYPE)
-                ti.linkname = body_name[u].lstrip("/")
+                out.addfile(_tarinfo(p, layers[li], i, tarfile.DIRTYPE))
+            for p in sorted(whiteouts):
+                parent = parent_of(p)
+                wh = (parent.rstrip("/") + "/" + WH_PREFIX + p.rsplit("/", 1)[1])
+                ti = tarfile.TarInfo(wh.lstrip("/"))
+                ti.mode = 0o644
                 out.addfile(ti)
-                written += 1
-        out.close()
+            written = len(dirs) + len(whiteouts)
+            kept: dict = {}    # position -> copy; sources stream layers in their own order
+            for positions, stream in image.source.layer_streams(image):
+                spool = None
+                if min(positions) < start:
+                    pos = min(positions)
+                    spool = open(os.path.join(workdir, f"base-{pos}.tar"), "wb")
+                    stream = _Tee(stream, spool)
+                todo: dict = {}
+                for pos in positions:
+                    for i, ps in wanted.get(pos, {}).items():
+                        todo.setdefault(i, []).extend(ps)
+                try:
+                    if todo:
+                        written += _copy_entries(stream, layers[positions[0]], todo, out, upper,
+                                                 layers, f"layer {positions[0]}")
+                    if spool is not None:
+                        stream.drain()
+                        spool.close()
+                        diff_id = stream.out.digest()
+                        if diff_id != layers[positions[0]].diff_id:
+                            raise BadInput(f"layer {positions[0]} does not match its diff_id on "
+                                           "the second read; did the image change?")
+                        for pos in positions:
+                            if pos < start:
+                                kept[pos] = LayerFile(spool.name, diff_id, stream.out.n)
+                finally:
+                    if spool is not None and not spool.closed:
+                        spool.close()
+            result.base = [kept[pos] for pos in range(start)]
+            # hardlinks last: their body is in the tar by now
+            for u, ps in sorted(names.items(), key=lambda kv: body_name[kv[0]]):
+                for p in sorted(ps):
+                    if p == body_name[u]:
+                        continue
+                    li, i = unpack(upper[p])
+                    ti = _tarinfo(p, layers[li], i, tarfile.LNKTYPE)
+                    ti.linkname = body_name[u].lstrip("/")
+                    out.addfile(ti)
+                    written += 1
     result.layer = LayerFile(out_path, hw.digest(), hw.n)
     result.entries = written
     result.whiteouts = len(whiteouts)
@@ -328,8 +330,8 @@ def _oci_manifest(cfg_bytes: bytes, layer_descs: list) -> bytes:
 
 
 def _ref_annotations(tag: str) -> dict:
-    if not tag:
-        return {}
+    if not tag:     # still findable as `oci:DIR:latest`, the reference tools assume
+        return {"org.opencontainers.image.ref.name": "latest"}
     name, _, t = tag.rpartition(":")
     if not name or "/" in t:
         name, t = tag, "latest"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import threading
 import uuid
 
 from slimscope.core.analysis import measure_compressed
 from slimscope.engine import engine_client
-from slimscope.errors import BadInput, CheckFailed, EngineUnavailable
+from slimscope.errors import BadInput, CheckFailed, EngineUnavailable, SlimscopeError, Terminated
 
 def _temp_tag() -> str:
     return f"slimscope-tmp/{uuid.uuid4().hex[:16]}:slim"
@@ -29,13 +32,13 @@ def _tag_exists(client, tag: str) -> bool:
                        ) from None
 
 
-def _check_tag(tag: str) -> None:
+def _check_tag(tag: str, flag: str = "--tag") -> None:
     from slimscope.slim.engine import split_tag
     name, t = split_tag(tag)
     ok = name and name == name.lower() and all(c.isalnum() or c in "._-/:" for c in name) \
         and t and all(c.isalnum() or c in "._-" for c in t) and len(t) <= 128
     if not ok:
-        raise BadInput(f"--tag {tag!r} is not a valid image reference (name[:tag], lower case)")
+        raise BadInput(f"{flag} {tag!r} is not a valid image reference (name[:tag], lower case)")
 
 
 def _untag(client, ref: str) -> None:
@@ -61,6 +64,45 @@ def _load(client, archive) -> None:
             raise BadInput(f"docker load failed: {doc.get('error') or doc['errorDetail']}")
 
 
+def _output_path(out: str, src_path) -> str:
+    """Where -o really writes: a symlink is followed (the link stays); the source itself,
+    under any name, and anything but a file or a directory are refused, --force or not."""
+    if not out:
+        raise BadInput("-o: the output path is empty")
+    real = os.path.realpath(out) if os.path.islink(out) else out
+    if src_path and (os.path.realpath(real) == os.path.realpath(src_path)
+                     or _same_file(real, src_path)):
+        raise BadInput(f"-o {out} is the source itself; the source is never overwritten")
+    if os.path.lexists(real) and not (os.path.isfile(real) or os.path.isdir(real)):
+        raise BadInput(f"-o {out} is not a regular file or a directory; slim writes an image "
+                       "archive or an OCI layout there")
+    return real
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _commit_path(tmp: str, out: str, force: bool) -> None:
+    """Give the staged output its name. Without --force the name is claimed atomically
+    (a link for a file, mkdir for a layout): of two runs, one wins and one says so."""
+    if force:
+        _replace_path(tmp, out)
+        return
+    try:
+        if os.path.isdir(tmp):
+            os.mkdir(out)               # our claim; the rename below replaces it
+            os.replace(tmp, out)
+        else:
+            os.link(tmp, out)
+            os.unlink(tmp)
+    except FileExistsError:
+        raise BadInput(f"{out} appeared while slimming; pass --force to replace it") from None
+
+
 def _replace_path(tmp: str, out: str) -> None:
     """Move tmp to out; an existing directory out is swapped away first (with --force)."""
     if os.path.isdir(out) and not os.path.islink(out):
@@ -82,6 +124,7 @@ class Cleanup:
 
     def __init__(self):
         self.paths, self.tags, self.client = [], [], None
+        self.committed: list = []      # outputs already given their names
 
     def run(self):
         for p in self.paths:
@@ -96,13 +139,13 @@ class Cleanup:
             _untag(self.client, t)
 
 
-def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
+def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
          fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache,
          trace=None) -> str:
     """Slim IMAGE as the options say; returns the report to print. `load_analysis` reads
     an image with the caller's progress display. `trace` (a trace.session.TraceOptions)
     makes the kept set what the probes use (--trace) or what a keep list names."""
-    from slimscope.image import sources
+    from slimscope.image.reference import open_source
     from slimscope.slim import keepbase, report
     from slimscope.slim.plan import make_plan
 
@@ -110,15 +153,18 @@ def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, pr
         raise BadInput("--base-layers goes with --keep-base")
     if not dry_run and not tag and not out:
         raise BadInput("say where the slimmed image goes: --tag NAME[:TAG] and/or -o PATH")
-    if tag:
-        _check_tag(tag)
+    for given, flag in ((tag, "--tag"), (name, "--name")):
+        if given:
+            _check_tag(given, flag)
+    if name and not out:
+        raise BadInput("--name names the file or layout -o writes; give -o PATH (or use --tag)")
     if fmt == "oci" and not out:
         raise BadInput("--format oci writes a directory: give it with -o DIR")
-    src = sources.open_source(image)
-    in_engine = isinstance(src, sources.DaemonSource)
-    src_path = getattr(src, "path", None)
-    if out and src_path and os.path.abspath(out) == os.path.abspath(src_path):
-        raise BadInput(f"-o {out} is the source itself; the source is never overwritten")
+    src = open_source(image)
+    in_engine = src.in_engine
+    src_path = src.local_path
+    if out:
+        out = _output_path(out, src_path)
     if out and os.path.lexists(out) and not force and not dry_run:
         raise BadInput(f"{out} exists; pass --force to replace it")
     if out and not dry_run and not os.path.isdir(os.path.dirname(os.path.abspath(out))):
@@ -152,7 +198,7 @@ def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, pr
         raise BadInput(f"--via engine needs an image in the engine; {image} is not (use --via "
                        "offline, or `docker load` it first)")
     if tag and not dry_run:
-        if in_engine and _same_tag(tag, src.ref):
+        if in_engine and _same_tag(tag, src.engine_ref):
             raise BadInput(f"--tag {tag} is the source image; the source is never changed")
         if _tag_exists(client, tag) and not force:
             raise BadInput(f"image {tag} exists; pass --force to replace the tag")
@@ -162,13 +208,13 @@ def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, pr
     notes = []
     if keep_base:
         start, why = keepbase.find_base(before, base_layers, client)
-        notes.append(f"base: {start} layer(s), found by {why}")
+        notes.append(f"base: the first {start} layer{'s' if start != 1 else ''} ({why})")
     session = None
-    cleanup = Cleanup()
-    cleanup.client = client
-    try:        # the cleanup only undoes what was not committed (a commit takes it off)
+    scratch = Cleanup()     # what the trace made for itself (the original under a temporary
+    scratch.client = client  # tag): undone whatever happens
+    try:
         if tracing:
-            session = _trace_session(client, before, trace, cleanup)
+            session = _trace_session(client, before, trace, scratch)
             plan = session.plan(before, removes, presets, start)
         else:
             plan = make_plan(before, removes, presets)
@@ -178,12 +224,12 @@ def run(load_analysis, image, tag, out, via, keep_base, base_layers, removes, pr
             if session is not None:
                 text += "\n" + _trace_text(session.doc(before, plan))
             return text
-        return _slim(before, plan, start, via, client, tag, out, fmt, force, smoke, no_verify,
-                     no_hash, no_compressed, as_json, notes, session, cleanup)
+        return _slim(before, plan, start, via, client, tag, out, name, fmt, force, smoke,
+                     no_verify, no_hash, no_compressed, as_json, notes, session)
     finally:
         if session is not None:
             session.close()
-        cleanup.run()
+        scratch.run()
 
 
 def _trace_text(doc) -> str:
@@ -191,19 +237,18 @@ def _trace_text(doc) -> str:
     return render_text(doc)
 
 
-def _trace_session(client, before, trace, cleanup):
+def _trace_session(client, before, trace, scratch):
     """The traced slim's session, the original image runnable in the engine."""
-    from slimscope.image import sources
     from slimscope.slim.trace import probes
     from slimscope.slim.trace.containers import Containers
     from slimscope.slim.trace.session import Session
 
     src = before.image.source
-    if isinstance(src, sources.DaemonSource):
+    if src.in_engine:
         original = before.image.id
-    elif isinstance(src, sources.ArchiveSource):
+    elif src.archive_path:
         original = _temp_tag()
-        _load_as(client, src.path, original, cleanup)
+        _load_as(client, src.archive_path, original, scratch)
     else:
         raise BadInput("--trace and --keep-from run the image: give it in the engine or as a "
                        "docker archive")
@@ -212,20 +257,35 @@ def _trace_session(client, before, trace, cleanup):
     return Session(trace, client, Containers(client), original, found, ports)
 
 
-def _slim(before, plan, start, via, client, tag, out, fmt, force, smoke, no_verify, no_hash,
-          no_compressed, as_json, notes, session, cleanup) -> str:
+def _slim(before, plan, start, via, client, tag, out, name, fmt, force, smoke, no_verify,
+          no_hash, no_compressed, as_json, notes, session) -> str:
     from slimscope.slim import report
 
     measuring = None
     if not no_compressed:    # gzip runs outside the GIL: measure the input alongside the rewrite
+        sys.stderr.write("slimscope: measuring gzip sizes of the input's and the output's "
+                         "layers (--compressed): a second read of each\n")
         measuring = _Background(measure_compressed, before)
-    after, targets, smoke_result = _rewrite(before, plan, start, via, client, tag, out, fmt,
-                                            force, smoke, no_verify, no_hash, no_compressed,
-                                            cleanup, notes, session)
-    if measuring is not None:
-        measuring.join()
-    doc = report.build(before, after, plan, start, via, targets, notes, not no_verify,
-                       smoke_result)
+    cleanup = Cleanup()
+    cleanup.client = client
+    ok = False
+    try:
+        after, targets, smoke_result = _rewrite(before, plan, start, via, client, tag, out, fmt,
+                                                force, smoke, no_verify, no_hash, no_compressed,
+                                                cleanup, notes, name or tag or source_name(before),
+                                                session)
+        ok = True
+        if measuring is not None:
+            measuring.join()
+        doc = report.build(before, after, plan, start, via, targets, notes, not no_verify,
+                           smoke_result)
+    except KeyboardInterrupt as e:
+        if cleanup.committed:       # say what is true: the output is there and complete
+            raise StoppedAfterCommit(e, cleanup.committed) from None
+        raise
+    finally:
+        if not ok:
+            cleanup.run()
     text = None
     if session is not None:
         doc["trace"] = session.doc(before, plan)
@@ -233,6 +293,30 @@ def _slim(before, plan, start, via, client, tag, out, fmt, force, smoke, no_veri
     if as_json:
         return json.dumps(doc, indent=2)
     return report.render_text(doc) + ("\n" + text if text else "")
+
+
+class StoppedAfterCommit(SlimscopeError):
+    """Ctrl-C or SIGTERM came after the output got its name: it is written, and whole."""
+
+    def __init__(self, signal_error: KeyboardInterrupt, targets: list):
+        word = "terminated" if isinstance(signal_error, Terminated) else "interrupted"
+        super().__init__(f"{word} after writing {', '.join(targets)} (complete and verified; "
+                         "the report was not printed)")
+        self.exit_code = 143 if isinstance(signal_error, Terminated) else 130
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM for the few calls that give the outputs their names."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _umask() -> int:
@@ -259,12 +343,12 @@ class _Background(threading.Thread):
             self.error = e
 
 
-def _verify(before, plan, ref: str, no_hash: bool, compressed: bool = True):
+def _verify(before, plan, ref: str, no_hash: bool, compressed: bool = True, kept_base: int = 0):
     from slimscope.core.analysis import analyze
     from slimscope.slim.verify import differences
 
     after = analyze(ref, hash_contents=not no_hash, use_cache=True)
-    problems = differences(before, plan, after)
+    problems = differences(before, plan, after, kept_base)
     if problems:
         shown = "; ".join(problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -275,8 +359,18 @@ def _verify(before, plan, ref: str, no_hash: bool, compressed: bool = True):
     return after
 
 
+def source_name(analysis) -> str:
+    """The image's own name, when its source has one (a tag in an archive, the engine's
+    reference); '' when the reference only says where a layout lives."""
+    ref = analysis.image.reference or ""
+    where = getattr(analysis.image.source, "where", "")
+    if not ref or ref == where or (where and ref.startswith(where + ":")):
+        return ""
+    return ref
+
+
 def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_verify, no_hash,
-             no_compressed, cleanup, notes, session=None):
+             no_compressed, cleanup, notes, out_name="", session=None):
     from slimscope.slim import offline
     n = len(before.layers)
     comment = (f"slimscope slim: layers {start}..{n - 1} squashed into one"
@@ -298,22 +392,23 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
             if fmt == "oci":
                 staged_out = tempfile.mkdtemp(prefix=".slimscope-", dir=parent)
                 cleanup.paths.append(staged_out)
-                offline.write_oci_layout(staged_out, cfg, layers, tag or "")
+                offline.write_oci_layout(staged_out, cfg, layers, out_name)
                 ref = "oci:" + staged_out
             else:
                 fd, staged_out = tempfile.mkstemp(prefix=".slimscope-", suffix=".tar", dir=parent)
                 os.close(fd)
                 cleanup.paths.append(staged_out)
-                offline.write_docker_archive(staged_out, cfg, layers, [tag] if tag else [])
+                offline.write_docker_archive(staged_out, cfg, layers,
+                                             [out_name] if out_name else [])
                 ref = staged_out
             if not no_verify:
-                after = _verify(before, plan, ref, no_hash, not no_compressed)
+                after = _verify(before, plan, ref, no_hash, not no_compressed, start)
         if tag:
             temp_tag = _temp_tag()
             archive = os.path.join(work.name, "load.tar")
             offline.write_docker_archive(archive, cfg, layers, [temp_tag])
             if not no_verify and after is None:
-                after = _verify(before, plan, archive, no_hash, not no_compressed)
+                after = _verify(before, plan, archive, no_hash, not no_compressed, start)
             cleanup.tags.append(temp_tag)
             _load(client, archive)
             engine_ref = temp_tag
@@ -353,17 +448,21 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
         finally:
             scratch.run()
 
-    # commit: nothing above touched a user-visible name
-    if out:
-        if not os.path.isdir(staged_out):
-            os.chmod(staged_out, 0o666 & ~_umask())
-        _replace_path(staged_out, out)
-        cleanup.paths.remove(staged_out)
-        targets.append(out)
-    if tag:
-        image_id = client.api.inspect_image(engine_ref)["Id"]
-        _retag(client, image_id, tag)
-        targets.append(tag)
+    # commit: nothing above touched a user-visible name. Ctrl-C waits until the names
+    # are given, so that what the user is told matches what was written.
+    with _signals_held():
+        if out:
+            if not os.path.isdir(staged_out):
+                os.chmod(staged_out, 0o666 & ~_umask())
+            _commit_path(staged_out, out, force)
+            cleanup.paths.remove(staged_out)
+            targets.append(out)
+            cleanup.committed.append(out)
+        if tag:
+            image_id = client.api.inspect_image(engine_ref)["Id"]
+            _retag(client, image_id, tag)
+            targets.append(tag)
+            cleanup.committed.append(tag)
     if engine_ref:
         _untag(client, engine_ref)      # only the temporary name (the image keeps --tag)
         cleanup.tags.remove(engine_ref)
@@ -371,15 +470,14 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
 
 
 def _smoke(client, before, engine_ref, staged_out, fmt, command, cleanup):
-    from slimscope.image import sources
     from slimscope.slim.verify import smoke as run_smoke
 
     src = before.image.source
-    if isinstance(src, sources.DaemonSource):
+    if src.in_engine:
         original = before.image.id
-    elif isinstance(src, sources.ArchiveSource):
+    elif src.archive_path:
         original = _temp_tag()
-        _load_as(client, src.path, original, cleanup)
+        _load_as(client, src.archive_path, original, cleanup)
     else:
         raise BadInput("--smoke needs the source in the engine or a docker archive")
     slimmed = _slimmed_ref(client, engine_ref, staged_out, fmt, cleanup)

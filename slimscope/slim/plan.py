@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from slimscope.errors import BadInput
-from slimscope.index.layerindex import parent_of
+from slimscope.index.records import parent_of
 
 # name -> (what it is, globs). Nothing is removed unless asked.
 PRESETS = {

@@ -38,11 +38,22 @@ def config_differences(before: dict, after: dict) -> list:
     return out
 
 
-def differences(input_analysis, plan, output_analysis) -> list:
+def base_differences(input_analysis, output_analysis, kept: int) -> list:
+    """The first `kept` layers must be the input's, byte for byte and in order: that is
+    what lets the output share its base with every other image built on it."""
+    before = [l.diff_id for l in input_analysis.layers[:kept]]
+    after = [l.diff_id for l in output_analysis.layers[:kept]]
+    return [f"layer {i}: expected the base layer {b[:19]}, got {a[:19] if a else 'none'}"
+            for i, (b, a) in enumerate(zip(before, after + [""] * (kept - len(after))))
+            if a != b]
+
+
+def differences(input_analysis, plan, output_analysis, kept_base: int = 0) -> list:
     """Every way the output differs from the input minus the plan, one line each."""
     fs = snapshot.diff(expected_snapshot(input_analysis, plan),
                        snapshot.from_analysis(output_analysis))
-    return fs + config_differences(input_analysis.image.config, output_analysis.image.config)
+    return (base_differences(input_analysis, output_analysis, kept_base) + fs
+            + config_differences(input_analysis.image.config, output_analysis.image.config))
 
 
 def smoke(client, before: str, after: str, command: str) -> tuple:

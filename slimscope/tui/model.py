@@ -10,9 +10,9 @@ No tarball is read again. Two views per layer:
 A whiteout row shows the bytes it still costs: the size of the lower content
 units it hides (they stay stored in the lower layer).
 
-How it stays fast on images of hundreds of thousands of files: the table holds
-every entry of every layer once, and every path (with the directories the tars
-only imply) once, sorted. The composer records for each entry the layers whose
+How it stays fast on images of hundreds of thousands of files: the table (the
+core's HistoryTable, slimscope/core/paths.py) holds every entry of every layer
+once, and every path (with the directories the tars only imply) once, sorted. The composer records for each entry the layers whose
 tree shows it (``Composed.ends``), so a view is a choice of at most one entry per
 path made by a few numpy passes over the table, never a Python loop per entry.
 A directory's contents sort as one run of paths (everything under ``D`` lies
@@ -26,7 +26,6 @@ from __future__ import annotations
 import fnmatch
 import re
 import threading
-from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import repeat
@@ -35,9 +34,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from slimscope.core.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, UNCHANGED, pack,
-                               unpack)
-from slimscope.index.layerindex import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, WHITEOUT, parent_of
+from slimscope.core.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, UNCHANGED,
+                                    unpack)
+from slimscope.core.paths import HistoryTable
+from slimscope.index.records import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, WHITEOUT, parent_of
 
 # A row of the image view that a lower layer put there and this layer left alone.
 INHERITED = 6
@@ -74,82 +74,12 @@ class Entry:
 
 
 # -- the table ------------------------------------------------------------------
-class Table:
-    """Every path of the image's history, sorted, and every layer entry, in columns.
-
-    Groups are the distinct paths (index = rank in sort order); candidates are the
-    layer entries, layer by layer in tar order (candidate = starts[layer] + entry).
-    """
+class Table(HistoryTable):
+    """The core's table of the image's history, with the path texts a filter scans."""
 
     def __init__(self, composed):
-        layers = composed.layers
-        self.n = len(layers)
-        starts = [0]
-        for idx in layers:
-            starts.append(starts[-1] + len(idx))
-        self.starts = starts
+        super().__init__(composed)
         self._lines: dict = {}
-        everything = [p for idx in layers for p in idx.paths]
-        real = set(everything)
-        # directories no tar lists: every missing ancestor of a listed path
-        # (rpartition through map runs in C: ~4x a per-path Python expression)
-        implied = set()
-        for p in set(map(itemgetter(0), map(str.rpartition, real, repeat("/")))):
-            p = p or "/"
-            while p not in real and p not in implied:
-                implied.add(p)
-                if p == "/":
-                    break
-                p = p[:p.rfind("/")] or "/"
-        implied.add("/")
-        paths = sorted(real | implied)
-        self.paths = paths
-        self.group = group = dict(zip(paths, range(len(paths))))
-        G = len(paths)
-        group[""] = 0   # what rpartition gives as the parent of a top-level path
-        self.parent = np.fromiter(
-            map(group.__getitem__, map(itemgetter(0), map(str.rpartition, paths, repeat("/")))),
-            np.int32, G)
-        del group[""]
-        self.parent[0] = -1
-        # descendants of each directory: the run of groups from "D/" up to "D0"
-        self.lo = np.zeros(G, np.int32)
-        self.hi = np.zeros(G, np.int32)
-        parents = np.unique(self.parent[1:])
-        for g in parents.tolist():
-            d = paths[g]
-            if d == "/":
-                self.lo[g], self.hi[g] = 1, G
-            else:
-                lo = bisect_left(paths, d + "/", g + 1)
-                self.lo[g], self.hi[g] = lo, bisect_left(paths, d + "0", lo)
-        # groups by depth, for top-down passes
-        depth = np.fromiter(map(str.count, paths, repeat("/")), np.int16, G)
-        depth[0] = 0
-        by_depth = np.argsort(depth, kind="stable").astype(np.int32)
-        self.levels = np.split(by_depth, np.cumsum(np.bincount(depth))[:-1])
-        # children of each group, as runs of one array ordered by parent then path
-        self.kids = np.argsort(self.parent[1:], kind="stable").astype(np.int32) + 1
-        counts = np.bincount(self.parent[1:], minlength=G)
-        self.kid_end = np.cumsum(counts).astype(np.int32)
-        self.kid_start = (self.kid_end - counts).astype(np.int32)
-        # the candidates
-        N = starts[-1]
-        self.c_group = np.fromiter(map(group.__getitem__, everything), np.int32, N)
-        del everything
-        self.c_layer = np.repeat(np.arange(self.n, dtype=np.int16),
-                                 [len(idx) for idx in layers])
-        self.c_kind = _concat([np.frombuffer(bytes(idx.kinds), np.uint8) for idx in layers],
-                              np.uint8)
-        sizes = _concat([np.frombuffer(idx.sizes, np.int64) for idx in layers], np.int64)
-        self.c_size = np.where(self.c_kind == FILE, sizes, 0)
-        self.c_end = _concat([np.frombuffer(e, np.uint16) for e in composed.ends], np.uint16)
-        self.c_status = _concat([np.frombuffer(bytes(s), np.uint8) for s in composed.status],
-                                np.uint8)
-        # whiteouts and opaque markers, per layer: [(group, kind, candidate)]
-        self.marks = [[] for _ in layers]
-        for c in np.nonzero((self.c_kind == WHITEOUT) | (self.c_kind == OPAQUE))[0].tolist():
-            self.marks[int(self.c_layer[c])].append((int(self.c_group[c]), int(self.c_kind[c]), c))
 
     def lines(self, which: str) -> Lines:
         """The paths ("paths"), lower-cased ("lower") or their last names ("names"), as
@@ -165,20 +95,6 @@ class Table:
                                                         repeat("/")))))
             self._lines[which] = got
         return got
-
-    def candidate(self, ref: int) -> int:
-        return self.starts[ref >> 32] + (ref & 0xFFFFFFFF)
-
-    def ref(self, c: int) -> int:
-        li = int(self.c_layer[c])
-        return pack(li, c - self.starts[li])
-
-    def kids_of(self, g: int) -> np.ndarray:
-        return self.kids[self.kid_start[g]:self.kid_end[g]]
-
-
-def _concat(parts: list, dtype) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
 
 # -- views ----------------------------------------------------------------------
@@ -228,7 +144,7 @@ class View:
             present[list(self.ghosts)] = True
         self.present = present
         # a directory the view has no entry for still shows when something under it does
-        self.exists = present | _has_under(t, present)
+        self.exists = present | t.has_under(present)
         self.exists[0] = True
         self.rows = Rows(self)
         self.full = Shown(self, self.exists, count_hidden=False)
@@ -305,12 +221,6 @@ class View:
         return w
 
 
-def _has_under(t: Table, mask: np.ndarray) -> np.ndarray:
-    """Per group: is any group under it (in its run of descendants) set in `mask`?"""
-    k = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
-    return (k[t.hi] - k[t.lo]) > 0
-
-
 def _under_kept_dirs(t: Table, keep: np.ndarray, dirlike: np.ndarray) -> np.ndarray:
     """Per group: is it the contents of a kept directory, reached through directories only?
 
@@ -363,7 +273,7 @@ class Shown:
         w[0] = root
         self.w = w
         self.sums = np.concatenate([[0], np.cumsum(w)])
-        self.on = keep | _has_under(t, keep)   # kept, or a parent of something kept
+        self.on = keep | t.has_under(keep)   # kept, or a parent of something kept
         self.on[0] = True
         self.children = Children(self)
         self.totals = Totals(self)

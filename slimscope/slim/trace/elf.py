@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from slimscope.index.layerindex import parent_of
+from slimscope.index.records import parent_of
 
 DEFAULT_DIRS = {32: ["/lib", "/usr/lib"], 64: ["/lib64", "/usr/lib64", "/lib", "/usr/lib"]}
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from slimscope.errors import BadInput
-from slimscope.index.layerindex import BLOCK, CHAR, DIR, FIFO, SYMLINK
+from slimscope.index.records import BLOCK, CHAR, DIR, FIFO, SYMLINK
 from slimscope.slim.plan import Plan, Rule, glob_regex, make_plan
 
 ZERO_BYTE_KINDS = (DIR, SYMLINK, CHAR, BLOCK, FIFO)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from slimscope.core.compose import unpack
-from slimscope.index.layerindex import DIR, FILE, HARDLINK, SYMLINK, parent_of
+from slimscope.index.records import DIR, FILE, HARDLINK, SYMLINK, parent_of
 
 MAX_HOPS = 40    # as the kernel's ELOOP limit
 

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from slimscope.index.layerindex import parent_of
+from slimscope.index.records import parent_of
 from slimscope.tui.messages import EntryHighlighted
 from slimscope.tui.render import entry_label
 

@@ -1,0 +1,128 @@
+"""OCI image layout directories (`oci-layout`, `index.json`, `blobs/`), as skopeo
+writes them with plain, gzip or zstd layers.
+
+Each blob is a file of its own, read on demand: a cached layer only needs its
+digest checked, and big images are indexed in worker processes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional
+
+from slimscope.errors import BadInput
+from slimscope.image.manifest import check_diff_ids, image_name, json_object, resolve_oci
+from slimscope.image.model import Image, Layer, LayerStreams, Options, Source
+from slimscope.index import parallel
+from slimscope.index.cache import IndexCache, cached_blob, is_cached
+from slimscope.index.digests import blob_name, check_digest, sha256_digest
+from slimscope.index.streams import CHUNK, CountingReader, Progress, uncompressed
+from slimscope.index.walk import Indexed, index_blob
+
+
+class OCIDirSource(Source):
+    """An OCI image layout directory."""
+
+    def __init__(self, path: str, reference: str = ""):
+        self.path = path
+        self.where = path
+        self.reference = reference
+
+    @property
+    def local_path(self) -> Optional[str]:
+        return self.path
+
+    def _blob_path(self, digest: str) -> str:
+        return os.path.join(self.path, blob_name(digest, self.where))
+
+    def read_blob(self, digest: str) -> bytes:
+        p = self._blob_path(digest)
+        try:
+            with open(p, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            raise BadInput(f"{self.where}: blob {digest} is missing") from None
+        except OSError as e:
+            raise BadInput(f"{self.where}: cannot read blob {digest}: {e.strerror}") from None
+        check_digest(self.where, digest, digest, sha256_digest(data))
+        return data
+
+    def load(self, opts: Options) -> Image:
+        try:
+            with open(os.path.join(self.path, "index.json"), "rb") as f:
+                index = json_object(f.read(), f"{self.where}/index.json")
+        except FileNotFoundError:
+            raise BadInput(f"{self.where} is not an OCI layout (no index.json)") from None
+        res = resolve_oci(self.read_blob, index, opts, self.where)
+        sizes = []
+        for d in res.layer_digests:
+            try:
+                sizes.append(os.path.getsize(self._blob_path(d)))
+            except OSError:
+                sizes.append(0)
+        total = sum(sizes)
+        done = 0
+        tasks = [(self.where, pos, digest, self._blob_path(digest), opts.hash_contents, opts.cache)
+                 for pos, digest in enumerate(res.layer_digests)]
+        jobs = parallel.jobs_for(len(tasks), sum(
+            size for size, digest in zip(sizes, res.layer_digests)
+            if not is_cached(opts.cache, digest)))
+        results: list[Indexed]
+        if jobs > 1:
+            def on_done(pos: int, result: Indexed) -> None:
+                nonlocal done
+                done += result.stored_bytes
+                if opts.progress:
+                    opts.progress(done, total)
+            results = parallel.run_ordered(oci_layer, tasks, jobs, on_done, sizes)
+        elif len(tasks) > 1 and all(is_cached(opts.cache, digest) for digest in res.layer_digests):
+            # Every index is cached: what is left is checking each blob's digest, which
+            # hashlib does without the GIL, so threads overlap it with loading the indexes.
+            with ThreadPoolExecutor(min(len(tasks), os.cpu_count() or 1)) as ex:
+                results = list(ex.map(lambda task: oci_layer(*task), tasks))
+            if opts.progress:
+                opts.progress(total, total)
+        else:
+            results = []
+            for task in tasks:
+                results.append(oci_layer(*task, progress=_offset(opts.progress, done, total)))
+                done += results[-1].stored_bytes
+        layers = [Layer(pos, digest, got.index.diff_id, res.media_types[pos], got.stored_bytes,
+                        got.kind != "tar", got.index, p)
+                  for (_, pos, digest, p, _, _), got in zip(tasks, results)]
+        check_diff_ids(res, [layer.index for layer in layers], self.where)
+        return Image(image_name(self.reference, res, self.where), res.config_digest, res.config,
+                     layers, self)
+
+    def layer_streams(self, image: Image) -> LayerStreams:
+        for layer in image.layers:
+            yield [layer.position], uncompressed(open(layer.member, "rb"))
+
+
+def _offset(progress: Progress, base: int, total: int) -> Progress:
+    """Progress through one layer, reported as progress through all of them."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda done, _: report(base + done, total)
+
+
+def oci_layer(where: str, pos: int, digest: str, path: str, hash_contents: bool,
+              cache: Optional[IndexCache], progress: Progress = None) -> Indexed:
+    """Index one layer blob of an OCI layout (or take it from the cache)."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise BadInput(f"{where}: layer {pos} blob {digest} is missing") from None
+    with f:
+        reader = io.BufferedReader(CountingReader(f, progress, None), CHUNK)
+        got = cached_blob(cache, digest, reader, hash_contents)
+        fresh = got is None
+        if got is None:
+            got = index_blob(reader, hash_contents, what=f"layer {pos} ({digest[:19]})")
+        check_digest(where, digest, digest, got.digest)
+    if fresh and cache is not None:
+        cache.put({digest, got.index.diff_id}, got.index)
+    return got

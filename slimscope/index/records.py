@@ -1,0 +1,144 @@
+"""What a layer index holds: entry kinds, tar paths made clean, and the columnar record.
+
+Columns (arrays, one bytearray of digests) instead of an object per entry keep the
+memory per entry near the size of its path string; see bench/ for the figures.
+The record is written by slimscope.index.walk and stored by slimscope.index.cache.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import zlib
+from array import array
+from dataclasses import dataclass, field
+from typing import Optional
+
+from slimscope.errors import BadInput
+
+# Entry kinds. WHITEOUT hides a lower path; OPAQUE hides every lower child of a dir.
+FILE, DIR, SYMLINK, HARDLINK, CHAR, BLOCK, FIFO, WHITEOUT, OPAQUE = range(9)
+KIND_NAMES = ("file", "dir", "symlink", "hardlink", "char", "block", "fifo", "whiteout", "opaque")
+
+WH_PREFIX = ".wh."
+WH_OPAQUE = ".wh..wh..opq"
+NO_DIGEST = bytes(32)
+
+TAR_KINDS = {
+    tarfile.REGTYPE: FILE,
+    tarfile.AREGTYPE: FILE,
+    tarfile.CONTTYPE: FILE,
+    tarfile.DIRTYPE: DIR,
+    tarfile.SYMTYPE: SYMLINK,
+    tarfile.LNKTYPE: HARDLINK,
+    tarfile.CHRTYPE: CHAR,
+    tarfile.BLKTYPE: BLOCK,
+    tarfile.FIFOTYPE: FIFO,
+}
+
+
+def clean_path(name: str, what: str = "entry") -> str:
+    """Normalise a tar member name to an absolute path; refuse names that climb out."""
+    # The common case, already clean ("usr/bin/x", "usr/bin/"): no "", "." or ".." parts.
+    bare = name[:-1] if name.endswith("/") else name
+    if bare and bare[0] != "/" and bare[0] != "." and bare[-1] != "/" and "//" not in bare \
+            and "/." not in bare:
+        return "/" + bare
+    if name.startswith("/"):
+        raise BadInput(f"layer {what} has an absolute path: {name!r}")
+    parts: list[str] = []
+    for part in name.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            raise BadInput(f"layer {what} climbs out of the root with '..': {name!r}")
+        parts.append(part)
+    return "/" + "/".join(parts)
+
+
+def parent_of(path: str) -> str:
+    cut = path.rfind("/")
+    return path[:cut] if cut > 0 else "/"
+
+
+@dataclass
+class LayerIndex:
+    """Every entry of one layer tar, in tar order."""
+
+    paths: list[str] = field(default_factory=list)
+    kinds: bytearray = field(default_factory=bytearray)
+    sizes: array[int] = field(default_factory=lambda: array("q"))
+    modes: array[int] = field(default_factory=lambda: array("I"))
+    uids: array[int] = field(default_factory=lambda: array("I"))
+    gids: array[int] = field(default_factory=lambda: array("I"))
+    mtimes: array[int] = field(default_factory=lambda: array("q"))
+    digests: bytearray = field(default_factory=bytearray)
+    links: dict[int, str] = field(default_factory=dict)  # entry index -> link target
+    hashed: bool = True
+    diff_id: str = ""
+    tar_bytes: int = 0
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def digest(self, i: int) -> Optional[bytes]:
+        d = bytes(self.digests[i * 32:(i + 1) * 32])
+        return None if d == NO_DIGEST else d
+
+    def add(self, path: str, kind: int, size: int, mode: int, uid: int, gid: int, mtime: int,
+            digest: bytes = NO_DIGEST, link: Optional[str] = None) -> int:
+        i = len(self.paths)
+        self.paths.append(path)
+        self.kinds.append(kind)
+        self.sizes.append(size)
+        self.modes.append(mode)
+        self.uids.append(uid)
+        self.gids.append(gid)
+        self.mtimes.append(mtime)
+        self.digests += digest
+        if link is not None:
+            self.links[i] = link
+        return i
+
+    # -- cache format: a small header then the raw columns; no pickle, so a cache
+    # file can never run code.
+    def dumps(self) -> bytes:
+        names = "\0".join(self.paths).encode("utf-8", "surrogateescape")
+        links = "\0".join(f"{i}\0{t}" for i, t in self.links.items()).encode("utf-8", "surrogateescape")
+        parts = [names, bytes(self.kinds), self.sizes.tobytes(), self.modes.tobytes(),
+                 self.uids.tobytes(), self.gids.tobytes(), self.mtimes.tobytes(),
+                 bytes(self.digests), links]
+        head = ("SLIMIDX1 %d %d %d %s %s\n" % (len(self.paths), int(self.hashed), self.tar_bytes,
+                                               self.diff_id or "-",
+                                               ",".join(str(len(p)) for p in parts))).encode()
+        return zlib.compress(head + b"".join(parts), 1)
+
+    @classmethod
+    def loads(cls, blob: bytes) -> "LayerIndex":
+        raw = zlib.decompress(blob)
+        nl = raw.index(b"\n")
+        magic, count, hashed, tar_bytes, diff_id, lens = raw[:nl].decode().split(" ")
+        if magic != "SLIMIDX1":
+            raise ValueError("not a layer index")
+        pos = nl + 1
+        chunks: list[bytes] = []
+        for ln in map(int, lens.split(",")):
+            chunks.append(raw[pos:pos + ln])
+            pos += ln
+        names, kinds, sizes, modes, uids, gids, mtimes, digests, links = chunks
+        idx = cls(hashed=bool(int(hashed)), tar_bytes=int(tar_bytes),
+                  diff_id="" if diff_id == "-" else diff_id)
+        n = int(count)
+        idx.paths = names.decode("utf-8", "surrogateescape").split("\0") if n else []
+        idx.kinds = bytearray(kinds)
+        for col, data in ((idx.sizes, sizes), (idx.modes, modes), (idx.uids, uids),
+                          (idx.gids, gids), (idx.mtimes, mtimes)):
+            col.frombytes(data)
+        idx.digests = bytearray(digests)
+        if links:
+            items = links.decode("utf-8", "surrogateescape").split("\0")
+            idx.links = {int(items[i]): items[i + 1] for i in range(0, len(items), 2)}
+        if not (len(idx.paths) == len(idx.kinds) == len(idx.sizes) == n):
+            raise ValueError("layer index columns disagree")
+        return idx
+
+
