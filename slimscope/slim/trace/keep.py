@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from slimscope.errors import BadInput
 from slimscope.index.records import BLOCK, CHAR, DIR, FIFO, SYMLINK
-from slimscope.slim.plan import Plan, Rule, glob_regex, make_plan
+from slimscope.slim.plan import Plan, Rule, make_plan
 
 ZERO_BYTE_KINDS = (DIR, SYMLINK, CHAR, BLOCK, FIFO)
 
@@ -66,11 +66,11 @@ def python_source(path: str):
 
 
 def _matcher(globs):
-    """The slim's glob dialect (the one --remove uses), as one regex."""
-    # TODO(lead): point this at slimscope/globs.py when it lands (one dialect everywhere).
+    """path -> does a glob name it, in the dialect --remove speaks (a Rule's own match,
+    so it follows plan.py wherever the shared glob module takes it)."""
     if not globs:
         return None
-    return re.compile("(?:" + "|".join(glob_regex(g) for g in globs) + r")\Z", re.S)
+    return Rule("include", "asked for with --include", list(globs)).matches
 
 
 @dataclass
@@ -98,12 +98,12 @@ class Kept:
 
 def _keep_matches(tree, kept: Kept, globs, reason: str) -> list:
     """Keep what globs name (subtrees whole, symlinks with their targets); the files kept."""
-    rx = _matcher(globs)
-    if rx is None:
+    named = _matcher(globs)
+    if named is None:
         return []
     files = []
     for path in sorted(tree.final):
-        if not rx.match(path):
+        if not named(path):
             continue
         for p in tree.under(path):
             chain: list = []
@@ -167,7 +167,10 @@ class NotKept(Rule):
     def __init__(self, keep: set):
         self.keep = keep
         super().__init__("trace:unused", "not used by the probes, not needed by a used file",
-                         ["/"])
+                         [])
+
+    def __post_init__(self) -> None:     # no globs: matches() asks the kept set
+        pass
 
     def matches(self, path: str) -> bool:
         return path not in self.keep
