@@ -7,12 +7,14 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from slimscope.cli import main
-from tests.engine import REPO_ROOT
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 DEMO = str(REPO_ROOT / "sample-images" / "demo.tar")
 
