@@ -173,6 +173,14 @@ def test_includes_presets_and_python_sources(image):
         keep.compute(tree, analysis.image.config, presets=["nope"])
 
 
+def test_what_lies_under_a_volume_is_kept(image):
+    analysis, tree, view = image
+    config = {"config": {"Volumes": {"/srv/conf": {}}}}
+    kept = keep.compute(tree, config, view=view)
+    assert kept.reasons["/srv/conf/a.ini"] == "volume"
+    assert "/usr/share/big.bin" not in kept.reasons
+
+
 def test_locale_preset_follows_lang():
     globs = keep.locale_globs({"config": {"Env": ["LANG=de_DE.UTF-8"]}})
     assert "/usr/lib/locale/de_DE.UTF-8" in globs and "/usr/share/locale/de" in globs

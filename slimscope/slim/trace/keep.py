@@ -3,11 +3,12 @@ what --include and --include-preset name, and every entry that costs no bytes.
 
 Reasons, in the order a path is credited to the first that applies:
 traced (opened, executed or mapped during a probe), python-source (the .py of a
-traced __pycache__ .pyc), elf (the interpreter or a DT_NEEDED library of a kept
-file, and the symlinks leading to it), include
-(--include GLOB), preset:NAME (--include-preset), listed (--keep-from), base
-(--keep-base: the base layers stay whole), zero-byte (directories, symlinks,
-device nodes, FIFOs and empty files: paths are looked up through them).
+traced __pycache__ .pyc), include (--include GLOB), volume (under a VOLUME of the
+config: the engine copies it into a volume the watch does not see), preset:NAME
+(--include-preset), listed (--keep-from), elf (the interpreter or a DT_NEEDED
+library of a kept file, and the symlinks leading to it), base (--keep-base: the
+base layers stay whole), zero-byte (directories, symlinks, device nodes, FIFOs
+and empty files: paths are looked up through them).
 """
 
 from __future__ import annotations
@@ -134,6 +135,11 @@ def compute(tree, config: dict, traced=(), includes=(), presets=(), view=None,
         if src and tree.is_file(src):
             kept.add(src, "python-source")
     files += _keep_matches(tree, kept, list(includes), "include")
+    # The engine copies what the image holds under a VOLUME into a fresh volume, a
+    # filesystem the watch does not see: what a probe reads there leaves no trace.
+    volumes = sorted((config.get("config") or {}).get("Volumes") or {})
+    files += _keep_matches(tree, kept, [v if v.startswith("/") else "/" + v for v in volumes],
+                           "volume")
     for name in presets:
         if name not in INCLUDE_PRESETS:
             raise BadInput(f"no include preset {name!r}; presets: {', '.join(INCLUDE_PRESETS)}")
