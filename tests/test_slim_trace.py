@@ -248,3 +248,17 @@ def test_probe_script_and_duration_count_as_use(engine, out_tag, tmp_path):
     assert shown["service"]["same"] and shown["service"]["slimmed"] == "still running"
     snap = E.export_snapshot(tag)
     assert "/www/other.txt" in snap and "/www/never.bin" not in snap
+
+
+def test_keep_from_reslims_a_rebuilt_image(engine, busybox_script, out_tag, tmp_path):
+    keep = tmp_path / "keep.txt"
+    result, _ = _slim(busybox_script, "--trace", "--tag", out_tag(), "--keep-list", str(keep))
+    assert result.exit_code == 0, result.output
+    _tag, dockerfile, files, _p, _r = T.TARGETS["busybox"]
+    rebuilt = E.build_image("slimscope-test/trace-busybox:rebuilt",
+                            dockerfile.replace("echo world", "echo rebuilt-world"), files)
+    tag = out_tag("rebuilt")
+    result, doc = _slim(rebuilt, "--keep-from", str(keep), "--tag", tag)
+    assert result.exit_code == 0, result.output
+    assert _run(engine, tag) == (0, b"hello from rebuilt-world\n3000\n")
+    assert "/data/big.bin" not in E.export_snapshot(tag)
