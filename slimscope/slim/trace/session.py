@@ -77,6 +77,7 @@ class Session:
     def observe(self, before) -> None:
         from slimscope.slim.trace.tracer import Tracer
 
+        listed = keeplist.read(self.opts.keep_from) if self.opts.keep_from else ()
         t0 = time.monotonic()
         tracer = Tracer(self.client) if self.opts.trace else None
         _say(("tracing " if tracer else "running ") + ", ".join(self._names()) +
@@ -95,7 +96,6 @@ class Session:
                                f"gives {why}; nothing was written")
         self.tree = Tree(before)
         config = before.image.config
-        listed = keeplist.read(self.opts.keep_from) if self.opts.keep_from else ()
         t0 = time.monotonic()
         if tracer is None:
             self.kept = keep.compute(self.tree, config, (), self.opts.includes,
