@@ -21,6 +21,17 @@ Examples:
   slimscope slim myapp:1.2 --tag myapp:slim --preset apt --preset docs --dry-run
   slimscope slim myapp:1.2 --tag myapp:slim --keep-base
   slimscope slim oci:./layout -o ./slim-layout --format oci
+  slimscope slim myapp:1.2 --tag myapp:slim --trace --http-probe 8080/health --keep-list keep.txt
+  slimscope slim myapp:1.3 --tag myapp:slim --keep-from keep.txt --http-probe 8080/health
+
+--trace runs the image and keeps only what its probes use: the files opened,
+executed or mapped (watched from the host with fanotify, nothing added to the
+image), their ELF closure, --include/--include-preset, and every directory,
+symlink, device and FIFO. Probes: the image's own entrypoint when none is
+given; --exec CMD runs CMD as `docker run IMAGE CMD` would; --http-probe
+starts the image's entrypoint with its ports on 127.0.0.1 and GETs the path.
+The slimmed image is then run with the same probes and must answer the same
+(exit code and output; HTTP status and body), else nothing is written (exit 1).
 
 """ + SOURCES_HELP
 
@@ -55,9 +66,38 @@ Examples:
 @click.option("--compressed/--no-compressed", default=False,
               help="Also measure the gzip sizes of the input's and the output's layers for the "
                    "report: a second read of both (default: not measured).")
+@click.option("--trace", is_flag=True,
+              help="Run the image and keep only the files its probes use (needs root).")
+@click.option("--exec", "execs", multiple=True, metavar="CMD",
+              help="With --trace: a probe run as `docker run IMAGE CMD`, without a network "
+                   "(repeatable).")
+@click.option("--http-probe", "http", multiple=True, metavar="[PORT][/PATH]",
+              help="With --trace: start the service, GET PATH on PORT (repeatable).")
+@click.option("--probe-script", type=click.Path(dir_okay=False), metavar="FILE",
+              help="With --trace: a host script run against the started service "
+                   "(SLIMSCOPE_CONTAINER, SLIMSCOPE_PORT_<port>=127.0.0.1:<host port>).")
+@click.option("--duration", type=float, metavar="SECONDS",
+              help="With --trace: keep the service running this long under the watch.")
+@click.option("--include", "includes", multiple=True, metavar="GLOB",
+              help="With --trace: also keep paths matching GLOB (repeatable).")
+@click.option("--include-preset", "include_presets", multiple=True,
+              type=click.Choice(["ca-certificates", "tzdata", "users", "locale"]),
+              help="With --trace: also keep a group often needed but rarely opened "
+                   "(repeatable).")
+@click.option("--keep-list", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the kept paths (and why) to FILE for a later --keep-from.")
+@click.option("--keep-from", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Keep what a keep list names instead of tracing (the probes still prove it).")
 @image_options
 def slim(image, tag, out, name, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
-         fmt, as_json, no_verify, compressed, image_sel, platform, no_hash, no_cache):
+         fmt, as_json, no_verify, compressed, trace, execs, http, probe_script, duration,
+         includes, include_presets, keep_list, keep_from, image_sel, platform, no_hash,
+         no_cache):
+    from slimscope.slim.trace.session import TraceOptions
+
+    traced = TraceOptions(trace, execs, http, probe_script, duration, includes, include_presets,
+                          keep_list, keep_from)
     click.echo(pipeline.run(load_analysis, image, tag, out, name, via, keep_base, base_layers, removes,
                             presets, dry_run, smoke, force, fmt, as_json, no_verify,
-                            not compressed, image_sel, platform, no_hash, no_cache))
+                            not compressed, image_sel, platform, no_hash, no_cache,
+                            trace=traced))

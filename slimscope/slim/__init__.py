@@ -6,5 +6,6 @@ engine    `docker export | docker import` with the config carried across
 keepbase  which layers are the base image (--keep-base)
 verify    the output's filesystem and config against the input's, and --smoke runs
 report    before/after sizes and where the saved bytes came from
+trace/    --trace: run the image, keep what its probes use, replay them on the result
 command   the click command
 """

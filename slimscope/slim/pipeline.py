@@ -140,9 +140,11 @@ class Cleanup:
 
 
 def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
-         fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache) -> str:
+         fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache,
+         trace=None) -> str:
     """Slim IMAGE as the options say; returns the report to print. `load_analysis` reads
-    an image with the caller's progress display."""
+    an image with the caller's progress display. `trace` (a trace.session.TraceOptions)
+    makes the kept set what the probes use (--trace) or what a keep list names."""
     from slimscope.image.reference import open_source
     from slimscope.slim import keepbase, report
     from slimscope.slim.plan import make_plan
@@ -168,11 +170,24 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
     if out and not dry_run and not os.path.isdir(os.path.dirname(os.path.abspath(out))):
         raise BadInput(f"cannot write {out}: its directory does not exist")
 
+    tracing = trace is not None and trace.active
+    if trace is not None:
+        trace.check(force)
+    if tracing:
+        from slimscope.slim.trace import fanotify
+        if via == "engine":
+            raise BadInput("--trace and --keep-from write through the offline writer; "
+                           "drop --via engine")
+        via = "offline"
+        if trace.trace:
+            fanotify.check()
     client = None
-    if in_engine or tag or (smoke and not dry_run) or via == "engine":
+    if in_engine or tag or (smoke and not dry_run) or via == "engine" or tracing:
         try:
             client = engine_client()
-        except EngineUnavailable:
+        except EngineUnavailable as e:
+            if tracing:
+                raise EngineUnavailable(f"--trace runs the image: {e}") from None
             if tag or smoke or via == "engine" or (in_engine and not dry_run):
                 raise
     if via is None:
@@ -189,15 +204,62 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
             raise BadInput(f"image {tag} exists; pass --force to replace the tag")
 
     before = load_analysis(image, image_sel, platform, no_hash, no_cache)
-    plan = make_plan(before, removes, presets)
     start = 0
     notes = []
     if keep_base:
         start, why = keepbase.find_base(before, base_layers, client)
         notes.append(f"base: the first {start} layer{'s' if start != 1 else ''} ({why})")
-    if dry_run:
-        return "\n".join([report.render_plan(before, plan, start, via)]
-                         + [f"  note: {n}" for n in notes])
+    session = None
+    scratch = Cleanup()     # what the trace made for itself (the original under a temporary
+    scratch.client = client  # tag): undone whatever happens
+    try:
+        if tracing:
+            session = _trace_session(client, before, trace, scratch)
+            plan = session.plan(before, removes, presets, start)
+        else:
+            plan = make_plan(before, removes, presets)
+        if dry_run:
+            text = "\n".join([report.render_plan(before, plan, start, via)]
+                             + [f"  note: {n}" for n in notes])
+            if session is not None:
+                text += "\n" + _trace_text(session.doc(before, plan))
+            return text
+        return _slim(before, plan, start, via, client, tag, out, name, fmt, force, smoke,
+                     no_verify, no_hash, no_compressed, as_json, notes, session)
+    finally:
+        if session is not None:
+            session.close()
+        scratch.run()
+
+
+def _trace_text(doc) -> str:
+    from slimscope.slim.trace.session import render_text
+    return render_text(doc)
+
+
+def _trace_session(client, before, trace, scratch):
+    """The traced slim's session, the original image runnable in the engine."""
+    from slimscope.slim.trace import probes
+    from slimscope.slim.trace.containers import Containers
+    from slimscope.slim.trace.session import Session
+
+    src = before.image.source
+    if src.in_engine:
+        original = before.image.id
+    elif src.archive_path:
+        original = _temp_tag()
+        _load_as(client, src.archive_path, original, scratch)
+    else:
+        raise BadInput("--trace and --keep-from run the image: give it in the engine or as a "
+                       "docker archive")
+    found = probes.parse(trace.execs, trace.http, trace.script, trace.duration)
+    ports = probes.resolve_ports(found.service, before.image.config) if found.service else []
+    return Session(trace, client, Containers(client), original, found, ports)
+
+
+def _slim(before, plan, start, via, client, tag, out, name, fmt, force, smoke, no_verify,
+          no_hash, no_compressed, as_json, notes, session) -> str:
+    from slimscope.slim import report
 
     measuring = None
     if not no_compressed:    # gzip runs outside the GIL: measure the input alongside the rewrite
@@ -210,7 +272,8 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
     try:
         after, targets, smoke_result = _rewrite(before, plan, start, via, client, tag, out, fmt,
                                                 force, smoke, no_verify, no_hash, no_compressed,
-                                                cleanup, notes, name or tag or source_name(before))
+                                                cleanup, notes, name or tag or source_name(before),
+                                                session)
         ok = True
         if measuring is not None:
             measuring.join()
@@ -223,7 +286,13 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
     finally:
         if not ok:
             cleanup.run()
-    return json.dumps(doc, indent=2) if as_json else report.render_text(doc)
+    text = None
+    if session is not None:
+        doc["trace"] = session.doc(before, plan)
+        text = _trace_text(doc["trace"])
+    if as_json:
+        return json.dumps(doc, indent=2)
+    return report.render_text(doc) + ("\n" + text if text else "")
 
 
 class StoppedAfterCommit(SlimscopeError):
@@ -301,7 +370,7 @@ def source_name(analysis) -> str:
 
 
 def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_verify, no_hash,
-             no_compressed, cleanup, notes, out_name=""):
+             no_compressed, cleanup, notes, out_name="", session=None):
     from slimscope.slim import offline
     n = len(before.layers)
     comment = (f"slimscope slim: layers {start}..{n - 1} squashed into one"
@@ -367,11 +436,15 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
                     f.write(chunk)
 
     smoke_result = None
-    if smoke:
+    if smoke or session is not None:
         scratch = Cleanup()
         scratch.client = client
         try:
-            smoke_result = _smoke(client, before, engine_ref, staged_out, fmt, smoke, scratch)
+            if smoke:
+                smoke_result = _smoke(client, before, engine_ref, staged_out, fmt, smoke, scratch)
+            if session is not None:     # the proof: every probe answers as on the original
+                session.replay(_slimmed_ref(client, engine_ref, staged_out, fmt, scratch))
+                session.write_keep_list(before, force)
         finally:
             scratch.run()
 
@@ -407,16 +480,22 @@ def _smoke(client, before, engine_ref, staged_out, fmt, command, cleanup):
         _load_as(client, src.archive_path, original, cleanup)
     else:
         raise BadInput("--smoke needs the source in the engine or a docker archive")
-    slimmed = engine_ref
-    if slimmed is None:
-        if fmt == "oci":
-            raise BadInput("--smoke with --format oci needs --tag as well")
-        slimmed = _temp_tag()
-        _load_as(client, staged_out, slimmed, cleanup)
+    slimmed = _slimmed_ref(client, engine_ref, staged_out, fmt, cleanup)
     problems, (code, stdout) = run_smoke(client, original, slimmed, command)
     if problems:
         raise CheckFailed("; ".join(problems) + "; nothing was written")
     return f"{command!r} gives exit code {code} and the same {len(stdout)} bytes of stdout"
+
+
+def _slimmed_ref(client, engine_ref, staged_out, fmt, cleanup) -> str:
+    """The slimmed image in the engine: under its temporary tag, else loaded for the run."""
+    if engine_ref is not None:
+        return engine_ref
+    if fmt == "oci":
+        raise BadInput("running the slimmed image with --format oci needs --tag as well")
+    slimmed = _temp_tag()
+    _load_as(client, staged_out, slimmed, cleanup)
+    return slimmed
 
 
 def _load_as(client, archive: str, temp_tag: str, cleanup) -> None:

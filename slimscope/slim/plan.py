@@ -100,8 +100,9 @@ def make_rules(removes, presets, config: dict) -> list:
     return rules
 
 
-def make_plan(analysis, removes=(), presets=()) -> Plan:
-    rules = make_rules(removes, presets, analysis.image.config)
+def make_plan(analysis, removes=(), presets=(), extra_rules=()) -> Plan:
+    """extra_rules: Rule objects another planner made (slim --trace's NotKept)."""
+    rules = make_rules(removes, presets, analysis.image.config) + list(extra_rules)
     composed = analysis.composed
     final = composed.final
     removed: dict = {}
