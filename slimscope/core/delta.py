@@ -111,7 +111,8 @@ def view_from_json(doc: Any, where: str) -> ImageView:
         files = doc.get("files")
         totals = doc["totals"]
         layers = [LayerView(l.get("index"), l["diff_id"], l.get("created_by", ""),
-                            l.get("bytes"), l.get("compressed_bytes")) for l in doc["layers"]]
+                            l.get("bytes"), l.get("compressed_bytes"), l.get("comment") or "")
+                  for l in doc["layers"]]
         return ImageView(img.get("reference", ""), img.get("id", ""), where,
                          Totals(**{k: totals.get(k) for k in TOTAL_KEYS}), layers,
                          None if files is None else FinalTable.of_records(files, where))

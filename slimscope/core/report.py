@@ -27,7 +27,7 @@ def secret_sentence(analysis: Analysis, w: WasteItem) -> str:
 
 def layer_json(l: LayerReport) -> dict[str, Any]:
     return {"index": l.index, "digest": l.digest, "diff_id": l.diff_id,
-            "created_by": l.created_by, "bytes": l.bytes, "tar_bytes": l.tar_bytes,
+            "created_by": l.created_by, "comment": l.comment, "bytes": l.bytes, "tar_bytes": l.tar_bytes,
             "compressed_bytes": l.compressed_bytes, "files": l.files, "added": l.added,
             "modified": l.modified, "deleted": l.deleted, "metadata_only": l.metadata_only,
             "wasted_bytes": l.wasted_bytes, "hides_bytes": l.hides_bytes}

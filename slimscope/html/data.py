@@ -14,7 +14,7 @@ from __future__ import annotations
 import stat
 from typing import Any, Union
 
-from slimscope.core.fmt import short_command, size
+from slimscope.core.fmt import layer_command, short_command, size
 from slimscope.core.paths import FinalTable
 
 # Tableau 10 and two more: distinct on screen and for most colour-blind readers.
@@ -121,7 +121,7 @@ def _mode_text(rec: Doc) -> str:
 
 
 def _layer_legend(layers: list[Doc]) -> list[list[str]]:
-    return [[f"layer {l['index']}: {short_command(l.get('created_by') or '', 48)}",
+    return [[f"layer {l['index']}: {short_command(layer_command(l), 48)}",
              LAYER_COLOURS[l["index"] % len(LAYER_COLOURS)]] for l in layers]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from slimscope.core.fmt import short_command, signed, size
+from slimscope.core.fmt import layer_command, short_command, signed, size
 from slimscope.html.data import Doc
 from slimscope.html.sections import TOP, e
 
@@ -48,7 +48,7 @@ def _layer_rows(layers: list[Doc], sign: str) -> str:
     return "".join(
         f'<tr><td>{sign}</td><td class="num">{l["index"]}</td><td class="num">'
         f'{e(size(l["bytes"]))}</td><td><code class="cmd">'
-        f'{e(short_command(l.get("created_by") or ""))}</code></td></tr>' for l in layers)
+        f'{e(short_command(layer_command(l)))}</code></td></tr>' for l in layers)
 
 
 def layers(d: Doc) -> str:

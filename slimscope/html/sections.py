@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
-from slimscope.core.fmt import short_command, signed, size
+from slimscope.core.fmt import layer_command, short_command, signed, size
 from slimscope.html.data import Doc
 
 TOP = 25
@@ -98,7 +98,7 @@ def layers_table(doc: Doc) -> str:
             f'<td class="num">{e(size(l["wasted_bytes"])) if l["wasted_bytes"] else ""}</td>'
             f'<td class="num">{l["added"]}</td><td class="num">{l["modified"] + l["metadata_only"]}'
             f'</td><td class="num">{l["deleted"]}</td>'
-            f'<td><code class="cmd">{e(short_command(l.get("created_by") or ""))}</code></td></tr>')
+            f'<td><code class="cmd">{e(short_command(layer_command(l)))}</code></td></tr>')
     return ('<section id="layers"><h2>Layers</h2><table><thead><tr><th>#</th><th>size</th>'
             '<th>share</th><th>wasted</th><th title="added">+</th><th title="modified">~</th>'
             '<th title="deleted">−</th><th>command</th></tr></thead><tbody>'
