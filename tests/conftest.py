@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engine import busybox_base, require_engine
+from tests.support.engine import busybox_base, require_engine
 
 
 @pytest.fixture(scope="session")

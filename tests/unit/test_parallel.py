@@ -15,7 +15,7 @@ from slimscope.index import parallel
 from slimscope.image import sources
 from slimscope.errors import BadInput
 from slimscope.index.layerindex import IndexCache
-from tests.synth import docker_archive, layer_tar, oci_archive, oci_layout
+from tests.support.synth import docker_archive, layer_tar, oci_archive, oci_layout
 
 # Enough layers and entries for the workers to share, small enough to stay fast.
 LAYERS = [

@@ -16,7 +16,7 @@ from slimscope.core.analysis import analyze
 from slimscope.cli import main
 from slimscope.dockerfile import generate, lint, parser
 from slimscope.dockerfile.measure import Measure
-from tests.engine import DEBIAN_TAG, build_image
+from tests.support.engine import DEBIAN_TAG, build_image
 
 pytestmark = pytest.mark.engine
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from slimscope.core.analysis import analyze
 from slimscope.cli import main
 from slimscope.core.delta import compare, load_view, view_of
-from tests.engine import BUSYBOX_TAG, REPO_ROOT, build_image, save_archive
+from tests.support.engine import BUSYBOX_TAG, REPO_ROOT, build_image, save_archive
 
 DEMO = REPO_ROOT / "sample-images" / "demo.tar"
 DEMO_OCI = REPO_ROOT / "sample-images" / "demo-oci"
@@ -62,7 +62,7 @@ def test_same_image_in_two_forms_and_as_a_report(tmp_path):
 
 @pytest.fixture(scope="session")
 def busybox_tar(engine, tmp_path_factory):
-    from tests.engine import busybox_base
+    from tests.support.engine import busybox_base
     return save_archive(busybox_base(), tmp_path_factory.mktemp("diff") / "busybox.tar")
 
 

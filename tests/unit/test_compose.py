@@ -6,7 +6,7 @@ import pytest
 
 from slimscope.core.analysis import analyze
 from slimscope.errors import BadInput
-from tests.synth import docker_archive
+from tests.support.synth import docker_archive
 
 
 def run(tmp_path, layers, history=None, **kw):

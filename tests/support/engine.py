@@ -41,7 +41,7 @@ from typing import Callable, Iterator
 from slimscope.core import snapshot as _snapshot
 from slimscope.image.sources import IterStream
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 BUSYBOX_TAG = "slimscope-test/busybox:base"
 DEBIAN_TAG = "slimscope-test/debian:bookworm"

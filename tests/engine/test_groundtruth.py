@@ -16,7 +16,7 @@ import pytest
 from slimscope.core import snapshot
 from slimscope.core.analysis import analyze
 from slimscope.index.layerindex import OPAQUE
-from tests import engine as E
+from tests.support import engine as E
 
 pytestmark = pytest.mark.engine
 

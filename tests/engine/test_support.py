@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import engine as E
+from tests.support import engine as E
 
 SKIP_SLOW = os.environ.get("SLIMSCOPE_SKIP_DEBIAN") == "1"
 ALL_FIXTURES = [

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from slimscope.cli import main
 from slimscope.slim.verify import CONFIG_FIELDS
-from tests import engine as E
+from tests.support import engine as E
 
 pytestmark = pytest.mark.engine
 
