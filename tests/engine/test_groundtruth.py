@@ -16,14 +16,16 @@ import pytest
 from slimscope.core import snapshot
 from slimscope.core.analysis import analyze
 from slimscope.index.layerindex import OPAQUE
-from tests.support import engine as E
+from tests.support import bases, images
+from tests.support.forms import oci_archive, oci_layout, repack_docker25, save_archive, save_gzip
+from tests.support.engine import export_snapshot
 
 pytestmark = pytest.mark.engine
 
 FORMS = ["daemon", "docker-save", "docker-save-gz", "docker25", "oci-gzip", "oci-zstd",
          "oci-archive"]
-FAST = [n for n, (_, _, exp) in E.FIXTURES.items() if not exp.get("slow")]
-SLOW = [n for n, (_, _, exp) in E.FIXTURES.items() if exp.get("slow")]
+FAST = [n for n, (_, _, exp) in images.FIXTURES.items() if not exp.get("slow")]
+SLOW = [n for n, (_, _, exp) in images.FIXTURES.items() if exp.get("slow")]
 
 
 @pytest.fixture(scope="module")
@@ -34,18 +36,18 @@ def built(engine, tmp_path_factory):
     def get(name: str):
         if name not in cache:
             if name in SLOW:
-                E.debian_base()
-            tag = E.fixture_image(name)
+                bases.debian_base()
+            tag = images.fixture_image(name)
             d = tmp_path_factory.mktemp(name)
             forms = {"daemon": tag}
-            saved = E.save_archive(tag, d / "save.tar")
+            saved = save_archive(tag, d / "save.tar")
             forms["docker-save"] = str(saved)
-            forms["docker-save-gz"] = str(E.save_gzip(tag, d / "save.tar.gz"))
-            forms["docker25"] = str(E.repack_docker25(saved, d / "d25.tar"))
-            forms["oci-gzip"] = "oci:" + str(E.oci_layout(tag, d / "oci-gz", "gzip"))
-            forms["oci-zstd"] = "oci:" + str(E.oci_layout(tag, d / "oci-zstd", "zstd"))
-            forms["oci-archive"] = "oci-archive:" + str(E.oci_archive(tag, d / "i.oci.tar"))
-            cache[name] = (tag, E.export_snapshot(tag), forms)
+            forms["docker-save-gz"] = str(save_gzip(tag, d / "save.tar.gz"))
+            forms["docker25"] = str(repack_docker25(saved, d / "d25.tar"))
+            forms["oci-gzip"] = "oci:" + str(oci_layout(tag, d / "oci-gz", "gzip"))
+            forms["oci-zstd"] = "oci:" + str(oci_layout(tag, d / "oci-zstd", "zstd"))
+            forms["oci-archive"] = "oci-archive:" + str(oci_archive(tag, d / "i.oci.tar"))
+            cache[name] = (tag, export_snapshot(tag), forms)
         return cache[name]
 
     return get
@@ -104,7 +106,7 @@ def assert_matches_export(built, name, form):
     a = analyze(forms[form], use_cache=False)
     assert snapshot.diff(truth, snapshot.from_analysis(a)) == []
     assert a.wasted_bytes == a.total_bytes - a.final_bytes
-    check_expectations(a, E.FIXTURES[name][2])
+    check_expectations(a, images.FIXTURES[name][2])
     return a
 
 

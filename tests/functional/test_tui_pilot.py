@@ -274,7 +274,8 @@ async def test_bundled_sample_secret_jump():
 @pytest.mark.engine
 @run_async
 async def test_engine_image_waste_and_layers(engine, tmp_path):
-    from tests.support.engine import fixture_image, save_archive
+    from tests.support.forms import save_archive
+    from tests.support.images import fixture_image
 
     tag = fixture_image("opaque-dir")
     archive = save_archive(tag, tmp_path / "opaque.tar")
