@@ -8,6 +8,7 @@ and the Docker >= 25 re-pack is a consistent OCI layout the engine loads.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -20,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import bases, forms, images
-from tests.support.engine import REPO_ROOT, cache_dir, export_snapshot, named
+from tests.support import engine as engine_mod
+from tests.support.engine import RUN_ID, REPO_ROOT, cache_dir, export_snapshot, named
 
 SKIP_SLOW = os.environ.get("SLIMSCOPE_SKIP_DEBIAN") == "1"
 ALL_FIXTURES = [
@@ -44,11 +46,43 @@ def test_busybox_base_runs(engine, busybox_image):
     assert out == b"hi\n"
 
 
+def _restamp(engine, ref: str, tag: str, change: str) -> str:
+    """Point `tag` at a new image: `ref` committed with one Dockerfile `change`
+    (labels, the inputs label among them, are kept). Returns its id."""
+    cid = engine.api.create_container(ref, command=["/slimscope-not-run"])["Id"]
+    try:
+        repo, _, t = tag.rpartition(":")
+        return engine.api.commit(cid, repository=repo, tag=t, changes=[change])["Id"]
+    finally:
+        engine.api.remove_container(cid, force=True)
+
+
+@pytest.fixture()
+def own_images(engine):
+    """Ids and tags a test makes; removed afterwards (only these)."""
+    made: list = []
+    yield made
+    for ref in reversed(made):
+        with contextlib.suppress(Exception):
+            engine.api.remove_image(ref, force=True)
+
+
 @pytest.mark.engine
-def test_busybox_base_is_cached(engine, busybox_image):
-    before = engine.api.inspect_image(busybox_image)["Id"]
-    assert bases.busybox_base() == busybox_image
-    assert engine.api.inspect_image(busybox_image)["Id"] == before
+def test_busybox_base_is_made_once_per_inputs(engine, busybox_image, own_images):
+    assert engine.api.inspect_image(busybox_image)["Config"]["Labels"][engine_mod.INPUTS_LABEL] \
+        == bases.busybox_inputs()
+    tag = named(f"busybox-{RUN_ID}:base")
+    own_images.append(tag)
+    first = engine.api.inspect_image(bases.busybox_base(tag))["Id"]
+    # an import always makes a new image (its Created time is new): the same
+    # id means the second call saw the label and imported nothing
+    assert engine.api.inspect_image(bases.busybox_base(tag))["Id"] == first
+    # a tag whose label records other inputs is made again
+    stale = _restamp(engine, tag, tag, f"LABEL {engine_mod.INPUTS_LABEL}=stale")
+    own_images.append(first)
+    remade = engine.api.inspect_image(bases.busybox_base(tag))
+    assert remade["Id"] not in (first, stale)
+    assert remade["Config"]["Labels"][engine_mod.INPUTS_LABEL] == bases.busybox_inputs()
 
 
 @pytest.mark.engine
@@ -126,11 +160,24 @@ def test_fixture_layers_match_expectations(engine, tmp_path, name):
 
 
 @pytest.mark.engine
-def test_fixture_rebuild_is_skipped(engine):
-    tag = images.fixture_image("hidden-deletion")
-    before = engine.api.inspect_image(tag)["Id"]
-    assert images.fixture_image("hidden-deletion") == tag
-    assert engine.api.inspect_image(tag)["Id"] == before
+def test_build_is_skipped_while_the_inputs_are_the_same(engine, busybox_image, own_images):
+    tag = named(f"rebuild-{RUN_ID}:latest")
+    dockerfile = f"FROM {busybox_image}\nCOPY f /f\n"
+    own_images.append(tag)
+    built = engine.api.inspect_image(images.build_image(tag, dockerfile, {"f": "one"}))["Id"]
+    own_images.append(built)
+    # Move the tag to another image carrying the same inputs label. A build
+    # would move it back (the engine's layer cache gives the same image);
+    # build_image must see the label and leave the tag alone.
+    other = _restamp(engine, tag, tag, "ENV SLIMSCOPE_TEST_RESTAMPED=1")
+    assert other != built
+    assert images.build_image(tag, dockerfile, {"f": "one"}) == tag
+    assert engine.api.inspect_image(tag)["Id"] == other
+    # a changed context file is a changed input: built again
+    images.build_image(tag, dockerfile, {"f": "two"})
+    again = engine.api.inspect_image(tag)
+    assert again["Id"] not in (built, other)
+    assert export_snapshot(tag)["/f"][1] == len("two")
 
 
 def _layer_entries(save_tar: Path) -> list[list[tarfile.TarInfo]]:

@@ -79,25 +79,30 @@ def busybox_rootfs_tar(out: Path, busybox: Path = BUSYBOX_BIN) -> None:
             b"root:x:0:\nnobody:x:65534:\n"))
 
 
-def busybox_base() -> str:
-    """Make (once) and return ``{PREFIX}/busybox:base``."""
+def busybox_inputs() -> str:
+    """The inputs hash a busybox base image is labelled with."""
+    return _hash("busybox", RECIPE_VERSION, _file_sha256(BUSYBOX_BIN))
+
+
+def busybox_base(tag: str = BUSYBOX_TAG) -> str:
+    """Make (once per inputs) and return ``{PREFIX}/busybox:base`` (or `tag`)."""
     client = _need_client()
-    inputs = _hash("busybox", RECIPE_VERSION, _file_sha256(BUSYBOX_BIN))
-    if _image_label(client, BUSYBOX_TAG) == inputs:
-        return BUSYBOX_TAG
-    with _locked(BUSYBOX_TAG):
-        if _image_label(client, BUSYBOX_TAG) == inputs:
-            return BUSYBOX_TAG
+    inputs = busybox_inputs()
+    if _image_label(client, tag) == inputs:
+        return tag
+    with _locked(tag):
+        if _image_label(client, tag) == inputs:
+            return tag
         with tempfile.TemporaryDirectory(prefix="slimscope-busybox-") as tmp, \
-                step(f"making the base image {BUSYBOX_TAG} from {BUSYBOX_BIN}"):
+                step(f"making the base image {tag} from {BUSYBOX_BIN}"):
             rootfs = Path(tmp) / "rootfs.tar"
             busybox_rootfs_tar(rootfs)
-            _import(client, rootfs, BUSYBOX_TAG, [
+            _import(client, rootfs, tag, [
                 f"LABEL {INPUTS_LABEL}={inputs}",
                 "ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin",
                 'CMD ["sh"]',
             ])
-    return BUSYBOX_TAG
+    return tag
 
 
 def debian_mirror() -> str:
