@@ -155,8 +155,11 @@ PY_MAIN = ("import subprocess, greet\nprint(greet.hello())\n"
 
 
 def test_python_app_with_wheel_and_helper(engine, tmp_path):
-    dockerfile = (f"FROM {D}\n"
-                  "RUN apt-get update && apt-get install -y python3 python3-venv gcc libc6-dev\n"
+    # The toolchain comes in GCC_RUN, as in the C tests: the engine's layer
+    # cache then builds it once for all of them, the generated builder stage
+    # included (its first RUN is the same too).
+    dockerfile = (f"FROM {D}\n" + GCC_RUN +
+                  "RUN apt-get update && apt-get install -y python3 python3-venv\n"
                   "COPY wheels/ /wheels/\n"
                   "RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-index "
                   "--find-links /wheels greet\n"
