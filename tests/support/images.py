@@ -64,7 +64,7 @@ def build_image(tag: str, dockerfile_text: str,
             return tag
         old = _image_id_or_none(client, tag)
         log: list[str] = []
-        announce(f"building {tag} (its inputs changed or it is not in the engine yet) ...")
+        announce(f"building {tag} ...")
         start = time.monotonic()
         for chunk in client.api.build(fileobj=io.BytesIO(ctx), custom_context=True, tag=tag,
                                       labels={INPUTS_LABEL: inputs}, rm=True, forcerm=True,
