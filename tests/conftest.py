@@ -1,5 +1,14 @@
 """Shared fixtures. Engine-backed tests take the `engine` fixture: it skips them
-when no Docker engine answers, and fails them under CI=true (CI must start one)."""
+when no Docker engine answers, and fails them under CI=true (CI must start one).
+
+Layout: unit/ (one file per slimscope module), functional/ (the CLI, the TUI
+pilot and snapshots, the golden outputs), engine/ (ground truth, slim and
+dockerfile through a real engine), support/ (what they share).
+
+Environment: DOCKER_HOST picks the engine, SLIMSCOPE_TEST_CACHE where the
+debootstrap tarball is kept (default ~/.cache/slimscope-tests);
+and SLIMSCOPE_TEST_PREFIX the repository prefix of every image the tests make
+(default slimscope-test: a run under another prefix rebuilds everything)."""
 
 from __future__ import annotations
 
