@@ -6,7 +6,7 @@ pilot and snapshots, the golden outputs), engine/ (ground truth, slim and
 dockerfile through a real engine), support/ (what they share).
 
 Environment: DOCKER_HOST picks the engine, SLIMSCOPE_TEST_CACHE where the
-debootstrap tarball is kept (default ~/.cache/slimscope-tests);
+debootstrap tarball is kept (default ~/.cache/slimscope-tests),
 and SLIMSCOPE_TEST_PREFIX the repository prefix of every image the tests make
 (default slimscope-test: a run under another prefix rebuilds everything)."""
 
