@@ -4,7 +4,7 @@ against a plain `docker export | docker import` of the same image.
 
     PYTHONPATH=. python3 bench/trace_bench.py [busybox c python nginx] [--json FILE]
 
-The images are built from the offline bases by tests/trace_images.py (cached in
+The images are built from the offline bases by tests/support/trace_images.py (cached in
 the engine by their inputs). Every tag and container made here is removed.
 """
 
@@ -75,7 +75,7 @@ def probe_overhead(ref: str, probe_args: list, config: dict) -> dict:
 
 def bench(name: str) -> dict:
     from slimscope.core.analysis import analyze
-    from tests import trace_images as T
+    from tests.support import trace_images as T
 
     ref = T.build(name)
     _tag, _df, _files, probe_args, target = T.TARGETS[name]
@@ -131,7 +131,7 @@ def render(rows: list) -> str:
 
 
 def main(argv) -> int:
-    from tests import trace_images as T
+    from tests.support import trace_images as T
     out = None
     if "--json" in argv:
         i = argv.index("--json")

@@ -2,7 +2,7 @@
 
 Run through make.sh (from any directory). Needs a running Docker engine and
 skopeo; the busybox base is made offline by the same code the tests use
-(tests/engine.py), and the demo image is the test fixture "demo".
+(tests/support/), and the demo image is the test fixture "demo".
 """
 
 from __future__ import annotations
@@ -15,22 +15,22 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from tests import engine as E  # noqa: E402
+from tests.support import engine, forms, images  # noqa: E402
 
 SAMPLE_TAG = "slimscope-sample/demo:latest"
 
 
 def main() -> int:
-    if E.engine_client() is None:
-        print(f"no Docker engine answers: {E._client_error}", file=sys.stderr)
+    if engine.engine_client() is None:
+        print(f"no Docker engine answers: {engine._client_error}", file=sys.stderr)
         return 1
-    fixture = E.fixture_image("demo")
-    client = E.engine_client()
+    fixture = images.fixture_image("demo")
+    client = engine.engine_client()
     client.api.tag(fixture, *SAMPLE_TAG.rsplit(":", 1))
 
-    E.save_archive(SAMPLE_TAG, HERE / "demo.tar")
-    E.oci_layout(SAMPLE_TAG, HERE / "demo-oci", compression="gzip")
-    E.oci_archive(SAMPLE_TAG, HERE / "demo.oci.tar", compression="zstd")
+    forms.save_archive(SAMPLE_TAG, HERE / "demo.tar")
+    forms.oci_layout(SAMPLE_TAG, HERE / "demo-oci", compression="gzip")
+    forms.oci_archive(SAMPLE_TAG, HERE / "demo.oci.tar", compression="zstd")
 
     for p in ("demo.tar", "demo-oci", "demo.oci.tar"):
         size = subprocess.run(["du", "-sb", str(HERE / p)], capture_output=True,

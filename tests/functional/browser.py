@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.engine import in_ci
+from tests.support.engine import in_ci
 
 INSTALL = "apt-get install -y chromium chromium-driver && pip install 'selenium>=4.10,<5'"
 BINARIES = ("chromium", "chromium-browser", "google-chrome")

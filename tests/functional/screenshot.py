@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.engine import REPO_ROOT
+from tests.support.engine import REPO_ROOT
 from tests.functional import browser
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from slimscope.core.fmt import size
 from slimscope.core.paths import FinalTable
-from tests.engine import REPO_ROOT
+from tests.support.engine import REPO_ROOT
 from tests.functional import browser
 
 DEMO = REPO_ROOT / "sample-images" / "demo.tar"
@@ -336,7 +336,7 @@ def test_diff_page_of_the_same_image_in_two_formats(driver, tmp_path):
 def test_page_of_an_engine_built_image(engine, driver, tmp_path):
     """chmod-dup, built by the engine: `RUN chmod 600` stores the blob a second time,
     and the waste treemap says so in the metadata-only colour."""
-    from tests.engine import fixture_image  # noqa: PLC0415
+    from tests.support.images import fixture_image  # noqa: PLC0415
 
     ref = f"docker-daemon:{fixture_image('chmod-dup')}"
     p = slimscope("analyze", ref, "--format", "json", "--files")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.synth import docker_archive
+from tests.support.synth import docker_archive
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

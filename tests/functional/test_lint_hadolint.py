@@ -46,11 +46,6 @@ DIFFERENCES = {
         "the line where it gave up",
     ("text:FROM a:1\nRUN <<EOT\nx\n", "DL1000"):
         "the same never-closed heredoc: the RUN's line (2) against hadolint's line 3",
-    ("text:/opt/venv/bin/pip install --no-index", "DL3013"):
-        "pip run by its path in a venv (/opt/venv/bin/pip) is pip: slimscope checks it, "
-        "hadolint only knows the bare name",
-    ("text:/opt/venv/bin/pip install --no-index", "DL3042"):
-        "the same venv pip: its cache lands in /root/.cache/pip all the same",
     ("onbuild.Dockerfile", "DL3003"):
         "`ONBUILD RUN cd /src` (line 5) runs in every child build just like a RUN: slimscope "
         "checks ONBUILD triggers with the RUN rules, hadolint checks only some (DL3004 yes, "

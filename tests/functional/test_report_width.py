@@ -72,7 +72,7 @@ def test_markdown_has_largest_files_and_duplicates():
 
 
 def test_diff_top_says_how_many_more_and_names_layer_0_as_analyze_does(tmp_path):
-    from tests.tui_images import demo_image
+    from tests.support.tui_images import demo_image
 
     other = str(demo_image(tmp_path / "other"))
     env = dict(os.environ, COLUMNS="120", TERM="dumb", NO_COLOR="1", SLIMSCOPE_JOBS="1")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from slimscope.tui.app import ExplorerApp
 from slimscope.tui.model import CHANGES, path_matcher
-from tests.tui_helpers import ready, run_async, settle
+from tests.support.tui_helpers import ready, run_async, settle
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = str(REPO / "sample-images" / "demo.tar")

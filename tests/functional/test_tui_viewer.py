@@ -14,7 +14,7 @@ from slimscope.image.reference import load_image
 from slimscope.tui.app import ExplorerApp
 from slimscope.tui.viewer_model import body_for, find, hex_dump, location, looks_binary
 from slimscope.tui.widgets.viewer import ExtractScreen, ViewerScreen
-from tests.tui_helpers import ready, run_async, settle
+from tests.support.tui_helpers import ready, run_async, settle
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = str(REPO / "sample-images" / "demo.tar")

@@ -9,7 +9,7 @@ from slimscope.core import hints
 from slimscope.core.analysis import analyze
 from slimscope.globs import compile_glob
 from slimscope.slim.plan import make_plan
-from tests.synth import docker_archive
+from tests.support.synth import docker_archive
 
 # A path of each hinted group, and paths that belong to none.
 EXAMPLES = {

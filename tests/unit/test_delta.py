@@ -53,7 +53,7 @@ def shown(rec) -> int:
 
 def test_a_hardlink_group_that_swapped_its_body_name_is_no_change(tmp_path):
     from slimscope.core.analysis import analyze
-    from tests.synth import docker_archive
+    from tests.support.synth import docker_archive
 
     body = b"gzip wrapper " * 180
     old = [("usr", "dir"), ("usr/bin", "dir"), ("usr/bin/gunzip", "file", body, 0o755),

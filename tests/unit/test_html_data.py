@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from slimscope.html import data
-from tests.engine import REPO_ROOT
+from tests.support.engine import REPO_ROOT
 
 DEMO = REPO_ROOT / "sample-images" / "demo.tar"
 

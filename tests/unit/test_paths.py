@@ -10,7 +10,7 @@ from slimscope.core.analysis import analyze
 from slimscope.core.paths import FinalTable, HistoryTable, PathTree, after_prefix
 from slimscope.core.report import to_json
 from slimscope.index.records import FILE
-from tests.synth import docker_archive
+from tests.support.synth import docker_archive
 
 DIRS, LEAVES = ("a", "b", "b-c", "b.d"), ("f", "g", "h")   # "b-c" sorts between "b" and "b/"
 

@@ -14,7 +14,7 @@ from slimscope.errors import BadInput
 from slimscope.slim.trace import keep, keeplist, probes
 from slimscope.slim.trace.elf import read_dynamic
 from slimscope.slim.trace.tree import RootView, Tree
-from tests import synth
+from tests.support import synth
 
 DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_RPATH, DT_RUNPATH = 0, 1, 5, 10, 15, 29
 

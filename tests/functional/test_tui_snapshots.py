@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from slimscope.tui.app import ExplorerApp
-from tests.tui_helpers import ready, settle
-from tests.tui_images import demo_image
+from tests.support.tui_helpers import ready, settle
+from tests.support.tui_images import demo_image
 
 SIZE = (140, 40)
 

@@ -8,7 +8,7 @@ from slimscope.core.analysis import analyze
 from slimscope.core.compose import compose, unpack
 from slimscope.index.records import FILE, OPAQUE, WHITEOUT
 from slimscope.tui.model import CHANGES, DELETED, IMAGE, ImageModel, path_matcher
-from tests.tui_images import demo_image
+from tests.support.tui_images import demo_image
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def _parents(paths):
 def test_views_agree_with_composition(tmp_path, seed):
     import random
 
-    from tests.synth import docker_archive
+    from tests.support.synth import docker_archive
     rng = random.Random(seed)
     path = tmp_path / "img.tar"
     docker_archive(str(path), _random_layers(rng, rng.randint(1, 5)))

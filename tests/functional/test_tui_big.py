@@ -9,8 +9,8 @@ from textual import events
 from slimscope.tui.app import ExplorerApp
 from slimscope.tui.model import CHANGES
 from slimscope.tui.widgets.filetree import PAGE, More
-from tests.tui_helpers import ready, run_async, settle
-from tests.tui_images import big_image
+from tests.support.tui_helpers import ready, run_async, settle
+from tests.support.tui_images import big_image
 
 FILES = 50_000
 

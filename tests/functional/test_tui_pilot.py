@@ -11,10 +11,10 @@ from slimscope.cli import main
 from slimscope.tui.app import ExplorerApp
 from slimscope.tui.model import CHANGES, IMAGE
 from slimscope.tui.screens import HelpScreen, WasteScreen
-from tests.tui_helpers import child_names, ready, run_async, settle
-from tests.tui_images import demo_image
+from tests.support.tui_helpers import child_names, ready, run_async, settle
+from tests.support.tui_images import demo_image
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SIZE = (150, 45)
 
 
@@ -274,7 +274,8 @@ async def test_bundled_sample_secret_jump():
 @pytest.mark.engine
 @run_async
 async def test_engine_image_waste_and_layers(engine, tmp_path):
-    from tests.engine import fixture_image, save_archive
+    from tests.support.forms import save_archive
+    from tests.support.images import fixture_image
 
     tag = fixture_image("opaque-dir")
     archive = save_archive(tag, tmp_path / "opaque.tar")

@@ -14,7 +14,7 @@ import pytest
 from slimscope.errors import BadInput, EngineUnavailable
 from slimscope.image.reference import ARCHIVE, DAEMON, OCI_DIR, Reference, open_source, parse_reference
 from slimscope.index.digests import blob_name, check_digest, digest_hex, digest_of_name, sha256_digest
-from tests.synth import config_for, docker_archive, layer_tar, oci_archive, oci_layout, sha
+from tests.support.synth import config_for, docker_archive, layer_tar, oci_archive, oci_layout, sha
 
 LAYERS = [
     [("etc", "dir"), ("etc/conf", "file", b"c" * 100), ("big", "file", b"B" * 5000)],

@@ -12,8 +12,8 @@ import json
 import tarfile
 from pathlib import Path
 
-from tests.engine import FIXED_MTIME as MTIME
-from tests.engine import noise
+from tests.support.bases import FIXED_MTIME as MTIME
+from tests.support.images import noise
 
 
 class LayerTar:

@@ -10,7 +10,10 @@ from click.testing import CliRunner
 from slimscope.core.analysis import analyze
 from slimscope.cli import main
 from slimscope.core.delta import compare, load_view, view_of
-from tests.engine import BUSYBOX_TAG, REPO_ROOT, build_image, save_archive
+from tests.support.bases import BUSYBOX_TAG
+from tests.support.engine import REPO_ROOT, named
+from tests.support.forms import save_archive
+from tests.support.images import build_image
 
 DEMO = REPO_ROOT / "sample-images" / "demo.tar"
 DEMO_OCI = REPO_ROOT / "sample-images" / "demo-oci"
@@ -62,7 +65,7 @@ def test_same_image_in_two_forms_and_as_a_report(tmp_path):
 
 @pytest.fixture(scope="session")
 def busybox_tar(engine, tmp_path_factory):
-    from tests.engine import busybox_base
+    from tests.support.bases import busybox_base
     return save_archive(busybox_base(), tmp_path_factory.mktemp("diff") / "busybox.tar")
 
 
@@ -132,12 +135,12 @@ def pair(engine, tmp_path_factory):
     """Two versions of one small app: a file grows, one shrinks, one changes
     content at the same size, one appears, one vanishes."""
     d = tmp_path_factory.mktemp("diff-pair")
-    v1 = build_image("slimscope-test/diff-pair:v1", f"FROM {BUSYBOX_TAG}\n"
+    v1 = build_image(named("diff-pair:v1"), f"FROM {BUSYBOX_TAG}\n"
                      "RUN mkdir /srv && head -c 1000 /dev/zero | tr '\\0' a > /srv/grows"
                      " && head -c 5000 /dev/zero | tr '\\0' b > /srv/shrinks"
                      " && head -c 700 /dev/zero | tr '\\0' c > /srv/same-size"
                      " && head -c 300 /dev/zero | tr '\\0' d > /srv/gone\n")
-    v2 = build_image("slimscope-test/diff-pair:v2", f"FROM {BUSYBOX_TAG}\n"
+    v2 = build_image(named("diff-pair:v2"), f"FROM {BUSYBOX_TAG}\n"
                      "RUN mkdir /srv && head -c 4000 /dev/zero | tr '\\0' a > /srv/grows"
                      " && head -c 2000 /dev/zero | tr '\\0' b > /srv/shrinks"
                      " && head -c 700 /dev/zero | tr '\\0' C > /srv/same-size"

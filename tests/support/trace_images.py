@@ -8,7 +8,9 @@ Each target names its image, how to build it, and the probes that exercise it.
 
 from __future__ import annotations
 
-from tests import engine as E
+from tests.support import bases
+from tests.support import images
+from tests.support.engine import named
 
 RUN_SH = """#!/bin/sh
 case "$1" in
@@ -19,7 +21,7 @@ case "$1" in
 esac
 """
 
-BUSYBOX_SCRIPT = f"""FROM {E.BUSYBOX_TAG}
+BUSYBOX_SCRIPT = f"""FROM {bases.BUSYBOX_TAG}
 COPY run.sh /app/run.sh
 RUN chmod +x /app/run.sh && mkdir -p /data && echo world > /data/name.txt \\
  && echo bee > /data/b.txt && head -c 3000 /dev/zero > /data/small.bin \\
@@ -41,10 +43,10 @@ int main(int argc, char **argv) {
 """
 
 # libz is linked by its path: the builder has zlib's runtime, not its -dev package
-C_DOCKERFILE = f"""FROM {E.fixture_tag("apt-gcc")} AS build
+C_DOCKERFILE = f"""FROM {images.fixture_tag("apt-gcc")} AS build
 COPY hello.c /src/hello.c
 RUN gcc -O2 -o /src/hello /src/hello.c /usr/lib/x86_64-linux-gnu/libz.so.1 -lm
-FROM {E.DEBIAN_TAG}
+FROM {bases.DEBIAN_TAG}
 COPY --from=build /src/hello /usr/local/bin/hello
 ENTRYPOINT ["/usr/local/bin/hello"]
 """
@@ -80,7 +82,7 @@ while True:
     conn.close()
 '''
 
-PY_DOCKERFILE = f"""FROM {E.DEBIAN_TAG}
+PY_DOCKERFILE = f"""FROM {bases.DEBIAN_TAG}
 RUN apt-get update && apt-get install -y --no-install-recommends python3-minimal \\
  && rm -rf /var/lib/apt/lists/*
 COPY app.py /srv/app.py
@@ -91,7 +93,7 @@ CMD ["python3", "/srv/app.py"]
 
 NGINX_PAGE = "<!doctype html><title>slimscope</title><h1>static page served by nginx</h1>\n"
 
-NGINX_DOCKERFILE = f"""FROM {E.DEBIAN_TAG}
+NGINX_DOCKERFILE = f"""FROM {bases.DEBIAN_TAG}
 RUN apt-get update && apt-get install -y --no-install-recommends nginx-light \\
  && rm -rf /var/lib/apt/lists/* && ln -sf /dev/stdout /var/log/nginx/access.log \\
  && ln -sf /dev/stderr /var/log/nginx/error.log
@@ -100,7 +102,7 @@ EXPOSE 80
 CMD ["nginx", "-g", "daemon off;"]
 """
 
-HTTPD_DOCKERFILE = f"""FROM {E.BUSYBOX_TAG}
+HTTPD_DOCKERFILE = f"""FROM {bases.BUSYBOX_TAG}
 RUN mkdir -p /www && echo '<h1>index</h1>' > /www/index.html \\
  && echo 'asked for by the probe script' > /www/other.txt \\
  && head -c 400000 /dev/zero > /www/never.bin
@@ -120,15 +122,15 @@ with urllib.request.urlopen(f"http://{addr}/other.txt", timeout=10) as r:
 
 # name -> (tag, Dockerfile, context files, probe options, size ratio the issue targets)
 TARGETS = {
-    "busybox": ("slimscope-test/trace-busybox:latest", BUSYBOX_SCRIPT, {"run.sh": RUN_SH},
+    "busybox": (named("trace-busybox:latest"), BUSYBOX_SCRIPT, {"run.sh": RUN_SH},
                 [], None),
-    "c": ("slimscope-test/trace-c:latest", C_DOCKERFILE, {"hello.c": C_SOURCE},
+    "c": (named("trace-c:latest"), C_DOCKERFILE, {"hello.c": C_SOURCE},
           ["--exec", "abc"], 20),
-    "python": ("slimscope-test/trace-python:latest", PY_DOCKERFILE, {"app.py": PY_APP},
+    "python": (named("trace-python:latest"), PY_DOCKERFILE, {"app.py": PY_APP},
                ["--http-probe", "8080/health", "--http-probe", "/items/abc"], 10),
-    "httpd": ("slimscope-test/trace-httpd:latest", HTTPD_DOCKERFILE, {}, ["--http-probe", "/"],
+    "httpd": (named("trace-httpd:latest"), HTTPD_DOCKERFILE, {}, ["--http-probe", "/"],
               None),
-    "nginx": ("slimscope-test/trace-nginx:latest", NGINX_DOCKERFILE,
+    "nginx": (named("trace-nginx:latest"), NGINX_DOCKERFILE,
               {"index.html": NGINX_PAGE}, ["--http-probe", "80/"], 8),
 }
 
@@ -136,5 +138,5 @@ TARGETS = {
 def build(name: str) -> str:
     tag, dockerfile, files, _probes, _ratio = TARGETS[name]
     if name == "c":
-        E.fixture_image("apt-gcc")       # the builder stage
-    return E.build_image(tag, dockerfile, files)
+        images.fixture_image("apt-gcc")       # the builder stage
+    return images.build_image(tag, dockerfile, files)

@@ -17,7 +17,9 @@ from slimscope.cli import main
 from slimscope.dockerfile import verify as verifier
 from slimscope.dockerfile import generate, lint, parser
 from slimscope.dockerfile.measure import Measure
-from tests.engine import DEBIAN_TAG, build_image
+from tests.support.bases import DEBIAN_TAG
+from tests.support.engine import named
+from tests.support.images import build_image
 
 pytestmark = pytest.mark.engine
 
@@ -43,7 +45,7 @@ def _size(engine, image) -> int:
 
 def _make(name, dockerfile, files, tmp_path):
     """Build the original, analyze it, generate, build the generated file."""
-    original = build_image(f"slimscope-test/df-{name}:orig", dockerfile, files)
+    original = build_image(named(f"df-{name}:orig"), dockerfile, files)
     ctx = tmp_path / name
     ctx.mkdir()
     for rel, data in files.items():
@@ -56,7 +58,7 @@ def _make(name, dockerfile, files, tmp_path):
     measure = Measure(analysis, df.final.instructions)
     result = generate.generate(df, measure, analysis=analysis, context_dir=str(ctx),
                                legacy_builder=True, image_ref=original)
-    generated = build_image(f"slimscope-test/df-{name}:slim", result.text, files)
+    generated = build_image(named(f"df-{name}:slim"), result.text, files)
     return original, generated, result, df, measure
 
 
@@ -166,8 +168,11 @@ PY_MAIN = ("import subprocess, greet\nprint(greet.hello())\n"
 
 
 def test_python_app_with_wheel_and_helper(engine, tmp_path):
-    dockerfile = (f"FROM {D}\n"
-                  "RUN apt-get update && apt-get install -y python3 python3-venv gcc libc6-dev\n"
+    # The toolchain comes in GCC_RUN, as in the C tests: the engine's layer
+    # cache then builds it once for all of them, the generated builder stage
+    # included (its first RUN is the same too).
+    dockerfile = (f"FROM {D}\n" + GCC_RUN +
+                  "RUN apt-get update && apt-get install -y python3 python3-venv\n"
                   "COPY wheels/ /wheels/\n"
                   "RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-index "
                   "--find-links /wheels greet\n"
@@ -247,7 +252,7 @@ def test_image_driven_fallback(engine, anti):
     assert f"FROM {original} AS full" in text and "\nFROM scratch\nCOPY --from=full / /\n" in text
     assert "RUN rm -rf /var/lib/apt/lists/*" in text
     assert 'CMD ["sh", "-c", "hello && cat /opt/sum.txt && stat -c %u /opt/data.bin"]' in text
-    flat = build_image("slimscope-test/df-anti:flat", text, {})
+    flat = build_image(named("df-anti:flat"), text, {})
     assert _run(engine, flat) == _run(engine, original)
     flat_analysis = analyze(f"docker-daemon:{flat}")
     assert flat_analysis.wasted_bytes == 0

@@ -17,7 +17,9 @@ from click.testing import CliRunner
 
 from slimscope.cli import main
 from slimscope.slim.verify import CONFIG_FIELDS
-from tests import engine as E
+from tests.support import bases, images
+from tests.support.forms import oci_archive
+from tests.support.engine import RUN_ID, _ChunkReader, export_snapshot, named
 
 pytestmark = pytest.mark.engine
 
@@ -36,14 +38,14 @@ def _cap_tar() -> bytes:
                 ("capdir/hl-a", tarfile.REGTYPE, b"hardlinked body\n", 0o644, "", {}),
                 ("capdir/hl-b", tarfile.LNKTYPE, b"", 0o644, "capdir/hl-a", {})):
             ti = tarfile.TarInfo(name)
-            ti.type, ti.mode, ti.mtime, ti.linkname = kind, mode, E.FIXED_MTIME, link
+            ti.type, ti.mode, ti.mtime, ti.linkname = kind, mode, bases.FIXED_MTIME, link
             ti.size = len(data)
             ti.pax_headers = pax
             tf.addfile(ti, io.BytesIO(data) if data else None)
     return buf.getvalue()
 
 
-EDGE_DOCKERFILE = f"""FROM {E.BUSYBOX_TAG}
+EDGE_DOCKERFILE = f"""FROM {bases.BUSYBOX_TAG}
 RUN mkdir -p /e/keep /e/empty /e/gone/sub /e/sticky && echo one > /e/modrm && echo a > /e/readd \\
  && echo x > /e/gone/sub/f && head -c 40000 /dev/zero | tr '\\0' g > /e/gone/big \\
  && echo t > /e/target && ln -s /e/target /e/sym-to-file && ln -s keep /e/sym-dir \\
@@ -68,16 +70,16 @@ ONBUILD RUN echo child
 CMD ["sh", "-c", "stat -c '%N %A %u %g' /e/* /capdir/*; cat /e/readd /capdir/ping"]
 """
 
-FIXTURES = [n for n, (_, _, exp) in E.FIXTURES.items() if not exp.get("slow")]
+FIXTURES = [n for n, (_, _, exp) in images.FIXTURES.items() if not exp.get("slow")]
 
 
 def edge_image() -> str:
-    return E.build_image("slimscope-test/slim-edge:latest", EDGE_DOCKERFILE,
+    return images.build_image(named("slim-edge:latest"), EDGE_DOCKERFILE,
                          {"cap.tar": _cap_tar()})
 
 
 def _image(name: str) -> str:
-    return edge_image() if name == "edge" else E.fixture_image(name)
+    return edge_image() if name == "edge" else images.fixture_image(name)
 
 
 def _slim(*args) -> dict:
@@ -108,7 +110,7 @@ def _run(client, image: str) -> tuple:
 def _export_headers(client, image: str) -> dict:
     cid = client.api.create_container(image, command=["/x"])["Id"]
     try:
-        reader = io.BufferedReader(E._ChunkReader(client.api.export(cid)), 1 << 20)
+        reader = io.BufferedReader(_ChunkReader(client.api.export(cid)), 1 << 20)
         with tarfile.open(fileobj=reader, mode="r|", encoding="utf-8",
                           errors="surrogateescape") as tf:
             return {"/" + m.name.strip("/"): m.pax_headers for m in tf}
@@ -134,8 +136,8 @@ def _assert_same_config(client, original: str, slimmed: str):
 
 def _check(client, original: str, slimmed: str, removed=()):
     assert _run(client, slimmed) == _run(client, original)
-    expected = _minus(E.export_snapshot(original), removed)
-    got = E.export_snapshot(slimmed)
+    expected = _minus(export_snapshot(original), removed)
+    got = export_snapshot(slimmed)
     assert got == expected, sorted(set(got.items()) ^ set(expected.items()))[:10]
     _assert_same_config(client, original, slimmed)
 
@@ -154,7 +156,7 @@ def scratch_tags(engine):
 @pytest.mark.parametrize("name", FIXTURES + ["edge"])
 def test_engine_way(engine, scratch_tags, name):
     original = _image(name)
-    tag = f"slimscope-test/slimmed-{name}:engine"
+    tag = named(f"slimmed-{name}:engine")
     scratch_tags.append(tag)
     doc = _slim(original, "--tag", tag, "--force")
     assert doc["via"] == "engine" and doc["after"]["layers"] == 1
@@ -193,7 +195,7 @@ REMOVED = ["/e/keep", "/e/pair-a", "/capdir/hl-b", "/tmp/junk"]
 @pytest.mark.parametrize("way", ["engine", "offline"])
 def test_remove_and_preset(engine, scratch_tags, way):
     original = edge_image()
-    tag = f"slimscope-test/slimmed-edge:remove-{way}"
+    tag = named(f"slimmed-edge:remove-{way}")
     scratch_tags.append(tag)
     doc = _slim(original, "--via", way, "--tag", tag, "--force", *REMOVE)
     rules = {r["rule"]: r for r in doc["removed"]}
@@ -203,27 +205,27 @@ def test_remove_and_preset(engine, scratch_tags, way):
     # /capdir/hl-b's first name died in a later layer; it was the last name of its body
     # (overlayfs copied the body up for /capdir/hl-cross)
     assert rules["remove:/capdir/hl-b"]["bytes"] == len(b"hardlinked body\n")
-    snap = E.export_snapshot(tag)
+    snap = export_snapshot(tag)
     assert snap["/e/pair-b"][:2] == ("file", len(b"pair\n"))
     assert snap["/capdir/hl-cross"][:2] == ("file", len(b"hardlinked body\n"))
     assert "/tmp" in snap and "/e/sym-dir" in snap   # a dangling symlink stays as it was
-    expected = _minus(E.export_snapshot(original), REMOVED)
+    expected = _minus(export_snapshot(original), REMOVED)
     assert snap == expected
 
 
 def test_keep_base(engine, scratch_tags):
     original = edge_image()
-    tag = "slimscope-test/slimmed-edge:keep-base"
+    tag = named("slimmed-edge:keep-base")
     scratch_tags.append(tag)
     doc = _slim(original, "--keep-base", "--tag", tag, "--force", "--remove", "/bin/vi")
     assert doc["via"] == "offline" and doc["base_layers_kept"] == 1
-    base_ids = engine.api.inspect_image(E.BUSYBOX_TAG)["RootFS"]["Layers"]
+    base_ids = engine.api.inspect_image(bases.BUSYBOX_TAG)["RootFS"]["Layers"]
     got = engine.api.inspect_image(tag)["RootFS"]["Layers"]
     assert got[:1] == base_ids and len(got) == 2
     _check(engine, original, tag, removed=["/bin/vi"])
 
 
-MANY_LAYERS_DOCKERFILE = f"""FROM {E.BUSYBOX_TAG}
+MANY_LAYERS_DOCKERFILE = f"""FROM {bases.BUSYBOX_TAG}
 """ + "".join(f"RUN echo {i} > /layer-{i} && head -c {1000 + i} /dev/zero > /pad-{i}\n"
               for i in range(6)) + "RUN rm /pad-5 && echo top > /top\n"
 
@@ -232,12 +234,12 @@ MANY_LAYERS_DOCKERFILE = f"""FROM {E.BUSYBOX_TAG}
 def test_keep_base_keeps_the_base_in_layer_order(engine, scratch_tags, tmp_path, source):
     """Sources stream layers in the order they store them (a save stream sorts by
     layer id): the kept base must still come out in layer order, byte for byte."""
-    original = E.build_image("slimscope-test/slim-many-layers:latest", MANY_LAYERS_DOCKERFILE, {})
+    original = images.build_image(named("slim-many-layers:latest"), MANY_LAYERS_DOCKERFILE, {})
     layers = engine.api.inspect_image(original)["RootFS"]["Layers"]
     name = original
     if source == "oci-archive":
-        name = f"oci-archive:{E.oci_archive(original, tmp_path / 'many.oci.tar')}"
-    tag = f"slimscope-test/slimmed-many:{source}"
+        name = f"oci-archive:{oci_archive(original, tmp_path / 'many.oci.tar')}"
+    tag = named(f"slimmed-many:{source}")
     scratch_tags.append(tag)
     doc = _slim(name, "--keep-base", "--base-layers", "5", "--tag", tag, "--force")
     assert doc["base_layers_kept"] == 5
@@ -260,15 +262,15 @@ def test_verifier_checks_the_kept_base_position_for_position():
 
 
 def test_dry_run_and_refusals(engine, scratch_tags, tmp_path):
-    original = E.fixture_image("hidden-deletion")
-    tag = "slimscope-test/slimmed-hidden:refuse"
+    original = images.fixture_image("hidden-deletion")
+    tag = named("slimmed-hidden:refuse")
     r = CliRunner().invoke(main, ["slim", original, "--tag", tag, "--dry-run"])
     assert r.exit_code == 0, r.output
     assert "hidden deletions" in r.output and "307.2 kB" in r.output
     with pytest.raises(Exception):
         engine.api.inspect_image(tag)
     # an existing tag is not replaced without --force
-    engine.api.tag(E.BUSYBOX_TAG, *tag.split(":"))
+    engine.api.tag(bases.BUSYBOX_TAG, *tag.split(":"))
     scratch_tags.append(tag)
     before = engine.api.inspect_image(tag)["Id"]
     r = CliRunner().invoke(main, ["slim", original, "--tag", tag])
@@ -279,35 +281,45 @@ def test_dry_run_and_refusals(engine, scratch_tags, tmp_path):
     assert r.exit_code == 2 and "source" in r.output
 
 
-def test_failed_smoke_leaves_nothing(engine, tmp_path):
-    original = E.fixture_image("hidden-deletion")
-    tag = "slimscope-test/slimmed-hidden:smoke"
+RUN_LABEL = "org.slimscope.test.run"
+
+
+def test_failed_smoke_leaves_nothing(engine, scratch_tags, tmp_path):
+    # The original carries a label unique to this test run, and slim copies
+    # every label into what it makes, so the images this test could have
+    # created are exactly those with the label: other users of the engine
+    # cannot disturb the count, and a leaked image (tagged or not) is caught.
+    original = images.build_image(
+        named(f"smoke-src-{RUN_ID}:latest"),
+        f"FROM {images.fixture_image('hidden-deletion')}\nLABEL {RUN_LABEL}={RUN_ID}\n")
+    scratch_tags.append(original)
+    tag = named(f"slimmed-hidden-{RUN_ID}:smoke")
     out = tmp_path / "s.tar"
-    try:
-        engine.api.remove_image(tag, force=True)
-    except Exception:
-        pass
-    images = {i["Id"] for i in engine.api.images(all=True)}
+
+    def ours() -> set:
+        return {i["Id"] for i in engine.api.images(all=True,
+                                                    filters={"label": f"{RUN_LABEL}={RUN_ID}"})}
+
+    before = ours()     # the original and the builder's intermediate image
+    assert engine.api.inspect_image(original)["Id"] in before
     r = CliRunner().invoke(main, ["slim", original, "--tag", tag, "-o", str(out),
                                   "--smoke", "cat /proc/sys/kernel/random/uuid"])
     assert r.exit_code == 1 and "stdout differs" in r.output
     assert not out.exists() and list(tmp_path.iterdir()) == []
     with pytest.raises(Exception):
         engine.api.inspect_image(tag)
-    assert {i["Id"] for i in engine.api.images(all=True)} == images
-    assert not any("slimscope-tmp" in t for i in engine.api.images()
-                   for t in (i.get("RepoTags") or []))
+    assert ours() == before
 
 
 def test_smoke_passes(engine, scratch_tags):
-    original = E.fixture_image("setuid")
-    tag = "slimscope-test/slimmed-setuid:smoke"
+    original = images.fixture_image("setuid")
+    tag = named("slimmed-setuid:smoke")
     scratch_tags.append(tag)
     doc = _slim(original, "--tag", tag, "--force", "--smoke", "cat /etc/passwd")
     assert "exit code 0" in doc["smoke"]
 
 
-DEBIAN_DOCKERFILE = f"""FROM {E.DEBIAN_TAG}
+DEBIAN_DOCKERFILE = f"""FROM {bases.DEBIAN_TAG}
 RUN apt-get update && apt-get install -y --no-install-recommends libcap2-bin \\
  && cp /bin/true /usr/local/bin/captrue \\
  && setcap cap_net_bind_service+ep /usr/local/bin/captrue
@@ -316,13 +328,23 @@ CMD ["sh", "-c", "getcap /usr/local/bin/captrue; ls /usr/share/doc | wc -l"]
 """
 
 
-@pytest.mark.parametrize("way", ["engine", "offline"])
-def test_debian_apt_fixture(engine, scratch_tags, way):
+@pytest.fixture(scope="module")
+def debian_original(engine):
+    """The Debian image (~300 MB) and what both ways compare with, read once:
+    its run output, its export minus what the apt preset removes."""
     from slimscope.core.analysis import analyze
     from slimscope.slim.plan import make_plan
 
-    original = E.build_image("slimscope-test/slim-debian:latest", DEBIAN_DOCKERFILE)
-    tag = f"slimscope-test/slimmed-debian:{way}"
+    original = images.build_image(named("slim-debian:latest"), DEBIAN_DOCKERFILE)
+    removed = make_plan(analyze(original), presets=["apt"]).removed
+    expected = {p: v for p, v in export_snapshot(original).items() if p not in removed}
+    return original, _run(engine, original), expected
+
+
+@pytest.mark.parametrize("way", ["engine", "offline"])
+def test_debian_apt_fixture(engine, scratch_tags, debian_original, way):
+    original, original_run, expected = debian_original
+    tag = named(f"slimmed-debian:{way}")
     scratch_tags.append(tag)
     doc = _slim(original, "--via", way, "--tag", tag, "--force", "--preset", "apt",
                 "--no-compressed")
@@ -331,9 +353,7 @@ def test_debian_apt_fixture(engine, scratch_tags, way):
     assert apt["bytes"] > 1_000_000     # the package lists
     code, out = _run(engine, tag)
     assert code == 0 and b"cap_net_bind_service" in out
-    assert (code, out) == _run(engine, original)
-    removed = make_plan(analyze(original), presets=["apt"]).removed
-    expected = {p: v for p, v in E.export_snapshot(original).items() if p not in removed}
-    assert E.export_snapshot(tag) == expected
+    assert (code, out) == original_run
+    assert export_snapshot(tag) == expected
     assert "/var/lib/apt/lists/partial" in expected
     _assert_same_config(engine, original, tag)

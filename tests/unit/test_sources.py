@@ -15,7 +15,7 @@ import pytest
 from slimscope.core.analysis import analyze
 from slimscope.errors import BadInput
 from slimscope.index.cache import IndexCache
-from tests.synth import docker_archive, layer_tar, oci_archive, oci_layout
+from tests.support.synth import docker_archive, layer_tar, oci_archive, oci_layout
 
 LAYERS = [
     [("etc", "dir"), ("etc/conf", "file", b"c" * 100), ("big", "file", b"B" * 5000)],
@@ -55,7 +55,7 @@ def test_every_form_gives_the_same_analysis(tmp_path, form):
 def test_docker25_layout_archive(tmp_path):
     """manifest.json whose Layers point into blobs/sha256, as Docker >= 25 writes."""
     tars = [layer_tar(l) for l in LAYERS]
-    from tests.synth import config_for, sha
+    from tests.support.synth import config_for, sha
     cfg = json.dumps(config_for(tars)).encode()
     out = tmp_path / "d25.tar"
     with tarfile.open(out, "w") as tf:
@@ -217,7 +217,7 @@ def test_blob_digest_mismatch(tmp_path):
 
 def test_diff_id_mismatch_in_archive(tmp_path):
     tars = [layer_tar(l) for l in LAYERS]
-    from tests.synth import config_for
+    from tests.support.synth import config_for
     cfg = config_for(tars)
     cfg["rootfs"]["diff_ids"][0] = "sha256:" + "0" * 64
     p = docker_archive(str(tmp_path / "i.tar"), tars, config=cfg)

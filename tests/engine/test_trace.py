@@ -21,12 +21,15 @@ from click.testing import CliRunner
 
 from slimscope.cli import main
 from slimscope.slim.trace.containers import PREFIX
-from tests import engine as E
-from tests import trace_images as T
+from tests.support import bases
+from tests.support import engine
+from tests.support import images
+from tests.support.engine import named
+from tests.support import trace_images as T
 
 pytestmark = pytest.mark.engine
 
-REPO = str(E.REPO_ROOT)
+REPO = str(engine.REPO_ROOT)
 
 @pytest.fixture(scope="module")
 def busybox_script(engine):
@@ -49,7 +52,7 @@ def out_tag(engine):
     tags = []
 
     def make(name="out"):
-        tags.append(f"slimscope-test/trace-{name}:{uuid.uuid4().hex[:10]}")
+        tags.append(named(f"trace-{name}:{uuid.uuid4().hex[:10]}"))
         return tags[-1]
 
     yield make
@@ -110,7 +113,7 @@ def test_busybox_script_runs_identically(engine, busybox_script, out_tag, tmp_pa
     result, doc2 = _slim(busybox_script, "--keep-from", str(keep), "--tag", again)
     assert result.exit_code == 0, result.output
     assert doc2["trace"]["mode"] == "keep-from"
-    assert E.export_snapshot(again) == E.export_snapshot(tag)
+    assert engine.export_snapshot(again) == engine.export_snapshot(tag)
 
 
 def test_an_insufficient_keep_list_fails_the_replay_and_tags_nothing(engine, busybox_script,
@@ -216,11 +219,11 @@ def test_keep_base_leaves_the_base_layers_whole(engine, busybox_script, out_tag,
     out = tmp_path / "kb.tar"
     result, doc = _slim(busybox_script, "--trace", "--keep-base", "--tag", tag, "-o", str(out))
     assert result.exit_code == 0, result.output
-    base = engine.api.inspect_image(E.BUSYBOX_TAG)["RootFS"]["Layers"]
+    base = engine.api.inspect_image(bases.BUSYBOX_TAG)["RootFS"]["Layers"]
     got = engine.api.inspect_image(tag)["RootFS"]["Layers"]
     assert got[:len(base)] == base and len(got) == len(base) + 1
     assert doc["trace"]["kept_by_reason"]["base"]["paths"] > 100
-    snap = E.export_snapshot(tag)
+    snap = engine.export_snapshot(tag)
     assert "/data/big.bin" not in snap and "/data/small.bin" in snap and "/bin/busybox" in snap
     assert _run(engine, tag) == _run(engine, busybox_script)
 
@@ -248,7 +251,7 @@ def test_probe_script_and_duration_count_as_use(engine, out_tag, tmp_path):
     shown = {p["probe"]: p for p in doc["trace"]["probes"]}
     assert "asked for by the probe script" in shown[f"--probe-script {script}"]["slimmed"]
     assert shown["service"]["same"] and shown["service"]["slimmed"] == "still running"
-    snap = E.export_snapshot(tag)
+    snap = engine.export_snapshot(tag)
     assert "/www/other.txt" in snap and "/www/never.bin" not in snap
 
 
@@ -257,10 +260,10 @@ def test_keep_from_reslims_a_rebuilt_image(engine, busybox_script, out_tag, tmp_
     result, _ = _slim(busybox_script, "--trace", "--tag", out_tag(), "--keep-list", str(keep))
     assert result.exit_code == 0, result.output
     _tag, dockerfile, files, _p, _r = T.TARGETS["busybox"]
-    rebuilt = E.build_image("slimscope-test/trace-busybox:rebuilt",
+    rebuilt = images.build_image(named("trace-busybox:rebuilt"),
                             dockerfile.replace("echo world", "echo rebuilt-world"), files)
     tag = out_tag("rebuilt")
     result, doc = _slim(rebuilt, "--keep-from", str(keep), "--tag", tag)
     assert result.exit_code == 0, result.output
     assert _run(engine, tag) == (0, b"hello from rebuilt-world\n3000\n")
-    assert "/data/big.bin" not in E.export_snapshot(tag)
+    assert "/data/big.bin" not in engine.export_snapshot(tag)

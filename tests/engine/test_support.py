@@ -8,6 +8,7 @@ and the Docker >= 25 re-pack is a consistent OCI layout the engine loads.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -19,13 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from tests import engine as E
+from tests.support import bases, forms, images
+from tests.support import engine as engine_mod
+from tests.support.engine import RUN_ID, REPO_ROOT, cache_dir, export_snapshot, named
 
 SKIP_SLOW = os.environ.get("SLIMSCOPE_SKIP_DEBIAN") == "1"
 ALL_FIXTURES = [
     pytest.param(n, marks=pytest.mark.skipif(SKIP_SLOW, reason="SLIMSCOPE_SKIP_DEBIAN=1"))
     if exp.get("slow") else n
-    for n, (_, _, exp) in E.FIXTURES.items()
+    for n, (_, _, exp) in images.FIXTURES.items()
 ]
 
 
@@ -43,18 +46,50 @@ def test_busybox_base_runs(engine, busybox_image):
     assert out == b"hi\n"
 
 
+def _restamp(engine, ref: str, tag: str, change: str) -> str:
+    """Point `tag` at a new image: `ref` committed with one Dockerfile `change`
+    (labels, the inputs label among them, are kept). Returns its id."""
+    cid = engine.api.create_container(ref, command=["/slimscope-not-run"])["Id"]
+    try:
+        repo, _, t = tag.rpartition(":")
+        return engine.api.commit(cid, repository=repo, tag=t, changes=[change])["Id"]
+    finally:
+        engine.api.remove_container(cid, force=True)
+
+
+@pytest.fixture()
+def own_images(engine):
+    """Ids and tags a test makes; removed afterwards (only these)."""
+    made: list = []
+    yield made
+    for ref in reversed(made):
+        with contextlib.suppress(Exception):
+            engine.api.remove_image(ref, force=True)
+
+
 @pytest.mark.engine
-def test_busybox_base_is_cached(engine, busybox_image):
-    before = engine.api.inspect_image(busybox_image)["Id"]
-    assert E.busybox_base() == busybox_image
-    assert engine.api.inspect_image(busybox_image)["Id"] == before
+def test_busybox_base_is_made_once_per_inputs(engine, busybox_image, own_images):
+    assert engine.api.inspect_image(busybox_image)["Config"]["Labels"][engine_mod.INPUTS_LABEL] \
+        == bases.busybox_inputs()
+    tag = named(f"busybox-{RUN_ID}:base")
+    own_images.append(tag)
+    first = engine.api.inspect_image(bases.busybox_base(tag))["Id"]
+    # an import always makes a new image (its Created time is new): the same
+    # id means the second call saw the label and imported nothing
+    assert engine.api.inspect_image(bases.busybox_base(tag))["Id"] == first
+    # a tag whose label records other inputs is made again
+    stale = _restamp(engine, tag, tag, f"LABEL {engine_mod.INPUTS_LABEL}=stale")
+    own_images.append(first)
+    remade = engine.api.inspect_image(bases.busybox_base(tag))
+    assert remade["Id"] not in (first, stale)
+    assert remade["Config"]["Labels"][engine_mod.INPUTS_LABEL] == bases.busybox_inputs()
 
 
 @pytest.mark.engine
 def test_export_snapshot_of_busybox_base(engine, busybox_image):
-    snap = E.export_snapshot(busybox_image)
+    snap = export_snapshot(busybox_image)
     kind, size, mode, uid, gid, link = snap["/bin/busybox"]
-    assert (kind, size, mode, uid, gid) == ("file", E.BUSYBOX_BIN.stat().st_size, 0o755, 0, 0)
+    assert (kind, size, mode, uid, gid) == ("file", bases.BUSYBOX_BIN.stat().st_size, 0o755, 0, 0)
     assert snap["/bin/sh"] == ("symlink", 0, 0o777, 0, 0, "/bin/busybox")
     assert snap["/tmp"][0] == "dir" and snap["/tmp"][2] == 0o1777
     assert snap["/etc/passwd"][0] == "file"
@@ -70,9 +105,9 @@ def test_export_snapshot_of_busybox_base(engine, busybox_image):
 def test_fixture_final_filesystem_matches_expectations(engine, name):
     """A fixture's `final`/`absent`/`setuid`/`setgid` claims hold in the
     container the engine creates from it (the ground truth)."""
-    tag = E.fixture_image(name)
-    exp = E.FIXTURES[name][2]
-    snap = E.export_snapshot(tag)
+    tag = images.fixture_image(name)
+    exp = images.FIXTURES[name][2]
+    snap = export_snapshot(tag)
     for path, kind in exp.get("final", {}).items():
         assert path in snap, f"{name}: {path} missing from the container"
         assert snap[path][0] == kind, f"{name}: {path} is {snap[path]}"
@@ -95,8 +130,8 @@ def test_fixture_final_filesystem_matches_expectations(engine, name):
 def test_fixture_layers_match_expectations(engine, tmp_path, name):
     """The layer-level claims (layer counts, repeated diff_ids, opaque dirs,
     whiteouts for deleted paths) hold in what `docker save` writes."""
-    tag = E.fixture_image(name)
-    exp = E.FIXTURES[name][2]
+    tag = images.fixture_image(name)
+    exp = images.FIXTURES[name][2]
     attrs = engine.api.inspect_image(tag)
     diff_ids = attrs["RootFS"]["Layers"]
     if "layers" in exp:
@@ -105,7 +140,7 @@ def test_fixture_layers_match_expectations(engine, tmp_path, name):
     if "empty_layers" in exp:
         history = engine.api.history(tag)
         # the engine's history API does not say empty_layer; the config does
-        legacy = E.save_archive(tag, tmp_path / "img.tar")
+        legacy = forms.save_archive(tag, tmp_path / "img.tar")
         with tarfile.open(legacy) as tf:
             cfg = json.load(tf.extractfile(json.load(tf.extractfile("manifest.json"))[0]["Config"]))
         assert sum(1 for h in cfg["history"] if h.get("empty_layer")) == exp["empty_layers"]
@@ -114,7 +149,7 @@ def test_fixture_layers_match_expectations(engine, tmp_path, name):
         r in ("deleted", "opaque") for r in exp.get("reasons", {}).values())
     if not needs_layers:
         return
-    legacy = E.save_archive(tag, tmp_path / "img.tar")
+    legacy = forms.save_archive(tag, tmp_path / "img.tar")
     names = {"/" + m.name for layer in _layer_entries(legacy)[1:] for m in layer}
     for d in exp.get("opaque_dirs", []):
         assert f"{d}/.wh..wh..opq" in names, d
@@ -125,11 +160,24 @@ def test_fixture_layers_match_expectations(engine, tmp_path, name):
 
 
 @pytest.mark.engine
-def test_fixture_rebuild_is_skipped(engine):
-    tag = E.fixture_image("hidden-deletion")
-    before = engine.api.inspect_image(tag)["Id"]
-    assert E.fixture_image("hidden-deletion") == tag
-    assert engine.api.inspect_image(tag)["Id"] == before
+def test_build_is_skipped_while_the_inputs_are_the_same(engine, busybox_image, own_images):
+    tag = named(f"rebuild-{RUN_ID}:latest")
+    dockerfile = f"FROM {busybox_image}\nCOPY f /f\n"
+    own_images.append(tag)
+    built = engine.api.inspect_image(images.build_image(tag, dockerfile, {"f": "one"}))["Id"]
+    own_images.append(built)
+    # Move the tag to another image carrying the same inputs label. A build
+    # would move it back (the engine's layer cache gives the same image);
+    # build_image must see the label and leave the tag alone.
+    other = _restamp(engine, tag, tag, "ENV SLIMSCOPE_TEST_RESTAMPED=1")
+    assert other != built
+    assert images.build_image(tag, dockerfile, {"f": "one"}) == tag
+    assert engine.api.inspect_image(tag)["Id"] == other
+    # a changed context file is a changed input: built again
+    images.build_image(tag, dockerfile, {"f": "two"})
+    again = engine.api.inspect_image(tag)
+    assert again["Id"] not in (built, other)
+    assert export_snapshot(tag)["/f"][1] == len("two")
 
 
 def _layer_entries(save_tar: Path) -> list[list[tarfile.TarInfo]]:
@@ -145,22 +193,22 @@ def _layer_entries(save_tar: Path) -> list[list[tarfile.TarInfo]]:
 @pytest.mark.engine
 def test_opaque_dir_is_an_opaque_whiteout(engine, tmp_path):
     """overlay2 records `rm -rf /d && mkdir /d` as d/ + d/.wh..wh..opq."""
-    E.save_archive(E.fixture_image("opaque-dir"), tmp_path / "img.tar")
+    forms.save_archive(images.fixture_image("opaque-dir"), tmp_path / "img.tar")
     last = [m.name for m in _layer_entries(tmp_path / "img.tar")[-1]]
     assert "d/.wh..wh..opq" in last and "d/c" in last
 
 
 @pytest.mark.engine
 def test_save_forms_hold_the_same_layers(engine, tmp_path):
-    tag = E.fixture_image("chmod-dup")
-    legacy = E.save_archive(tag, tmp_path / "img.tar")
-    gz = E.save_gzip(tag, tmp_path / "img.tar.gz")
+    tag = images.fixture_image("chmod-dup")
+    legacy = forms.save_archive(tag, tmp_path / "img.tar")
+    gz = forms.save_gzip(tag, tmp_path / "img.tar.gz")
     with gzip.open(gz) as fh:
         assert fh.read() == legacy.read_bytes()
     diff_ids = engine.api.inspect_image(tag)["RootFS"]["Layers"]
 
     for compression, magic in (("gzip", b"\x1f\x8b"), ("zstd", b"\x28\xb5\x2f\xfd")):
-        layout = E.oci_layout(tag, tmp_path / f"oci-{compression}", compression=compression)
+        layout = forms.oci_layout(tag, tmp_path / f"oci-{compression}", compression=compression)
         index = json.loads((layout / "index.json").read_text())
         mdesc = index["manifests"][0]
         assert mdesc["annotations"]["org.opencontainers.image.ref.name"] == "latest"
@@ -173,7 +221,7 @@ def test_save_forms_hold_the_same_layers(engine, tmp_path):
             assert blob.startswith(magic), (compression, layer["mediaType"])
             assert layer["mediaType"].endswith("+" + compression)
 
-    archive = E.oci_archive(tag, tmp_path / "img.oci.tar", compression="zstd")
+    archive = forms.oci_archive(tag, tmp_path / "img.oci.tar", compression="zstd")
     with tarfile.open(archive) as tf:
         names = set(tf.getnames())
     assert {"oci-layout", "index.json"} <= {n.lstrip("./") for n in names}
@@ -192,17 +240,17 @@ def _check_docker25_layout(path: Path, legacy: Path) -> dict:
             assert _sha256(data) == name.rsplit("/", 1)[1], name
     assert json.loads(files["oci-layout"]) == {"imageLayoutVersion": "1.0.0"}
     index = json.loads(files["index.json"])
-    assert index["mediaType"] == E.MT_INDEX
+    assert index["mediaType"] == forms.MT_INDEX
     (mdesc,) = index["manifests"]
     manifest_blob = files["blobs/sha256/" + mdesc["digest"][7:]]
     assert mdesc["size"] == len(manifest_blob)
     manifest = json.loads(manifest_blob)
-    assert manifest["mediaType"] == E.MT_MANIFEST == mdesc["mediaType"]
+    assert manifest["mediaType"] == forms.MT_MANIFEST == mdesc["mediaType"]
     config_blob = files["blobs/sha256/" + manifest["config"]["digest"][7:]]
     assert manifest["config"]["size"] == len(config_blob)
     config = json.loads(config_blob)
     layer_digests = [d["digest"] for d in manifest["layers"]]
-    assert all(d["mediaType"] == E.MT_LAYER for d in manifest["layers"])
+    assert all(d["mediaType"] == forms.MT_LAYER for d in manifest["layers"])
     assert layer_digests == config["rootfs"]["diff_ids"]
     for d in manifest["layers"]:
         assert len(files["blobs/sha256/" + d["digest"][7:]]) == d["size"]
@@ -228,8 +276,8 @@ def _check_docker25_layout(path: Path, legacy: Path) -> dict:
 @pytest.mark.engine
 @pytest.mark.parametrize("name", ["links", "dup-layer", "opaque-dir"])
 def test_repack_docker25_is_consistent(engine, tmp_path, name):
-    legacy = E.save_archive(E.fixture_image(name), tmp_path / "legacy.tar")
-    out = E.repack_docker25(legacy, tmp_path / "docker25.tar")
+    legacy = forms.save_archive(images.fixture_image(name), tmp_path / "legacy.tar")
+    out = forms.repack_docker25(legacy, tmp_path / "docker25.tar")
     parts = _check_docker25_layout(out, legacy)
     if name == "dup-layer":
         ids = parts["config"]["rootfs"]["diff_ids"]
@@ -243,7 +291,7 @@ def test_repack_docker25_is_consistent(engine, tmp_path, name):
 # Layers of their own (unique content), so that removing this image really
 # removes its layers and `docker load` must read them back from the blobs.
 REPACK_LOAD_DOCKERFILE = (
-    f"FROM {E.BUSYBOX_TAG}\n"
+    f"FROM {bases.BUSYBOX_TAG}\n"
     "COPY same.bin /same.bin\n"
     "RUN echo repack-load > /marker && mkdir /h && echo a > /h/a && ln /h/a /h/b\n"
     "COPY same.bin /same.bin\n"
@@ -252,13 +300,13 @@ REPACK_LOAD_DOCKERFILE = (
 
 @pytest.mark.engine
 def test_repack_docker25_loads_into_the_engine(engine, tmp_path):
-    tag = "slimscope-test/repack-load:latest"
-    files = {"same.bin": E.noise(3000, "repack-load")}
-    E.build_image(tag, REPACK_LOAD_DOCKERFILE, files)
+    tag = named("repack-load:latest")
+    files = {"same.bin": images.noise(3000, "repack-load")}
+    images.build_image(tag, REPACK_LOAD_DOCKERFILE, files)
     image_id = engine.api.inspect_image(tag)["Id"]
-    before = E.export_snapshot(tag)
-    legacy = E.save_archive(tag, tmp_path / "legacy.tar")
-    out = E.repack_docker25(legacy, tmp_path / "docker25.tar")
+    before = export_snapshot(tag)
+    legacy = forms.save_archive(tag, tmp_path / "legacy.tar")
+    out = forms.repack_docker25(legacy, tmp_path / "docker25.tar")
     _check_docker25_layout(out, legacy)
 
     # Debian's engine 20.10 loads it: its loader follows manifest.json, whose
@@ -268,19 +316,19 @@ def test_repack_docker25_loads_into_the_engine(engine, tmp_path):
     with open(out, "rb") as fh:
         list(engine.api.load_image(fh))
     assert engine.api.inspect_image(tag)["Id"] == image_id
-    assert E.export_snapshot(tag) == before
+    assert export_snapshot(tag) == before
 
 
 def test_repack_docker25_full_reference():
-    assert E.full_reference("busybox:1") == "docker.io/library/busybox:1"
-    assert E.full_reference("a/b:c") == "docker.io/a/b:c"
-    assert E.full_reference("localhost:5000/a:t") == "localhost:5000/a:t"
-    assert E.full_reference("reg.io/a/b") == "reg.io/a/b:latest"
+    assert forms.full_reference("busybox:1") == "docker.io/library/busybox:1"
+    assert forms.full_reference("a/b:c") == "docker.io/a/b:c"
+    assert forms.full_reference("localhost:5000/a:t") == "localhost:5000/a:t"
+    assert forms.full_reference("reg.io/a/b") == "reg.io/a/b:latest"
 
 
 def test_noise_is_reproducible_and_incompressible():
-    a = E.noise(10000, "x")
-    assert a == E.noise(10000, "x") and a != E.noise(10000, "y") and len(a) == 10000
+    a = images.noise(10000, "x")
+    assert a == images.noise(10000, "x") and a != images.noise(10000, "y") and len(a) == 10000
     assert len(gzip.compress(a)) > 9900
 
 
@@ -288,17 +336,24 @@ def test_noise_is_reproducible_and_incompressible():
                     reason="SLIMSCOPE_SKIP_DEBIAN=1")
 @pytest.mark.engine
 def test_apt_works_in_builds_on_debian_base(engine, tmp_path):
-    """The debootstrap base is a real Debian: apt-get works inside docker build."""
-    tag = E.build_image(
-        "slimscope-test/apt-check:latest",
-        f"FROM {E.DEBIAN_TAG}\n"
-        "RUN apt-get update && apt-get install -y --no-install-recommends file\n")
-    out = engine.containers.run(tag, ["file", "--brief", "/bin/dash"], remove=True)
-    assert b"ELF" in out
-    assert Path(E.cache_dir(), "debian-bookworm-minbase.tar.gz").is_file()
+    """The debootstrap base is a real Debian: apt-get works inside docker build.
+    The apt fixture is that build (other tests read it too: it is made once)."""
+    tag = images.fixture_image("apt-libc-dev")
+    # dpkg's own record, read from a created container's filesystem (a run's
+    # output of a process this short came back empty now and then)
+    cid = engine.api.create_container(tag, command=["/slimscope-not-run"])["Id"]
+    try:
+        stream, _ = engine.api.get_archive(cid, "/var/lib/dpkg/status")
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tf:
+            status = tf.extractfile("status").read().decode()
+    finally:
+        engine.api.remove_container(cid, force=True)
+    stanza = next(s for s in status.split("\n\n") if s.startswith("Package: libc6-dev\n"))
+    assert "\nStatus: install ok installed\n" in stanza
+    assert Path(cache_dir(), "debian-bookworm-minbase.tar.gz").is_file()
 
 
-SAMPLES = E.REPO_ROOT / "sample-images"
+SAMPLES = REPO_ROOT / "sample-images"
 
 
 def _blob_check(read, names) -> dict:
@@ -352,8 +407,8 @@ def test_sample_demo_tar_is_the_demo_fixture(engine):
     """demo.tar, loaded into the engine, shows what FIXTURES["demo"] claims."""
     with open(SAMPLES / "demo.tar", "rb") as fh:
         list(engine.api.load_image(fh))
-    snap = E.export_snapshot("slimscope-sample/demo:latest")
-    exp = E.FIXTURES["demo"][2]
+    snap = export_snapshot("slimscope-sample/demo:latest")
+    exp = images.FIXTURES["demo"][2]
     for path, kind in exp["final"].items():
         assert snap[path][0] == kind, path
     for path in exp["absent"]:
@@ -361,4 +416,4 @@ def test_sample_demo_tar_is_the_demo_fixture(engine):
     assert snap["/usr/local/bin/demo-suid"][2] == 0o4755
     assert snap["/app/twin"][1] == 12000
     # and a fresh build of the fixture shows the very same tree
-    assert E.export_snapshot(E.fixture_image("demo")) == snap
+    assert export_snapshot(images.fixture_image("demo")) == snap

@@ -14,7 +14,9 @@ from click.testing import CliRunner
 
 from slimscope.core.analysis import analyze
 from slimscope.cli import main
-from tests.engine import REPO_ROOT, fixture_image, save_archive
+from tests.support.engine import REPO_ROOT
+from tests.support.forms import save_archive
+from tests.support.images import fixture_image
 
 DEMO = REPO_ROOT / "sample-images" / "demo.tar"
 DEMO_OCI = REPO_ROOT / "sample-images" / "demo-oci"

@@ -16,7 +16,7 @@ from slimscope.image.model import Options
 from slimscope.image.reference import load_image
 from slimscope.errors import BadInput
 from slimscope.index.cache import IndexCache
-from tests.synth import docker_archive, layer_tar, oci_archive, oci_layout
+from tests.support.synth import docker_archive, layer_tar, oci_archive, oci_layout
 
 # Enough layers and entries for the workers to share, small enough to stay fast.
 LAYERS = [

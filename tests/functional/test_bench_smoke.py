@@ -11,7 +11,7 @@ import sys
 
 from slimscope.core.analysis import analyze
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "bench"))
 
 import gen  # noqa: E402
