@@ -43,7 +43,7 @@ The slimmed image is then run with the same probes and must answer the same
 @click.option("--name", metavar="NAME[:TAG]",
               help="The name the -o output carries (default: --tag, else the source's name).")
 @click.option("--via", type=click.Choice(["engine", "offline"]),
-              help="export/import through the engine, or rewrite the layers offline "
+              help="export the filesystem through the engine, or rewrite the layers offline "
                    "(default: engine when IMAGE is in the engine, else offline).")
 @click.option("--keep-base", is_flag=True,
               help="Keep the base image's layers as they are; squash only the layers above.")

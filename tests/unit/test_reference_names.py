@@ -4,7 +4,6 @@ read. Each case here was a wrong image or a message not meant for users before."
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import os
