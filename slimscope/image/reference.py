@@ -143,12 +143,17 @@ def open_source(name: str) -> Source:
     return source_for(parse_reference(name), name)
 
 
+def check_choice(image: Optional[str], platform: Optional[str]) -> None:
+    """--image and --platform, as given, before anything is read."""
+    if image is not None and not image.strip():
+        raise BadInput("--image is empty: give the name or tag of the image to read")
+    if platform is not None:
+        check_platform(platform)
+
+
 def selected(ref: Reference, opts: Options) -> Options:
     """The options with what the name picks (`oci:DIR:TAG`) as --image, checked."""
-    if opts.image is not None and not opts.image.strip():
-        raise BadInput("--image is empty: give the name or tag of the image to read")
-    if opts.platform is not None:
-        check_platform(opts.platform)
+    check_choice(opts.image, opts.platform)
     if ref.image is None:
         return opts
     if opts.image and opts.image != ref.image:

@@ -210,3 +210,15 @@ def test_empty_output_and_platform_are_refused(args):
     assert got.returncode == 2, got.stdout[-300:]
     line, = got.stderr.decode().splitlines()
     assert "is empty" in line
+
+
+def test_a_malformed_platform_is_said_by_ci_in_its_junit_and_by_tui_before_its_window(tmp_path):
+    junit = tmp_path / "j.xml"
+    got = _cli("ci", "sample-images/demo.tar", "--platform", "bogus", "--junit", str(junit),
+               env=NO_ENGINE)
+    assert got.returncode == 2 and "--platform wants OS/ARCH" in got.stderr.decode()
+    assert "--platform wants OS/ARCH" in junit.read_text()
+    got = _cli("tui", "sample-images/demo.tar", "--platform", "bogus", env=NO_ENGINE)
+    assert got.returncode == 2
+    assert got.stderr.decode().splitlines() == [
+        "slimscope: --platform wants OS/ARCH[/VARIANT] (e.g. linux/amd64), got 'bogus'"]
