@@ -25,15 +25,16 @@ ARCHIVE, OCI_DIR, DAEMON, PIPE = "archive", "oci", "daemon", "pipe"
 # The engine's reference grammar (distribution/reference): an optional registry host,
 # then lower-case path components, then an optional tag and/or digest.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 _ENGINE_REF = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
-                         r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?")
+                         rf"(?:@{_DIGEST})?")
 
 
 @dataclass(frozen=True)
 class Reference:
     """What a name says to read, before anything is opened."""
 
-    transport: str   # ARCHIVE, OCI_DIR or DAEMON
+    transport: str   # ARCHIVE, OCI_DIR, DAEMON or PIPE
     value: str       # the path, or the engine's reference
     bare: bool       # named without a prefix
     image: Optional[str] = None  # which image of the archive or layout the name picks
@@ -80,13 +81,7 @@ def parse_reference(name: str) -> Reference:
         return Reference(ARCHIVE, name, True)
     if "/" in name and (name.startswith((".", "/")) or name.endswith((".tar", ".tgz", ".gz"))):
         raise BadInput(f"no such file: {name}")
-    if not _ENGINE_REF.fullmatch(_without_registry(name)):
-        raise BadInput(f"no such file: {name}, and {name!r} is not a valid image reference "
-                       "either (lower case letters, digits, '.', '_', '-' and '/', then an "
-                       "optional :TAG or @DIGEST)" if looks_like_path(name) else
-                       f"{name!r} is not a valid image reference: lower case letters, "
-                       "digits, '.', '_', '-' and '/', then an optional :TAG or @DIGEST")
-    return Reference(DAEMON, name, True)
+    return Reference(DAEMON, _engine_ref(name, looks_like_path(name)), True)
 
 
 def _without_registry(name: str) -> str:
@@ -98,12 +93,16 @@ def _without_registry(name: str) -> str:
     return name
 
 
-def _engine_ref(name: str) -> str:
+def _engine_ref(name: str, path_like: bool = False) -> str:
+    """The name, when the engine could take it as a reference (else its raw 400 text
+    would be the answer)."""
     if not name:
         raise BadInput("an empty image name after the transport prefix")
     if not _ENGINE_REF.fullmatch(_without_registry(name)):
-        raise BadInput(f"{name!r} is not a valid image reference: lower case letters, digits, "
-                       "'.', '_', '-' and '/', then an optional :TAG or @DIGEST")
+        what = (f"no such file: {name}, and it is not" if path_like else
+                f"{name!r} is not")
+        raise BadInput(f"{what} a valid image reference: lower case letters, digits, '.', "
+                       "'_', '-' and '/', then an optional :TAG or @DIGEST")
     return name
 
 
@@ -124,7 +123,7 @@ def _split_selection(rest: str) -> tuple[str, Optional[str]]:
             return head, tail
 
 
-def source_for(ref: Reference, name: str = "") -> Source:
+def source_for(ref: Reference) -> Source:
     """The source a parsed name says to read; nothing is read yet."""
     if ref.transport == ARCHIVE:
         return ArchiveSource(ref.value)
@@ -135,12 +134,12 @@ def source_for(ref: Reference, name: str = "") -> Source:
     if not ref.bare:
         _engine_ref(ref.value)   # a bare name was checked as it was parsed
     return DaemonSource(ref.value, bare=ref.bare,
-                        path_like=ref.bare and looks_like_path(name or ref.value))
+                        path_like=ref.bare and looks_like_path(ref.value))
 
 
 def open_source(name: str) -> Source:
     """The source a name says to read; nothing is read yet."""
-    return source_for(parse_reference(name), name)
+    return source_for(parse_reference(name))
 
 
 def check_choice(image: Optional[str], platform: Optional[str]) -> None:
@@ -164,4 +163,4 @@ def selected(ref: Reference, opts: Options) -> Options:
 
 def load_image(name: str, opts: Optional[Options] = None) -> Image:
     ref = parse_reference(name)
-    return source_for(ref, name).load(selected(ref, opts or Options()))
+    return source_for(ref).load(selected(ref, opts or Options()))
