@@ -28,8 +28,8 @@ STDIN = "-"
 class _Tee(io.RawIOBase):
     """Reads the pipe and keeps a copy of every byte read."""
 
-    def __init__(self, pipe: IO[bytes], copy: IO[bytes]):
-        self._pipe, self._copy = pipe, copy
+    def __init__(self, pipe: IO[bytes], copy: IO[bytes], owned: bool):
+        self._pipe, self._copy, self._owned = pipe, copy, owned
 
     def readable(self) -> bool:
         return True
@@ -43,6 +43,8 @@ class _Tee(io.RawIOBase):
 
     def close(self) -> None:
         self._copy.flush()
+        if self._owned:   # a FIFO we opened; stdin stays the process's
+            self._pipe.close()
         super().close()
 
 
@@ -87,4 +89,4 @@ class StreamSource(TarStreamSource):
             except OSError as e:
                 raise BadInput(f"cannot read {self.path}: {e.strerror}") from None
         self._copy = tempfile.TemporaryFile(prefix="slimscope-stdin-")
-        return _Tee(pipe, self._copy)
+        return _Tee(pipe, self._copy, owned=self.path != STDIN)
