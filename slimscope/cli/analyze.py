@@ -6,7 +6,7 @@ import json
 
 import click
 
-from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis
+from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis, not_empty
 
 ANALYZE_HELP = """Where every byte of IMAGE goes: layers, waste, hidden secrets, hints.
 
@@ -31,7 +31,7 @@ Examples:
               help="How many rows in the largest-files, waste and hint lists.")
 @click.option("--compressed", is_flag=True,
               help="Measure the push size of layers stored uncompressed (gzip, as a push would).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), callback=not_empty,
               help="Write the report to this file instead of stdout.")
 @image_options
 def analyze(image, fmt, files, top, compressed, output, image_sel, platform, no_hash, no_cache):

@@ -9,10 +9,18 @@ import sys
 
 import click
 
-SOURCES_HELP = """IMAGE is any of: a `docker save` archive (plain or gzip), an OCI layout
-directory, an OCI archive, or an image in the local Docker engine. Prefixes force
-the kind: docker-archive:PATH, oci:DIR, oci-archive:PATH, docker-daemon:REF."""
+SOURCES_HELP = """IMAGE is any of: a `docker save` archive (plain or gzip; - reads one
+from stdin), an OCI layout directory, an OCI archive, or an image in the local
+Docker engine. Prefixes force the kind: docker-archive:PATH[:NAME:TAG],
+oci:DIR[:TAG], oci-archive:PATH[:TAG], docker-daemon:REF."""
 
+
+def not_empty(ctx, param, value):
+    """A file option given as '' names no file: say so rather than print to stdout."""
+    if value is not None and not str(value).strip():
+        from slimscope.errors import BadInput
+        raise BadInput(f"{param.opts[-1]} is empty: give a path (or leave the option out)")
+    return value
 
 
 def image_options(f):

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis
+from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis, not_empty
 from slimscope.fileio import write_atomic
 
 DIFF_HELP = """What changed between OLD and NEW: totals, layers, directories and files.
@@ -35,7 +35,7 @@ Examples:
               help="How many directories and files to list (JSON: all when not given).")
 @click.option("--depth", default=3, show_default=True, type=click.IntRange(1),
               help="How deep to total directories.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", type=click.Path(dir_okay=False), callback=not_empty,
               help="Write the report to this file instead of stdout.")
 @image_options
 def diff(old, new, fmt, top, depth, output, image_sel, platform, no_hash, no_cache):

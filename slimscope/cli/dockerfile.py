@@ -6,7 +6,7 @@ import os
 
 import click
 
-from slimscope.cli.common import default_dockerfile, measured
+from slimscope.cli.common import default_dockerfile, measured, not_empty
 from slimscope.errors import BadInput, CheckFailed
 
 DOCKERFILE_HELP = """Write a smaller multi-stage Dockerfile for PATH (default ./Dockerfile).
@@ -34,7 +34,7 @@ Examples:
 @click.option("--image", metavar="IMAGE",
               help="The image built from PATH: measures every change (any source analyze reads).")
 @click.option("--base", metavar="IMAGE", help="Base of the runtime stage (default: the original base).")
-@click.option("-o", "--output", metavar="OUT", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", metavar="OUT", type=click.Path(dir_okay=False), callback=not_empty,
               help="Write the generated Dockerfile here (default: stdout).")
 @click.option("--force", is_flag=True, help="Replace OUT when it exists.")
 @click.option("--verify", is_flag=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from slimscope.cli.common import default_dockerfile, measured
+from slimscope.cli.common import default_dockerfile, measured, not_empty
 from slimscope.errors import BadInput
 
 LINT_HELP = """Size, correctness and reproducibility findings of the Dockerfile PATH
@@ -52,7 +52,7 @@ def _rule_table() -> str:
 @click.option("--image", metavar="IMAGE", help="The image built from PATH: measure each finding.")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), default="text",
               show_default=True, help="Output format (hadolint's tty/codeclimate names accepted).")
-@click.option("-o", "--output", metavar="OUT", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", metavar="OUT", type=click.Path(dir_okay=False), callback=not_empty,
               help="Write the report here instead of stdout.")
 @click.option("--ignore", "ignores", metavar="RULE", multiple=True,
               help="Skip a rule (slimscope id or hadolint DLxxxx id); repeatable.")

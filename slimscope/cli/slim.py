@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis
+from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis, not_empty
 from slimscope.slim import pipeline
 
 SLIM_HELP = """Rewrite IMAGE smaller, prove the result still matches, report where the bytes went.
@@ -39,11 +39,11 @@ The slimmed image is then run with the same probes and must answer the same
 @click.command(help=SLIM_HELP)
 @click.argument("image")
 @click.option("--tag", "tag", metavar="NAME[:TAG]", help="Tag the slimmed image in the engine.")
-@click.option("-o", "--output", "out", type=click.Path(), help="Write the slimmed image here.")
+@click.option("-o", "--output", "out", type=click.Path(), callback=not_empty, help="Write the slimmed image here.")
 @click.option("--name", metavar="NAME[:TAG]",
               help="The name the -o output carries (default: --tag, else the source's name).")
 @click.option("--via", type=click.Choice(["engine", "offline"]),
-              help="export/import through the engine, or rewrite the layers offline "
+              help="export the filesystem through the engine, or rewrite the layers offline "
                    "(default: engine when IMAGE is in the engine, else offline).")
 @click.option("--keep-base", is_flag=True,
               help="Keep the base image's layers as they are; squash only the layers above.")

@@ -23,10 +23,12 @@ w waste list, d details, e/c expand/collapse all, ? help, q quit.
 """ + SOURCES_HELP
 
 
-def check_source(image: str) -> None:
-    """Fail fast (one line, exit 2) on a name no source can open, before the app starts."""
-    from slimscope.image.reference import open_source
+def check_source(image: str, image_sel=None, platform=None) -> None:
+    """Fail fast (one line, exit 2) on a name no source can open, or a malformed --image
+    or --platform, before the app starts."""
+    from slimscope.image.reference import check_choice, open_source
 
+    check_choice(image_sel, platform)
     open_source(image).check()
 
 
@@ -34,7 +36,7 @@ def check_source(image: str) -> None:
 @click.argument("image")
 @image_options
 def tui(image, image_sel, platform, no_hash, no_cache):
-    check_source(image)
+    check_source(image, image_sel, platform)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise BadInput("slimscope tui needs a terminal; for a report use `slimscope analyze "
                        f"{image}`")

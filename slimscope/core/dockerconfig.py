@@ -1,5 +1,5 @@
 """An image config as Dockerfile instructions: the one emitter, for the Dockerfile
-generator's image-driven rewrite and for slim's `import --change` and fixup build.
+generator's image-driven rewrite.
 
 Every value is written so that Docker reads back what the config holds: JSON arrays
 for exec forms, double-quoted words with `\\`, `"` and `$` escaped for ENV and LABEL,

@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 class DaemonSource(TarStreamSource):
     """An image in the local Docker engine, streamed through `docker save`."""
 
-    def __init__(self, ref: str, bare: bool = False):
+    def __init__(self, ref: str, bare: bool = False, path_like: bool = False):
         self.ref = ref
         self.bare = bare  # named without a prefix: it may as well have been a mistyped path
+        self.path_like = path_like  # and it looks like one (a '/', a .tar ending)
         self.reference = ref
         self.where = f"docker-daemon:{ref}"
         self._client: Optional[DockerClient] = None
@@ -38,6 +39,9 @@ class DaemonSource(TarStreamSource):
             try:
                 self._client = engine_client()
             except EngineUnavailable as e:
+                if self.path_like:
+                    raise EngineUnavailable(f"no such file: {self.ref}, and {e} to look it up "
+                                            "as an image") from None
                 if self.bare:
                     raise EngineUnavailable(f"{self.ref!r} is not a file or directory, and {e} "
                                             "to look it up as an image") from None
@@ -50,6 +54,9 @@ class DaemonSource(TarStreamSource):
         try:
             img = self.client().images.get(self.ref)
         except docker.errors.ImageNotFound:
+            if self.path_like:
+                raise BadInput(f"no such file: {self.ref}, and no image {self.ref!r} in the "
+                               "Docker engine") from None
             raise BadInput(f"no image {self.ref!r} in the Docker engine") from None
         except docker.errors.APIError as e:
             raise BadInput(f"the Docker engine refused {self.ref!r}: {short_error(e)}") from None

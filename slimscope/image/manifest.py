@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import platform as _platform
+import re
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from slimscope.errors import BadInput
@@ -46,13 +47,42 @@ def _platform_str(p: JSONObject) -> str:
     return s + (f"/{p['variant']}" if p.get("variant") else "")
 
 
+_PLATFORM = re.compile(r"[a-z0-9_.-]+/[a-z0-9_.-]+(?:/[a-z0-9_.-]+)?")
+
+
+def check_platform(want: str) -> None:
+    """A --platform value must have the form OS/ARCH[/VARIANT], whatever the image."""
+    if not want:
+        raise BadInput("--platform is empty: give OS/ARCH[/VARIANT], e.g. linux/amd64")
+    if not _PLATFORM.fullmatch(want):
+        raise BadInput(f"--platform wants OS/ARCH[/VARIANT] (e.g. linux/amd64), got {want!r}")
+
+
 def _platform_matches(p: JSONObject, want: str) -> bool:
+    check_platform(want)
     parts = want.split("/")
-    if len(parts) < 2:
-        raise BadInput(f"--platform wants OS/ARCH[/VARIANT], got {want!r}")
     if p.get("os") != parts[0] or p.get("architecture") != parts[1]:
         return False
     return len(parts) < 3 or p.get("variant", "") == parts[2]
+
+
+def check_config_platform(res: Resolved, opts: Options, where: str) -> Resolved:
+    """An image chosen without a platform list (a single manifest, a docker archive) is
+    of the platform its config says: a --platform it does not match is refused."""
+    if opts.platform is None:
+        return res
+    cfg = res.config
+    have = {k: cfg.get(k) for k in ("os", "architecture", "variant")
+            if isinstance(cfg.get(k), str) and cfg.get(k)}
+    if "os" not in have or "architecture" not in have:
+        return res   # the config does not say: nothing to hold it against
+    want = opts.platform.split("/")
+    fits = want[0] == have["os"] and want[1] == have["architecture"] and (
+        len(want) < 3 or "variant" not in have or want[2] == have["variant"])
+    if not fits:
+        raise BadInput(f"{where}: no image for platform {opts.platform}; it is "
+                       f"{_platform_str(have)}")
+    return res
 
 
 def _ref_names(desc: JSONObject) -> list[str]:
@@ -85,7 +115,8 @@ def resolve_oci(read_blob: ReadBlob, index: JSONObject, opts: Options, where: st
         names_seen = sorted({_ref_names(m)[0] for m in named})
         raise BadInput(f"{where} holds several images, pick one with --image: {', '.join(names_seen)}")
     reference = _ref_names(named[0])[0] if named else where
-    return _descend(read_blob, candidates, opts, where, reference, depth=0)
+    return check_config_platform(_descend(read_blob, candidates, opts, where, reference, depth=0),
+                                 opts, where)
 
 
 def _descend(read_blob: ReadBlob, descs: Sequence[JSONObject], opts: Options, where: str,
@@ -145,8 +176,9 @@ def resolve_docker_manifest(manifest: JSONObject | list[Any], blobs: Mapping[str
     config = json_object(blobs[cfg_name], f"{where}: {cfg_name}")
     layer_names = list(m.get("Layers") or [])
     tags = m.get("RepoTags") or []
-    return Resolved(tags[0] if tags else where, sha256_digest(blobs[cfg_name]), config,
-                    layer_names, ["" for _ in layer_names], ["" for _ in layer_names])
+    return check_config_platform(
+        Resolved(tags[0] if tags else where, sha256_digest(blobs[cfg_name]), config,
+                 layer_names, ["" for _ in layer_names], ["" for _ in layer_names]), opts, where)
 
 
 def check_diff_ids(res: Resolved, indexes: Sequence[LayerIndex], where: str) -> None:

@@ -1,46 +1,78 @@
 """The one reading of what the user named: skopeo-style transport prefixes
 (`docker-archive:PATH`, `oci:DIR`, `oci-archive:PATH`, `docker-daemon:REF`), or a
-bare argument that is a path if it exists, else an engine reference."""
+bare argument that is a path if it exists, else an engine reference. `-` (or any
+pipe) is an archive read from stdin. A name may also pick one image of what it
+opens, as skopeo's do: `oci:DIR:TAG`, `docker-archive:PATH:NAME:TAG`."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+import stat
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from slimscope.errors import BadInput
 from slimscope.image.archive import ArchiveSource
 from slimscope.image.daemon import DaemonSource
+from slimscope.image.manifest import check_platform
 from slimscope.image.model import Image, Options, Source
 from slimscope.image.oci import OCIDirSource
+from slimscope.image.stream import STDIN, StreamSource
 
-ARCHIVE, OCI_DIR, DAEMON = "archive", "oci", "daemon"
+ARCHIVE, OCI_DIR, DAEMON, PIPE = "archive", "oci", "daemon", "pipe"
+
+# The engine's reference grammar (distribution/reference): an optional registry host,
+# then lower-case path components, then an optional tag and/or digest.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+_ENGINE_REF = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
+                         rf"(?:@{_DIGEST})?")
 
 
 @dataclass(frozen=True)
 class Reference:
     """What a name says to read, before anything is opened."""
 
-    transport: str   # ARCHIVE, OCI_DIR or DAEMON
+    transport: str   # ARCHIVE, OCI_DIR, DAEMON or PIPE
     value: str       # the path, or the engine's reference
     bare: bool       # named without a prefix
+    image: Optional[str] = None  # which image of the archive or layout the name picks
+
+
+def looks_like_path(name: str) -> bool:
+    return "/" in name or name.endswith((".tar", ".tgz", ".gz"))
+
+
+def _is_pipe(path: str) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def parse_reference(name: str) -> Reference:
     """Read a name as skopeo would; refuse, in one line, a path that is not there."""
+    if not name:
+        raise BadInput("an empty image name: give an archive, an OCI layout directory, - for "
+                       "stdin, or an image in the engine")
     prefix, sep, rest = name.partition(":")
     if sep and prefix in ("docker-archive", "oci-archive"):
-        path = _strip_ref_suffix(rest)
+        path, image = _split_selection(rest)
+        if path == STDIN or _is_pipe(path):
+            return Reference(PIPE, path, False, image)
         if not os.path.isfile(path):
             raise BadInput(f"no such archive: {path}")
-        return Reference(ARCHIVE, path, False)
+        return Reference(ARCHIVE, path, False, image)
     if sep and prefix == "oci":
-        path = _strip_ref_suffix(rest)
+        path, image = _split_selection(rest)
         if not os.path.isdir(path):
             raise BadInput(f"no such OCI layout directory: {path}")
-        return Reference(OCI_DIR, path, False)
+        return Reference(OCI_DIR, path, False, image)
     if sep and prefix in ("docker-daemon", "docker"):
         return Reference(DAEMON, rest.lstrip("/"), False)
+    if name == STDIN or _is_pipe(name):
+        return Reference(PIPE, name, True)
     if os.path.isdir(name):
         return Reference(OCI_DIR, name, True)
     if os.path.exists(name):
@@ -49,26 +81,86 @@ def parse_reference(name: str) -> Reference:
         return Reference(ARCHIVE, name, True)
     if "/" in name and (name.startswith((".", "/")) or name.endswith((".tar", ".tgz", ".gz"))):
         raise BadInput(f"no such file: {name}")
-    return Reference(DAEMON, name, True)
+    return Reference(DAEMON, _engine_ref(name, looks_like_path(name)), True)
 
 
-def _strip_ref_suffix(path: str) -> str:
-    # `oci:DIR:TAG` and `docker-archive:PATH:REF` as skopeo writes them.
-    if os.path.exists(path):
-        return path
-    head, sep, _ = path.rpartition(":")
-    return head if sep and os.path.exists(head) else path
+def _without_registry(name: str) -> str:
+    # The first component is a registry host when the engine would read it as one.
+    head, sep, rest = name.partition("/")
+    if sep and (any(c in head for c in ".:") or head == "localhost" or head.lower() != head):
+        if re.fullmatch(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]+)?", head):
+            return rest
+    return name
 
 
-def open_source(name: str) -> Source:
-    """The source a name says to read; nothing is read yet."""
-    ref = parse_reference(name)
+def _engine_ref(name: str, path_like: bool = False) -> str:
+    """The name, when the engine could take it as a reference (else its raw 400 text
+    would be the answer)."""
+    if not name:
+        raise BadInput("an empty image name after the transport prefix")
+    if not _ENGINE_REF.fullmatch(_without_registry(name)):
+        what = (f"no such file: {name}, and it is not" if path_like else
+                f"{name!r} is not")
+        raise BadInput(f"{what} a valid image reference: lower case letters, digits, '.', "
+                       "'_', '-' and '/', then an optional :TAG or @DIGEST")
+    return name
+
+
+def _split_selection(rest: str) -> tuple[str, Optional[str]]:
+    """`PATH[:REF]` as skopeo writes it (`oci:DIR:TAG`, `docker-archive:PATH:NAME:TAG`):
+    the longest leading part that exists is the path, what follows picks the image."""
+    if rest == STDIN or os.path.exists(rest):
+        return rest, None
+    cut = len(rest)
+    while True:
+        cut = rest.rfind(":", 0, cut)
+        if cut <= 0:
+            return rest, None   # no part exists: the caller says so about the whole
+        head, tail = rest[:cut], rest[cut + 1:]
+        if head == STDIN or os.path.exists(head):
+            if not tail:
+                raise BadInput(f"{rest}: an empty image name after the last ':'")
+            return head, tail
+
+
+def source_for(ref: Reference) -> Source:
+    """The source a parsed name says to read; nothing is read yet."""
     if ref.transport == ARCHIVE:
         return ArchiveSource(ref.value)
     if ref.transport == OCI_DIR:
         return OCIDirSource(ref.value)
-    return DaemonSource(ref.value, bare=ref.bare)
+    if ref.transport == PIPE:
+        return StreamSource(ref.value)
+    if not ref.bare:
+        _engine_ref(ref.value)   # a bare name was checked as it was parsed
+    return DaemonSource(ref.value, bare=ref.bare,
+                        path_like=ref.bare and looks_like_path(ref.value))
+
+
+def open_source(name: str) -> Source:
+    """The source a name says to read; nothing is read yet."""
+    return source_for(parse_reference(name))
+
+
+def check_choice(image: Optional[str], platform: Optional[str]) -> None:
+    """--image and --platform, as given, before anything is read."""
+    if image is not None and not image.strip():
+        raise BadInput("--image is empty: give the name or tag of the image to read")
+    if platform is not None:
+        check_platform(platform)
+
+
+def selected(ref: Reference, opts: Options) -> Options:
+    """The options with what the name picks (`oci:DIR:TAG`) as --image, checked."""
+    check_choice(opts.image, opts.platform)
+    if ref.image is None:
+        return opts
+    if opts.image and opts.image != ref.image:
+        raise BadInput(f"the name picks the image {ref.image!r} and --image {opts.image!r}: "
+                       "give one")
+    return replace(opts, image=ref.image)
 
 
 def load_image(name: str, opts: Optional[Options] = None) -> Image:
-    return open_source(name).load(opts or Options())
+    ref = parse_reference(name)
+    return source_for(ref).load(selected(ref, opts or Options()))

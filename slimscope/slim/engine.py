@@ -1,57 +1,44 @@
-"""The engine rewrite: `docker create` (never started), `export`, filter, `import`.
+"""The engine rewrite: `docker create` (never started), `export`, filter, `docker load`.
 
-The export is streamed through a filter on its way to the import: it drops what
-the plan removes and what the engine itself adds to every container (`/.dockerenv`,
+The export is streamed through a filter into one new layer tar: it drops what the
+plan removes and what the engine itself adds to every container (`/.dockerenv`,
 `/etc/hosts`, ...) unless the image had it, and moves a body to a surviving name
-when its first hardlink name goes. `import --change` carries CMD, ENTRYPOINT,
-ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME and WORKDIR; what the engine's import
-refuses (HEALTHCHECK, SHELL, STOPSIGNAL on older engines) is restored by a
-metadata-only `docker build` FROM the imported image.
+when its first hardlink name goes. The image's own file at a name the engine mounts
+over (`/etc/hostname`, `/etc/resolv.conf`, ...) comes out of the export as the
+engine's empty mount point, so its bytes and metadata are taken from the image's
+layer instead. The layer is then written with the image's whole config (history
+included, as the offline way's `rewrite_config` keeps it) and loaded: `docker import`
+would keep only part of the config and replace the history with one line.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
 import tarfile
-import threading
 
 from slimscope.errors import BadInput
-from slimscope.slim.tarout import stream_writer
-from slimscope.index.streams import CHUNK, IterStream
-from slimscope.core.dockerconfig import config_lines
 from slimscope.core.snapshot import ENGINE_PATHS, norm
-from slimscope.slim.offline import restamp
-
-IMPORT_FIELDS = ("Cmd", "Entrypoint", "Env", "ExposedPorts", "Labels", "OnBuild", "User",
-                 "Volumes", "WorkingDir")
-BUILD_FIELDS = ("Healthcheck", "Shell", "StopSignal")
+from slimscope.index.records import FILE, clean_path
+from slimscope.index.streams import CHUNK, IterStream
+from slimscope.slim.offline import (LayerFile, _HashWriter, restamp, rewrite_config,
+                                    write_docker_archive)
+from slimscope.slim.tarout import stream_writer
 
 
 class FilteredExport:
-    """The export stream, filtered in a thread, read back as chunks for the import."""
+    """The export stream, filtered into a tar written to a sink."""
 
-    def __init__(self, chunks, keep: dict, survivors: dict, notes: list):
-        self.keep, self.survivors, self.notes = keep, survivors, notes
-        self.error = None
+    def __init__(self, keep: dict, survivors: dict, own: dict):
+        self.keep, self.survivors = keep, survivors
+        self.own = own          # path -> (index, entry, body): the image's own engine files
         self.dropped = 0
-        r, w = os.pipe()
-        self._r = os.fdopen(r, "rb")
-        self._thread = threading.Thread(target=self._work, args=(chunks, w), daemon=True)
-        self._thread.start()
 
-    def _work(self, chunks, w):
-        try:
-            with os.fdopen(w, "wb", buffering=CHUNK) as sink:
-                src = tarfile.open(fileobj=io.BufferedReader(IterStream(chunks), CHUNK),
-                                   mode="r|", encoding="utf-8", errors="surrogateescape")
-                with stream_writer(sink) as dst:
-                    self._filter(src, dst)
-        except BrokenPipeError:
-            pass   # the import stopped reading; it reports why
-        except BaseException as e:  # handed to the reading side
-            self.error = e
+    def run(self, chunks, sink) -> None:
+        src = tarfile.open(fileobj=io.BufferedReader(IterStream(chunks), CHUNK),
+                           mode="r|", encoding="utf-8", errors="surrogateescape")
+        with stream_writer(sink) as dst:
+            self._filter(src, dst)
 
     def _filter(self, src, dst):
         keep, survivors = self.keep, self.survivors
@@ -71,11 +58,13 @@ class FilteredExport:
                 dst.addfile(restamp(ti, path))
                 continue
             if path in keep:
-                if path in ENGINE_PATHS and ti.isreg() and ti.size != keep[path]:
-                    self.notes.append(f"{path}: the engine way keeps the container's own "
-                                      f"{path} (the image's is hidden by the engine); "
-                                      "--via offline keeps the image's")
-                dst.addfile(restamp(ti, path), src.extractfile(ti) if ti.isreg() else None)
+                if path in self.own and ti.isreg():
+                    idx, i, body = self.own[path]
+                    out = restamp(ti, path, idx, i)
+                    out.size = len(body)
+                    dst.addfile(out, io.BytesIO(body))
+                else:
+                    dst.addfile(restamp(ti, path), src.extractfile(ti) if ti.isreg() else None)
                 if ti.isreg():
                     bodies.add(path)
                 continue
@@ -88,39 +77,50 @@ class FilteredExport:
                 continue
             self.dropped += 1
 
-    def chunks(self):
-        try:
-            while True:
-                chunk = self._r.read(CHUNK)
-                if not chunk:
-                    break
-                yield chunk
-        finally:
-            self.close()
 
-    def close(self):
-        if not self._r.closed:
-            self._r.close()
-        self._thread.join(timeout=60)
-
-
-def _import_result(text) -> str:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    image_id = ""
-    for line in str(text).splitlines():
-        try:
-            doc = json.loads(line)
-        except ValueError:
+def own_engine_files(analysis, keep: dict) -> dict:
+    """The image's own regular files at the names the engine mounts over, read in one
+    pass over the layers that hold them: path -> (index, entry, body)."""
+    composed = analysis.composed
+    wanted: dict = {}
+    for p in ENGINE_PATHS:
+        ref = composed.final.get(p)
+        if ref is None or p not in keep:
             continue
-        if doc.get("error") or doc.get("errorDetail"):
-            raise BadInput("docker import failed: " + str(doc.get("error") or doc["errorDetail"]))
-        status = doc.get("status", "")
-        if status.startswith("sha256:"):
-            image_id = status.strip()
-    if not image_id:
-        raise BadInput(f"docker import gave no image id ({str(text)[:200]})")
-    return image_id
+        li, i = ref >> 32, ref & 0xFFFFFFFF
+        if composed.layers[li].kinds[i] == FILE:
+            wanted[p] = (li, i)
+    found: dict = {}
+    todo = {li for li, _ in wanted.values()}
+    if not todo:
+        return found
+    streams = analysis.image.source.layer_streams(analysis.image)
+    try:
+        for positions, stream in streams:
+            mine = todo.intersection(positions)
+            if not mine:
+                continue
+            with tarfile.open(fileobj=stream, mode="r|", encoding="utf-8",
+                              errors="surrogateescape") as tf:
+                for ti in tf:
+                    if not ti.isreg():
+                        continue
+                    try:
+                        name = clean_path(ti.name)
+                    except BadInput:
+                        continue
+                    want = wanted.get(name)
+                    body = tf.extractfile(ti) if want and want[0] in mine else None
+                    if want and body is not None:   # the last entry of a name is the one shown
+                        found[name] = (composed.layers[want[0]], want[1], body.read())
+            todo -= mine
+            if not todo:
+                break
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise BadInput(f"the image's layers could not be read again ({e})") from None
+    finally:
+        getattr(streams, "close", lambda: None)()
+    return found
 
 
 def split_tag(tag: str):
@@ -130,16 +130,11 @@ def split_tag(tag: str):
     return name, t
 
 
-def export_import(client, analysis, plan, temp_tag: str, notes: list) -> str:
-    """Flatten analysis.image (in the engine) into temp_tag; returns the new image id."""
+def export_squashed(client, analysis, plan, workdir: str, temp_tag: str, comment: str) -> str:
+    """Flatten analysis.image (in the engine) into one layer under the image's config;
+    returns the path of a `docker load`-able archive, tagged temp_tag, in workdir."""
     import docker
     cfg = analysis.image.config.get("config") or {}
-    source_id = analysis.image.id
-    fixups = config_lines(cfg, BUILD_FIELDS)
-    carried = [f for f in IMPORT_FIELDS if not (f == "OnBuild" and fixups)]
-    changes = config_lines(cfg, carried)
-    if fixups:
-        fixups += config_lines(cfg, ["OnBuild"])   # triggers would fire in the fixup build
     composed = analysis.composed
     keep = {}
     for p, ref in composed.final.items():
@@ -147,59 +142,26 @@ def export_import(client, analysis, plan, temp_tag: str, notes: list) -> str:
             continue
         li, i = ref >> 32, ref & 0xFFFFFFFF
         keep[p] = composed.layers[li].sizes[i]
+    own = own_engine_files(analysis, keep)
     command = None if (cfg.get("Cmd") or cfg.get("Entrypoint")) else ["/slimscope-not-run"]
     try:
-        cid = client.api.create_container(source_id, command=command)["Id"]
+        cid = client.api.create_container(analysis.image.id, command=command)["Id"]
     except docker.errors.APIError as e:
         raise BadInput(f"cannot create a container from {analysis.image.reference}: "
                        f"{e.explanation or e}") from None
-    repo, tag = split_tag(temp_tag)
-    filt = None
+    layer_path = os.path.join(workdir, "layer.tar")
     try:
-        filt = FilteredExport(client.api.export(cid, chunk_size=CHUNK), keep, plan.survivors,
-                              notes)
-        try:
-            text = client.api.import_image_from_stream(filt.chunks(), repository=repo, tag=tag,
-                                                       changes=changes)
-        except docker.errors.APIError as e:
-            raise BadInput(f"docker import failed: {e.explanation or e}") from None
-        finally:
-            filt.close()
-        if filt.error is not None:
-            raise filt.error
-        image_id = _import_result(text)
+        with open(layer_path, "wb") as f:
+            sink = _HashWriter(f)
+            FilteredExport(keep, plan.survivors, own).run(
+                client.api.export(cid, chunk_size=CHUNK), sink)
+    except docker.errors.APIError as e:
+        raise BadInput(f"docker export failed: {e.explanation or e}") from None
     finally:
         client.api.remove_container(cid, force=True)
-    if fixups:
-        image_id = _fixup_build(client, temp_tag, image_id, fixups)
-    arch = analysis.image.config.get("architecture")
-    got = client.api.inspect_image(image_id).get("Architecture")
-    if arch and got and arch != got:
-        notes.append(f"the engine's import marked the image {got}, the source is {arch}")
-    return image_id
-
-
-def _fixup_build(client, temp_tag: str, imported_id: str, lines: list) -> str:
-    dockerfile = f"FROM {temp_tag}\n" + "\n".join(lines) + "\n"
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tf:
-        data = dockerfile.encode()
-        ti = tarfile.TarInfo("Dockerfile")
-        ti.size = len(data)
-        tf.addfile(ti, io.BytesIO(data))
-    buf.seek(0)
-    log = []
-    for chunk in client.api.build(fileobj=buf, custom_context=True, tag=temp_tag, rm=True,
-                                  forcerm=True, pull=False, decode=True):
-        if "stream" in chunk:
-            log.append(chunk["stream"])
-        if "error" in chunk:
-            raise BadInput("restoring the config by `docker build` failed: "
-                           + chunk["error"].strip().splitlines()[-1])
-    new_id = client.api.inspect_image(temp_tag)["Id"]
-    if new_id != imported_id:
-        try:
-            client.api.remove_image(imported_id)
-        except Exception:
-            pass
-    return new_id
+    layer = LayerFile(layer_path, sink.digest(), sink.n)
+    archive = os.path.join(workdir, "load.tar")
+    config = rewrite_config(analysis.image.config, 0, [layer.diff_id], comment)
+    write_docker_archive(archive, config, [layer], [temp_tag])
+    os.unlink(layer_path)
+    return archive

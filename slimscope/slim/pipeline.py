@@ -193,7 +193,7 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
     if via is None:
         via = "engine" if in_engine and client is not None and not keep_base else "offline"
     if via == "engine" and keep_base:
-        raise BadInput("--keep-base needs --via offline (export/import always flattens)")
+        raise BadInput("--keep-base needs --via offline (the export always flattens)")
     if via == "engine" and not in_engine:
         raise BadInput(f"--via engine needs an image in the engine; {image} is not (use --via "
                        "offline, or `docker load` it first)")
@@ -414,10 +414,14 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
             engine_ref = temp_tag
         work.cleanup()
     else:
-        from slimscope.slim.engine import export_import
+        from slimscope.slim.engine import export_squashed
         temp_tag = _temp_tag()
+        work = offline.workdir_near(out)
+        cleanup.paths.append(work.name)
+        archive = export_squashed(client, before, plan, work.name, temp_tag, comment)
         cleanup.tags.append(temp_tag)
-        export_import(client, before, plan, temp_tag, notes)
+        _load(client, archive)
+        work.cleanup()
         engine_ref = temp_tag
         if not no_verify:
             after = _verify(before, plan, "docker-daemon:" + temp_tag, no_hash,

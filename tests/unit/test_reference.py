@@ -35,9 +35,9 @@ def test_every_transport_and_bare_form(paths):
     a, o, d = paths["archive"], paths["oci-archive"], paths["layout"]
     assert parse_reference(a) == Reference(ARCHIVE, a, True)
     assert parse_reference("docker-archive:" + a) == Reference(ARCHIVE, a, False)
-    assert parse_reference("oci-archive:" + o + ":latest") == Reference(ARCHIVE, o, False)
+    assert parse_reference("oci-archive:" + o + ":latest") == Reference(ARCHIVE, o, False, "latest")
     assert parse_reference(d) == Reference(OCI_DIR, d, True)
-    assert parse_reference("oci:" + d + ":latest") == Reference(OCI_DIR, d, False)
+    assert parse_reference("oci:" + d + ":latest") == Reference(OCI_DIR, d, False, "latest")
     assert parse_reference("docker-daemon:app:1") == Reference(DAEMON, "app:1", False)
     assert parse_reference("docker://app:1") == Reference(DAEMON, "app:1", False)
     assert parse_reference("app:1") == Reference(DAEMON, "app:1", True)
