@@ -17,7 +17,7 @@ from slimscope.errors import BadInput
 from slimscope.image.model import Options
 from slimscope.image.reference import (ARCHIVE, DAEMON, OCI_DIR, PIPE, Reference, load_image,
                                        parse_reference)
-from tests.synth import docker_archive, oci_archive, oci_layout
+from tests.support.synth import docker_archive, oci_archive, oci_layout
 
 ONE = [[("a", "file", b"a" * 10)]]
 TWO = [[("b", "file", b"b" * 20)], [("c", "file", b"c" * 30)]]

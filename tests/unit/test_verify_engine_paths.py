@@ -6,7 +6,7 @@ from __future__ import annotations
 from slimscope.core.analysis import analyze
 from slimscope.slim.plan import make_plan
 from slimscope.slim.verify import differences
-from tests.synth import docker_archive
+from tests.support.synth import docker_archive
 
 OWN = [[("etc", "dir"), ("etc/hostname", "file", b"own-host\n"),
         ("etc/resolv.conf", "file", b"nameserver 192.0.2.1\n"), ("app", "file", b"x" * 50)]]

@@ -14,26 +14,29 @@ import pytest
 from slimscope.errors import BadInput
 from slimscope.image.model import Options
 from slimscope.image.reference import load_image
-from tests import engine as E
+from tests.support import bases
+from tests.support import forms
+from tests.support import images
+from tests.support.engine import named
 
 pytestmark = pytest.mark.engine
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-A = "slimscope-test/h9-names-a:1"
-B = "slimscope-test/h9-names-b:1"
+A = named("h9-names-a:1")
+B = named("h9-names-b:1")
 
 
 @pytest.fixture(scope="module")
 def images():
-    E.busybox_base()
-    E.build_image(A, f"FROM {E.BUSYBOX_TAG}\nRUN echo a > /a\n")
-    E.build_image(B, f"FROM {E.BUSYBOX_TAG}\nRUN echo b > /b\nRUN echo bb > /bb\n")
+    bases.busybox_base()
+    images.build_image(A, f"FROM {bases.BUSYBOX_TAG}\nRUN echo a > /a\n")
+    images.build_image(B, f"FROM {bases.BUSYBOX_TAG}\nRUN echo b > /b\nRUN echo bb > /bb\n")
     return A, B
 
 
 def test_a_tag_after_the_layout_picks_it_or_lists_what_is_there(images, tmp_path):
-    layout = E.oci_layout(A, tmp_path / "oci")
-    archive = E.oci_archive(A, tmp_path / "a.oci.tar")
+    layout = forms.oci_layout(A, tmp_path / "oci")
+    archive = forms.oci_archive(A, tmp_path / "a.oci.tar")
     assert len(load_image(f"oci:{layout}:latest").layers) == 2
     for name in (f"oci:{layout}:nope", f"oci-archive:{archive}:nope"):
         # Before: the image tagged latest was read, exit 0.
@@ -50,7 +53,7 @@ def test_docker_archive_of_two_images_picks_by_name(images, tmp_path):
 
 
 def test_platform_of_an_engine_image_and_its_archive(images, tmp_path):
-    archive = E.save_archive(A, tmp_path / "a.tar")
+    archive = forms.save_archive(A, tmp_path / "a.tar")
     arch = load_image(A).architecture
     other = "linux/s390x" if arch != "s390x" else "linux/amd64"
     for name in (A, str(archive)):

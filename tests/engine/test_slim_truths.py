@@ -12,27 +12,30 @@ import pytest
 from click.testing import CliRunner
 
 from slimscope.cli import main
-from tests import engine as E
+from tests.support import bases
+from tests.support import forms
+from tests.support import images
+from tests.support.engine import named
 
 pytestmark = pytest.mark.engine
 
 HOSTNAME = b"h9-own-hostname\n"
 RESOLV = b"nameserver 192.0.2.53\nsearch h9.example\n"
-DOCKERFILE = f"""FROM {E.BUSYBOX_TAG}
+DOCKERFILE = f"""FROM {bases.BUSYBOX_TAG}
 COPY hostname /etc/hostname
 COPY resolv.conf /etc/resolv.conf
 RUN echo one > /one
 RUN echo two > /two
 CMD ["cat", "/etc/hostname"]
 """
-TAG = "slimscope-test/h9-etc-files:src"
-OUT_TAG = "slimscope-test/h9-etc-files:slim-engine"
+TAG = named("h9-etc-files:src")
+OUT_TAG = named("h9-etc-files:slim-engine")
 
 
 def _files_of(client, ref: str, tmp_path, names) -> dict:
     """name -> (bytes, mode) as the image's layers hold them: from `docker save`, not
     from a container (whose files at these names are the engine's)."""
-    archive = E.save_archive(ref, tmp_path / "saved.tar")
+    archive = forms.save_archive(ref, tmp_path / "saved.tar")
     found = {}
     with tarfile.open(archive) as outer:
         manifest = json.load(outer.extractfile("manifest.json"))
@@ -47,7 +50,7 @@ def _files_of(client, ref: str, tmp_path, names) -> dict:
 
 @pytest.fixture()
 def slimmed(engine):
-    E.build_image(TAG, DOCKERFILE, {"hostname": HOSTNAME, "resolv.conf": RESOLV})
+    images.build_image(TAG, DOCKERFILE, {"hostname": HOSTNAME, "resolv.conf": RESOLV})
     r = CliRunner().invoke(main, ["slim", TAG, "--via", "engine", "--tag", OUT_TAG, "--force",
                                   "--no-compressed"], catch_exceptions=False)
     yield r
