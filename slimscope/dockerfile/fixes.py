@@ -14,7 +14,7 @@ from slimscope.dockerfile.classify import (Segment, is_apt_update, join_commands
                                            package_install, pip_install, split_commands)
 
 # Where each cache lives, to measure what a fix saves: the catalogue's directories.
-APT = GROUPS["apt-lists"].dirs + GROUPS["apt-archives"].dirs
+APT = GROUPS["apt-lists"].dirs + GROUPS["apt-archives"].dirs + GROUPS["apt-pkgcache"].dirs
 
 
 @dataclass
