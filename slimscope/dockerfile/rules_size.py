@@ -9,7 +9,7 @@ import re
 from slimscope.dockerfile.classify import (is_apt_update, is_build_package, package_install,
                                            split_commands)
 from slimscope.dockerfile.findings import Finding, Rule
-from slimscope.dockerfile.fixes import fix_stage
+from slimscope.dockerfile.fixes import fix_stage, removes_copy, rm_paths
 
 _RULES = [
     Rule("unpinned-base", "warning", "Base image without a pinned tag or digest", ("DL3006", "DL3007")),
@@ -186,9 +186,12 @@ def _stage_rules(st, measure, is_final) -> list:
     volumes: list = []
     workdir = "/"
     removed_build = None
+    copied: list = []    # (COPY/ADD, its workdir) so far
     for ins in st.instructions[1:]:
         if ins.cmd == "WORKDIR":
             workdir = posixpath.normpath(posixpath.join(workdir, ins.expanded.strip()))
+        if ins.cmd in ("COPY", "ADD"):
+            copied.append((ins, workdir))
         if ins.cmd == "VOLUME":
             words = ins.json_form if ins.expanded.startswith("[") else ins.expanded.split()
             if ins.expanded.startswith("["):
@@ -228,6 +231,7 @@ def _stage_rules(st, measure, is_final) -> list:
             continue
         segs = split_commands("\n".join(h.body for h in ins.heredocs) or ins.rest)
         progs = [s.prog for s in segs]
+        out += _removed_copies(ins, segs, workdir, copied, measure)
         for s in segs:
             w = s.argv
             if s.prog in ("apt-get", "apt") and any(x in ("upgrade", "dist-upgrade", "full-upgrade")
@@ -270,4 +274,28 @@ def _stage_rules(st, measure, is_final) -> list:
                     out.append(Finding("apt-update-alone", ins.line, ins.end_line,
                                        "apt-get update in its own RUN: a cached layer of stale lists; "
                                        "join it with the install", measure.layer_bytes(ins)))
+    return out
+
+
+def _removed_copies(ins, segs, workdir, copied, measure) -> list:
+    """later-rm for files a COPY/ADD brought in: removing them in any later RUN leaves
+    their bytes in the COPY's layer (the fixer cannot move that rm anywhere useful)."""
+    out = []
+    for s in segs:
+        for p in rm_paths(s, workdir):
+            src = next((c for c, wd in reversed(copied) if removes_copy(p, c, wd)), None)
+            if src is None or any(re.match(r"^(https?|ftp)://", w) for w in src.words()[:-1]):
+                continue   # a remote ADD has its own finding, add-remote
+            cut = p.rstrip("/*") or "/"
+            where = [p] if cut == p else [cut.rstrip("/") + "/"]
+            mount = "type=bind,from=STAGE" if "from" in src.flags else "type=bind"
+            out.append(Finding("later-rm", ins.line, ins.end_line,
+                               f"this rm removes {p}, which {src.cmd} of line {src.line} added: "
+                               f"its bytes still ship in that layer; "
+                               + ("copy only what is needed from that stage"
+                                  if "from" in src.flags else
+                                  f"leave it out of the {src.cmd} (.dockerignore, a narrower source)")
+                               + f" or bind-mount it for the one RUN that uses it (`RUN --mount={mount},"
+                               "source=...,target=...`)", measure.bytes_under(src, where)))
+            return out   # one finding per RUN: the first copied path it removes
     return out
