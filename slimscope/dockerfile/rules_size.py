@@ -69,9 +69,11 @@ def _base_finding(ins, stage_names, measure, is_final: bool) -> list:
                 repo = last.split(":")[0]
                 b = measure.base_bytes()
                 cost = f"; the base accounts for {_size(b)} of the image" if b else ""
+                # never suggest `latest` (unpinned-base warns against it on the line before)
+                version = tag if tag not in ("", "latest") else "<version>"
                 out.append(Finding("fat-base", ins.line, ins.line,
                                    f"{ref} is a full image: consider "
-                                   f"{slim.format(tag=tag or 'latest', name=repo)}{cost}", b))
+                                   f"{slim.format(tag=version, name=repo)}{cost}", b))
                 break
     return out
 
@@ -96,7 +98,7 @@ def check(df, measure) -> list:
                 if c.rule == "apt-update-alone":
                     continue
                 findings.append(Finding(c.rule, _line_of(st, c), _end_of(st, c),
-                                        _message(c), c.bytes, hadolint=_hadolint_of(st, c)))
+                                        _message(c, st), c.bytes, hadolint=_hadolint_of(st, c)))
         findings += _stage_rules(st, m, is_final)
         findings += _trigger_caches(st)
     findings.sort(key=lambda f: (f.line, f.rule))
@@ -120,7 +122,7 @@ def _trigger_caches(st) -> list:
     for o in fix_stage(child.instructions, _Blind()):
         for c in o.changes:
             if c.rule in CACHE_RULES:
-                out.append(Finding(c.rule, c.line, _end_of(child, c), "ONBUILD: " + _message(c),
+                out.append(Finding(c.rule, c.line, _end_of(child, c), "ONBUILD: " + _message(c, child),
                                    hadolint=_hadolint_of(child, c)))
     return out
 
@@ -154,21 +156,35 @@ def _end_of(st, c) -> int:
     return line
 
 
-def _message(c) -> str:
+def _message(c, st=None) -> str:
     texts = {
         "apt-lists": "apt-get install leaves /var/lib/apt/lists and /var/cache/apt in the layer: "
                      "end the RUN with `apt-get clean && rm -rf /var/lib/apt/lists/*`",
         "apt-recommends": "apt-get install pulls recommended packages: add --no-install-recommends",
         "pip-cache": "pip keeps its download cache in the layer: add --no-cache-dir",
         "apk-cache": "apk keeps its index in the layer: use apk add --no-cache",
-        "dnf-cache": "the package cache stays in the layer: end the RUN with `dnf clean all`",
+        "dnf-cache": "the package cache stays in the layer: end the RUN with `{prog} clean all`",
         "npm-cache": "the npm cache stays in the layer: `npm cache clean --force` in the same RUN",
         "conda-clean": "conda keeps package tarballs: end the RUN with `conda clean -afy`",
         "later-rm": "this rm runs in its own layer; the files still ship in the layer that made them "
                     "(do it in that RUN)",
         "chown-layer": "chown/chmod in its own RUN stores the files again: use COPY --chown/--chmod",
     }
-    return texts.get(c.rule, c.comment)
+    text = texts.get(c.rule, c.comment)
+    if c.rule == "dnf-cache":
+        text = text.format(prog=_dnf_prog(st, c))
+    return text
+
+
+def _dnf_prog(st, c) -> str:
+    """The package manager (dnf, yum, microdnf) the RUN of a dnf-cache change installs with."""
+    ins = next((i for i in st.instructions if i.line == c.line), None) if st is not None else None
+    script = ("\n".join(h.body for h in ins.heredocs) or ins.rest) if ins is not None else ""
+    for s in split_commands(script):
+        pi = package_install(s)
+        if pi and pi[0] in ("dnf", "yum", "microdnf"):
+            return pi[0]
+    return "dnf"
 
 
 class _Blind:
