@@ -158,7 +158,7 @@ def rm_paths(seg: Segment, workdir: str) -> list:
             for w in seg.argv[1:] if not w.startswith("-") and "$" not in w]
 
 
-def _perm_target(seg: Segment, workdir: str):
+def perm_target(seg: Segment, workdir: str):
     """(chown|chmod, value, path) for `chown [-R] U:G PATH` / `chmod [-R] 0755 PATH`."""
     w = [x for x in seg.argv if x not in ("-R", "--recursive")]
     if seg.pipe or seg.prog not in ("chown", "chmod") or len(w) != 3:
@@ -266,7 +266,7 @@ def _fold_permissions(outs: list, workdirs: list, measure, legacy_builder: bool)
     for k, out in enumerate(outs):
         if not out.segs:
             continue
-        targets = [_perm_target(s, workdirs[k]) for s in out.segs]
+        targets = [perm_target(s, workdirs[k]) for s in out.segs]
         if not all(targets):
             continue
         plan = {}
