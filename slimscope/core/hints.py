@@ -119,12 +119,23 @@ class _Base:
         n, why = base_from_history(analysis.image.config, len(analysis.composed.layers))
         self.n = n or 0
         self.why = why or ""
+        self.copies = {li: cmd for li, layer in enumerate(analysis.layers)
+                       if (cmd := _copy_word(layer.created_by))}
 
     def has(self, layer: int) -> bool:
         return layer < self.n
 
     def owned(self, layer: int) -> str:
         return f"layer {layer} belongs to the base image ({self.why}), not to a step of yours"
+
+    def copied(self, layer: int, advice: str) -> str:
+        """Advice for files a COPY/ADD layer brought in: no RUN made them."""
+        if layer not in self.copies:
+            return advice
+        cmd = self.copies[layer]
+        return (f"layer {layer} is a {cmd}: leave these files out of it (.dockerignore, a "
+                f"narrower source), or bind-mount them for the RUN that uses them "
+                "(`RUN --mount=type=bind`)")
 
     def leftover(self, rid: str, layer: int) -> str:
         preset = _PRESET_OF.get(rid)
@@ -149,6 +160,16 @@ class _Base:
         return (f"{self.owned(layer)}: a `RUN chmod/chown` of its files stores them again; "
                 "change modes only of files your own steps add (`COPY --chown/--chmod`), or "
                 "`slimscope slim IMAGE` drops the hidden copies")
+
+
+def _copy_word(created_by: str) -> str:
+    """COPY or ADD when a history entry made its layer with one, else ''."""
+    text = " ".join((created_by or "").split())
+    for lead in ("/bin/sh -c #(nop) ", "#(nop) "):
+        if text.startswith(lead):
+            text = text[len(lead):]
+    word = text.split(" ", 1)[0]
+    return word if word in ("COPY", "ADD") else ""
 
 
 def find_hints(analysis: Analysis) -> list[Hint]:
@@ -178,8 +199,7 @@ def find_hints(analysis: Analysis) -> list[Hint]:
         if size <= 0:
             continue
         title, advice = meta[rid]
-        if base.has(li):
-            advice = base.leftover(rid, li)
+        advice = base.leftover(rid, li) if base.has(li) else base.copied(li, advice)
         items.sort(key=lambda t: (-t[0], t[1]))
         hints.append(Hint(rid, title, advice, size, li, [p for _, p in items[:5]], count))
 
@@ -201,9 +221,9 @@ def find_hints(analysis: Analysis) -> list[Hint]:
             continue
         items.sort(key=lambda t: (-t[0], t[1]))
         hints.append(Hint("removed-later", f"files added in layer {li} and removed in layer {by}",
-                          base.removed(li, by) if base.has(li) else
-                          "remove them in the same RUN that creates them (they still ship in "
-                          f"layer {li})", size, li, [p for _, p in items[:5]], count))
+                          base.removed(li, by) if base.has(li) else base.copied(
+                              li, "remove them in the same RUN that creates them (they still "
+                              f"ship in layer {li})"), size, li, [p for _, p in items[:5]], count))
     for (li, by), (size, items, count) in chmod.items():
         if size <= 0:
             continue

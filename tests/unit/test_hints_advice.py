@@ -74,3 +74,20 @@ def test_pycache_advice_does_not_promise_py3compile_obeys_the_variable():
     advice = GROUPS["pycache"].advice
     assert "py3compile" in advice and "not Debian's py3compile" in advice
     assert not advice.startswith("set PYTHONDONTWRITEBYTECODE")
+
+
+def test_files_a_copy_brought_in_are_not_a_run_to_edit(tmp_path):
+    key = [("root", "dir"), ("root/.ssh", "dir"), ("root/.ssh/id_rsa", "file", b"k" * 850)]
+    gone = [("root", "dir"), ("root/.ssh", "dir"), ("root/.ssh/.wh.id_rsa", "whiteout")]
+    pyc = [("app", "dir"), ("app/__pycache__", "dir"), ("app/__pycache__/m.cpython-311.pyc", "file",
+                                                        b"c" * 90)]
+    history = [{"created_by": "/bin/sh -c #(nop) COPY file:ab in /root/.ssh/id_rsa "},
+               {"created_by": "COPY . /app # buildkit"},
+               {"created_by": "/bin/sh -c rm /root/.ssh/id_rsa"}]
+    path = str(tmp_path / "img.tar")
+    docker_archive(path, [key, pyc, gone], history=history)
+    hints = {h.id: h for h in analyze(path, use_cache=False).hints}
+    removed = hints["removed-later"]
+    assert removed.layer == 0 and "same RUN" not in removed.advice
+    assert "layer 0 is a COPY" in removed.advice and ".dockerignore" in removed.advice
+    assert hints["pycache"].layer == 1 and "layer 1 is a COPY" in hints["pycache"].advice
