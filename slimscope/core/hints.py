@@ -157,9 +157,9 @@ class _Base:
         if self.has(by):
             return (f"both layers belong to the base image ({self.why}): pick a slimmer base, "
                     "or `slimscope slim IMAGE` drops the hidden copies")
-        return (f"{self.owned(layer)}: a `RUN chmod/chown` of its files stores them again; "
-                "change modes only of files your own steps add (`COPY --chown/--chmod`), or "
-                "`slimscope slim IMAGE` drops the hidden copies")
+        return (f"{self.owned(layer)}: where a `RUN chmod/chown` of yours did this, leave "
+                "the base's files as they are (`COPY --chown/--chmod` helps only for files you "
+                "copy); `slimscope slim IMAGE` drops the hidden copies")
 
 
 def _copy_word(created_by: str) -> str:

@@ -91,3 +91,13 @@ def test_files_a_copy_brought_in_are_not_a_run_to_edit(tmp_path):
     assert removed.layer == 0 and "same RUN" not in removed.advice
     assert "layer 0 is a COPY" in removed.advice and ".dockerignore" in removed.advice
     assert hints["pycache"].layer == 1 and "layer 1 is a COPY" in hints["pycache"].advice
+
+
+def test_base_files_stored_again_are_not_folded_into_a_copy(tmp_path):
+    body = b"x" * 500
+    hints = _hints(tmp_path, [[("usr", "dir"), ("usr/bin", "dir"), ("usr/bin/tool", "file", body, 0o644)],
+                              [("usr", "dir"), ("usr/bin", "dir"), ("usr/bin/tool", "file", body, 0o755)]],
+                   history=[IMPORTED, {"created_by": "/bin/sh -c chmod 755 /usr/bin/tool"}])
+    h = hints["chmod-duplicate"]
+    assert h.layer == 1 and "layer 0 belongs to the base image" in h.advice
+    assert "helps only for files you copy" in h.advice
