@@ -44,7 +44,7 @@ def runtime_stage(steps: List[Planned], copies: list, builder: str, measure) -> 
     last_build = max(k for k, s in enumerate(steps) if s.builds)
     owners: dict = {}    # copied path -> the owner a later `RUN chown -R` gave it
     copied: list = []    # context COPY/ADD the runtime stage keeps, with their workdirs
-    at = 0               # where the COPY --from lines are in the body
+    at = None            # where the COPY --from lines are in the body
     for k, s in enumerate(steps[1:], start=1):
         if not s.out.render():
             continue
@@ -60,9 +60,9 @@ def runtime_stage(steps: List[Planned], copies: list, builder: str, measure) -> 
             rt.body.append("# slimscope: copy only what runs from the builder")
             at = len(rt.body)
             rt.body += [""] * len(copies)
-    # written last: a chown after the build step gives the copies their owner
-    rt.body[at:at + len(copies)] = [f"COPY --from={builder} " + (
-        f"--chown={owners[p]} " if p in owners else "") + f"{p} {p}" for p in copies]
+    if at is not None:   # written last: a chown after the build step gives the copies their owner
+        rt.body[at:at + len(copies)] = [f"COPY --from={builder} " + (
+            f"--chown={owners[p]} " if p in owners else "") + f"{p} {p}" for p in copies]
     return rt
 
 
