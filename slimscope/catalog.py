@@ -43,9 +43,12 @@ _GROUPS = [
           rm=("/var/lib/apt/lists/*",), dirs=("/var/lib/apt/lists/",)),
     Group("apt-archives", "downloaded .deb archives left in the image",
           "run `apt-get clean` (or `rm -rf /var/cache/apt/archives/*.deb`) in the same RUN",
-          ("/var/cache/apt/archives/*.deb", "/var/cache/apt/*.bin",
-           "/var/cache/apt/archives/partial/**"),
-          rm=("/var/cache/apt/archives/*.deb", "/var/cache/apt/*.bin"),
+          ("/var/cache/apt/archives/*.deb", "/var/cache/apt/archives/partial/**"),
+          rm=("/var/cache/apt/archives/*.deb",), dirs=("/var/cache/apt/archives/",)),
+    # apt rebuilds these from the lists on the next update: no package is in them
+    Group("apt-pkgcache", "apt's binary package caches (pkgcache.bin, srcpkgcache.bin) left in "
+          "the image", "run `apt-get clean` (or `rm -f /var/cache/apt/*.bin`) in the same RUN as "
+          "`apt-get update`", ("/var/cache/apt/*.bin",), rm=("/var/cache/apt/*.bin",),
           dirs=("/var/cache/apt/",)),
     Group("pip-cache", "pip's download cache left in the image",
           "use `pip install --no-cache-dir`", (".cache/pip/**", "/tmp/pip-*/**"),
@@ -75,7 +78,9 @@ _GROUPS = [
           ("/usr/share/doc/**", "/usr/share/man/**", "/usr/share/info/**", "/usr/share/locale/**",
            "/usr/share/i18n/locales/**")),
     Group("pycache", "Python bytecode caches",
-          "set PYTHONDONTWRITEBYTECODE=1 or drop `__pycache__` in the same RUN",
+          "drop `__pycache__` and `*.pyc` in the RUN that writes them, or `pip install --no-compile`;"
+          " PYTHONDONTWRITEBYTECODE=1 only stops Python writing them as it runs, not Debian's"
+          " py3compile when apt installs python3 packages",
           ("__pycache__/**", "*.pyc")),
     Group("tmp", "files left in /tmp and /var/tmp", "remove them in the RUN that makes them",
           ("/tmp/**", "/var/tmp/**"), rm=("/tmp/*", "/var/tmp/*"), dirs=("/tmp/", "/var/tmp/")),
@@ -89,12 +94,13 @@ def group(gid: str) -> Group:
 
 # The groups `analyze` reports as hints, in the order a path is given to the first
 # that matches it.
-HINTED = ("apt-lists", "apt-archives", "pip-cache", "npm-cache", "apk-cache", "dnf-cache",
-          "build-tools", "docs", "pycache")
+HINTED = ("apt-lists", "apt-archives", "apt-pkgcache", "pip-cache", "npm-cache", "apk-cache",
+          "dnf-cache", "build-tools", "docs", "pycache")
 
 # slim --preset NAME -> (what it removes, the groups)
 PRESETS: Dict[str, Tuple[str, Tuple[str, ...]]] = {
-    "apt": ("apt package lists and downloaded .deb archives", ("apt-lists", "apt-archives")),
+    "apt": ("apt package lists, downloaded .deb archives and apt's binary caches",
+            ("apt-lists", "apt-archives", "apt-pkgcache")),
     "pip": ("pip's download and wheel caches", ("pip-cache",)),
     "npm": ("npm and yarn caches and logs", ("npm-cache",)),
     "apk": ("apk's package cache", ("apk-cache",)),

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator
 from itertools import accumulate, islice
 from typing import TYPE_CHECKING, Any, Optional
 
-from slimscope.catalog import HINTED, group
+from slimscope.catalog import HINTED, PRESETS, group
+from slimscope.core.base import base_from_history
 from slimscope.core.compose import unpack
 from slimscope.globs import compile_glob
 from slimscope.index.records import FILE, HARDLINK
@@ -106,9 +107,75 @@ def _candidates(final: dict[str, int]) -> Iterator[tuple[str, int]]:
             yield paths[k], refs[k]
 
 
+# The slim preset that removes each hinted group, when one does.
+_PRESET_OF = {gid: name for name, (_, gids) in PRESETS.items() for gid in gids}
+
+
+class _Base:
+    """The base image's layers as the history marks them, and advice for leftovers in
+    them: the user wrote no RUN there, so "in the same RUN" cannot be followed."""
+
+    def __init__(self, analysis: Analysis) -> None:
+        n, why = base_from_history(analysis.image.config, len(analysis.composed.layers))
+        self.n = n or 0
+        self.why = why or ""
+        self.copies = {li: cmd for li, layer in enumerate(analysis.layers)
+                       if (cmd := _copy_word(layer.created_by))}
+
+    def has(self, layer: int) -> bool:
+        return layer < self.n
+
+    def owned(self, layer: int) -> str:
+        return f"layer {layer} belongs to the base image ({self.why}), not to a step of yours"
+
+    def copied(self, layer: int, advice: str) -> str:
+        """Advice for files a COPY/ADD layer brought in: no RUN made them."""
+        if layer not in self.copies:
+            return advice
+        cmd = self.copies[layer]
+        return (f"layer {layer} is a {cmd}: leave these files out of it (.dockerignore, a "
+                f"narrower source), or bind-mount them for the RUN that uses them "
+                "(`RUN --mount=type=bind`)")
+
+    def leftover(self, rid: str, layer: int) -> str:
+        preset = _PRESET_OF.get(rid)
+        remove = (f"`slimscope slim IMAGE --preset {preset}` removes them from a flattened copy"
+                  if preset else "`slimscope slim IMAGE --remove GLOB` removes them from a "
+                  "flattened copy")
+        return (f"{self.owned(layer)}: pick a slimmer base, or {remove} (`slim --keep-base` "
+                "keeps the base layers as they are, these files with them)")
+
+    def removed(self, layer: int, by: int) -> str:
+        if self.has(by):
+            return (f"both layers belong to the base image ({self.why}): pick a slimmer base, "
+                    "or `slimscope slim IMAGE` drops the hidden bytes from a flattened copy")
+        return (f"{self.owned(layer)}: deleting its files in layer {by} saves nothing, they "
+                "still ship in the base; drop the delete, pick a slimmer base, or `slimscope "
+                "slim IMAGE` drops the hidden bytes from a flattened copy")
+
+    def restored(self, layer: int, by: int) -> str:
+        if self.has(by):
+            return (f"both layers belong to the base image ({self.why}): pick a slimmer base, "
+                    "or `slimscope slim IMAGE` drops the hidden copies")
+        return (f"{self.owned(layer)}: where a `RUN chmod/chown` of yours did this, leave "
+                "the base's files as they are (`COPY --chown/--chmod` helps only for files you "
+                "copy); `slimscope slim IMAGE` drops the hidden copies")
+
+
+def _copy_word(created_by: str) -> str:
+    """COPY or ADD when a history entry made its layer with one, else ''."""
+    text = " ".join((created_by or "").split())
+    for lead in ("/bin/sh -c #(nop) ", "#(nop) "):
+        if text.startswith(lead):
+            text = text[len(lead):]
+    word = text.split(" ", 1)[0]
+    return word if word in ("COPY", "ADD") else ""
+
+
 def find_hints(analysis: Analysis) -> list[Hint]:
     composed = analysis.composed
     layers = composed.layers
+    base = _Base(analysis)
     # (rule id, layer) -> [bytes, [(size, path)], count]
     found: dict[tuple[str, int], list[Any]] = {}
     match = _RULES.match
@@ -132,6 +199,7 @@ def find_hints(analysis: Analysis) -> list[Hint]:
         if size <= 0:
             continue
         title, advice = meta[rid]
+        advice = base.leftover(rid, li) if base.has(li) else base.copied(li, advice)
         items.sort(key=lambda t: (-t[0], t[1]))
         hints.append(Hint(rid, title, advice, size, li, [p for _, p in items[:5]], count))
 
@@ -153,8 +221,9 @@ def find_hints(analysis: Analysis) -> list[Hint]:
             continue
         items.sort(key=lambda t: (-t[0], t[1]))
         hints.append(Hint("removed-later", f"files added in layer {li} and removed in layer {by}",
-                          "remove them in the same RUN that creates them (they still ship in "
-                          f"layer {li})", size, li, [p for _, p in items[:5]], count))
+                          base.removed(li, by) if base.has(li) else base.copied(
+                              li, "remove them in the same RUN that creates them (they still "
+                              f"ship in layer {li})"), size, li, [p for _, p in items[:5]], count))
     for (li, by), (size, items, count) in chmod.items():
         if size <= 0:
             continue
@@ -162,6 +231,7 @@ def find_hints(analysis: Analysis) -> list[Hint]:
         hints.append(Hint("chmod-duplicate",
                           f"layer {by} stores {plural(count, 'file')} of layer {li} again with the same "
                           "content, changing only mode, owner or time",
+                          base.restored(li, by) if base.has(li) else
                           "where a `RUN chmod/chown` did this, set mode and owner while copying "
                           "(`COPY --chown=... --chmod=...`)", size, by, [p for _, p in items[:5]],
                           count))

@@ -9,7 +9,8 @@ from slimscope.dockerfile.fixes import Change
 from slimscope.dockerfile.stages import Result
 
 # Hints whose files the rewrite removes (the catalogue's `rm` words of each).
-REMOVED = ("apt-lists", "apt-archives", "pip-cache", "npm-cache", "apk-cache", "dnf-cache")
+REMOVED = ("apt-lists", "apt-archives", "apt-pkgcache", "pip-cache", "npm-cache", "apk-cache",
+           "dnf-cache")
 
 
 def fallback(analysis, image_ref: str, reason: str = "no Dockerfile given") -> Result:

@@ -14,7 +14,7 @@ from slimscope.dockerfile.classify import (Segment, is_apt_update, join_commands
                                            package_install, pip_install, split_commands)
 
 # Where each cache lives, to measure what a fix saves: the catalogue's directories.
-APT = GROUPS["apt-lists"].dirs + GROUPS["apt-archives"].dirs
+APT = GROUPS["apt-lists"].dirs + GROUPS["apt-archives"].dirs + GROUPS["apt-pkgcache"].dirs
 
 
 @dataclass
@@ -142,7 +142,23 @@ def _copy_dests(ins, workdir: str) -> list:
     return [dest]
 
 
-def _perm_target(seg: Segment, workdir: str):
+def removes_copy(path: str, copy_ins, workdir: str) -> bool:
+    """An `rm` of `path` removes what COPY/ADD `copy_ins` put in the image: those bytes
+    stay in the COPY's layer whatever RUN the rm moves to."""
+    cut = path.rstrip("/*") or "/"
+    return any(d == path or d == cut or d.startswith(cut.rstrip("/") + "/")
+               for d in _copy_dests(copy_ins, workdir))
+
+
+def rm_paths(seg: Segment, workdir: str) -> list:
+    """The absolute paths an `rm` command names (words with variables left out)."""
+    if seg.prog != "rm" or seg.pipe:
+        return []
+    return [posixpath.normpath(posixpath.join(workdir or "/", w))
+            for w in seg.argv[1:] if not w.startswith("-") and "$" not in w]
+
+
+def perm_target(seg: Segment, workdir: str):
     """(chown|chmod, value, path) for `chown [-R] U:G PATH` / `chmod [-R] 0755 PATH`."""
     w = [x for x in seg.argv if x not in ("-R", "--recursive")]
     if seg.pipe or seg.prog not in ("chown", "chmod") or len(w) != 3:
@@ -218,6 +234,10 @@ def _move_later_rm(outs: list, workdirs: list, measure) -> None:
             continue
         target = None
         for p in paths:
+            if any(outs[j].text and outs[j].ins.cmd in ("COPY", "ADD")
+                   and removes_copy(p, outs[j].ins, workdirs[j]) for j in range(k)):
+                target = None   # lint's later-rm names the COPY; no RUN can take it back
+                break
             hits = [j for j in range(k) if outs[j].segs is not None and _mentions(outs[j], p)]
             copied = [j for j in range(k) if outs[j].ins.cmd in ("COPY", "ADD") and
                       any(d == p or d.startswith(p.rstrip("/*") + "/") or p.startswith(d + "/")
@@ -246,7 +266,7 @@ def _fold_permissions(outs: list, workdirs: list, measure, legacy_builder: bool)
     for k, out in enumerate(outs):
         if not out.segs:
             continue
-        targets = [_perm_target(s, workdirs[k]) for s in out.segs]
+        targets = [perm_target(s, workdirs[k]) for s in out.segs]
         if not all(targets):
             continue
         plan = {}

@@ -24,6 +24,17 @@ __all__ = ["generate", "fallback", "Result", "config_lines", "elf_static"]
 
 def generate(df, measure, analysis=None, base: Optional[str] = None, context_dir: Optional[str] = None,
              legacy_builder: bool = False, image_ref: str = "") -> Result:
+    result = _generate(df, measure, analysis, base, context_dir, legacy_builder, image_ref)
+    if result.mode != "fallback":
+        # kept as written, like everything slimscope does not rewrite; lint's
+        # unknown-instruction finding, said where the generated file is made
+        result.notes[:0] = [f"line {ins.line}: {ins.cmd} is not a Dockerfile instruction; kept as "
+                            "written, and a build stops there" for ins in df.instructions
+                            if not ins.known]
+    return result
+
+
+def _generate(df, measure, analysis, base, context_dir, legacy_builder, image_ref) -> Result:
     final = df.final
     changes: list = []
     notes: list = []

@@ -9,7 +9,7 @@ import re
 from slimscope.dockerfile.classify import (is_apt_update, is_build_package, package_install,
                                            split_commands)
 from slimscope.dockerfile.findings import Finding, Rule
-from slimscope.dockerfile.fixes import fix_stage
+from slimscope.dockerfile.fixes import fix_stage, removes_copy, rm_paths
 
 _RULES = [
     Rule("unpinned-base", "warning", "Base image without a pinned tag or digest", ("DL3006", "DL3007")),
@@ -69,9 +69,11 @@ def _base_finding(ins, stage_names, measure, is_final: bool) -> list:
                 repo = last.split(":")[0]
                 b = measure.base_bytes()
                 cost = f"; the base accounts for {_size(b)} of the image" if b else ""
+                # never suggest `latest` (unpinned-base warns against it on the line before)
+                version = tag if tag not in ("", "latest") else "<version>"
                 out.append(Finding("fat-base", ins.line, ins.line,
                                    f"{ref} is a full image: consider "
-                                   f"{slim.format(tag=tag or 'latest', name=repo)}{cost}", b))
+                                   f"{slim.format(tag=version, name=repo)}{cost}", b))
                 break
     return out
 
@@ -96,7 +98,7 @@ def check(df, measure) -> list:
                 if c.rule == "apt-update-alone":
                     continue
                 findings.append(Finding(c.rule, _line_of(st, c), _end_of(st, c),
-                                        _message(c), c.bytes, hadolint=_hadolint_of(st, c)))
+                                        _message(c, st), c.bytes, hadolint=_hadolint_of(st, c)))
         findings += _stage_rules(st, m, is_final)
         findings += _trigger_caches(st)
     findings.sort(key=lambda f: (f.line, f.rule))
@@ -120,7 +122,7 @@ def _trigger_caches(st) -> list:
     for o in fix_stage(child.instructions, _Blind()):
         for c in o.changes:
             if c.rule in CACHE_RULES:
-                out.append(Finding(c.rule, c.line, _end_of(child, c), "ONBUILD: " + _message(c),
+                out.append(Finding(c.rule, c.line, _end_of(child, c), "ONBUILD: " + _message(c, child),
                                    hadolint=_hadolint_of(child, c)))
     return out
 
@@ -154,21 +156,35 @@ def _end_of(st, c) -> int:
     return line
 
 
-def _message(c) -> str:
+def _message(c, st=None) -> str:
     texts = {
         "apt-lists": "apt-get install leaves /var/lib/apt/lists and /var/cache/apt in the layer: "
                      "end the RUN with `apt-get clean && rm -rf /var/lib/apt/lists/*`",
         "apt-recommends": "apt-get install pulls recommended packages: add --no-install-recommends",
         "pip-cache": "pip keeps its download cache in the layer: add --no-cache-dir",
         "apk-cache": "apk keeps its index in the layer: use apk add --no-cache",
-        "dnf-cache": "the package cache stays in the layer: end the RUN with `dnf clean all`",
+        "dnf-cache": "the package cache stays in the layer: end the RUN with `{prog} clean all`",
         "npm-cache": "the npm cache stays in the layer: `npm cache clean --force` in the same RUN",
         "conda-clean": "conda keeps package tarballs: end the RUN with `conda clean -afy`",
         "later-rm": "this rm runs in its own layer; the files still ship in the layer that made them "
                     "(do it in that RUN)",
         "chown-layer": "chown/chmod in its own RUN stores the files again: use COPY --chown/--chmod",
     }
-    return texts.get(c.rule, c.comment)
+    text = texts.get(c.rule, c.comment)
+    if c.rule == "dnf-cache":
+        text = text.format(prog=_dnf_prog(st, c))
+    return text
+
+
+def _dnf_prog(st, c) -> str:
+    """The package manager (dnf, yum, microdnf) the RUN of a dnf-cache change installs with."""
+    ins = next((i for i in st.instructions if i.line == c.line), None) if st is not None else None
+    script = ("\n".join(h.body for h in ins.heredocs) or ins.rest) if ins is not None else ""
+    for s in split_commands(script):
+        pi = package_install(s)
+        if pi and pi[0] in ("dnf", "yum", "microdnf"):
+            return pi[0]
+    return "dnf"
 
 
 class _Blind:
@@ -186,9 +202,12 @@ def _stage_rules(st, measure, is_final) -> list:
     volumes: list = []
     workdir = "/"
     removed_build = None
+    copied: list = []    # (COPY/ADD, its workdir) so far
     for ins in st.instructions[1:]:
         if ins.cmd == "WORKDIR":
             workdir = posixpath.normpath(posixpath.join(workdir, ins.expanded.strip()))
+        if ins.cmd in ("COPY", "ADD"):
+            copied.append((ins, workdir))
         if ins.cmd == "VOLUME":
             words = ins.json_form if ins.expanded.startswith("[") else ins.expanded.split()
             if ins.expanded.startswith("["):
@@ -228,6 +247,7 @@ def _stage_rules(st, measure, is_final) -> list:
             continue
         segs = split_commands("\n".join(h.body for h in ins.heredocs) or ins.rest)
         progs = [s.prog for s in segs]
+        out += _removed_copies(ins, segs, workdir, copied, measure)
         for s in segs:
             w = s.argv
             if s.prog in ("apt-get", "apt") and any(x in ("upgrade", "dist-upgrade", "full-upgrade")
@@ -270,4 +290,28 @@ def _stage_rules(st, measure, is_final) -> list:
                     out.append(Finding("apt-update-alone", ins.line, ins.end_line,
                                        "apt-get update in its own RUN: a cached layer of stale lists; "
                                        "join it with the install", measure.layer_bytes(ins)))
+    return out
+
+
+def _removed_copies(ins, segs, workdir, copied, measure) -> list:
+    """later-rm for files a COPY/ADD brought in: removing them in any later RUN leaves
+    their bytes in the COPY's layer (the fixer cannot move that rm anywhere useful)."""
+    out = []
+    for s in segs:
+        for p in rm_paths(s, workdir):
+            src = next((c for c, wd in reversed(copied) if removes_copy(p, c, wd)), None)
+            if src is None or any(re.match(r"^(https?|ftp)://", w) for w in src.words()[:-1]):
+                continue   # a remote ADD has its own finding, add-remote
+            cut = p.rstrip("/*") or "/"
+            where = [p] if cut == p else [cut.rstrip("/") + "/"]
+            mount = "type=bind,from=STAGE" if "from" in src.flags else "type=bind"
+            out.append(Finding("later-rm", ins.line, ins.end_line,
+                               f"this rm removes {p}, which {src.cmd} of line {src.line} added: "
+                               f"its bytes still ship in that layer; "
+                               + ("copy only what is needed from that stage"
+                                  if "from" in src.flags else
+                                  f"leave it out of the {src.cmd} (.dockerignore, a narrower source)")
+                               + f" or bind-mount it for the one RUN that uses it (`RUN --mount={mount},"
+                               "source=...,target=...`)", measure.bytes_under(src, where)))
+            return out   # one finding per RUN: the first copied path it removes
     return out

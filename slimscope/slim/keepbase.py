@@ -10,34 +10,8 @@ be a sibling, not the base: the history comes first.
 
 from __future__ import annotations
 
+from slimscope.core.base import base_from_history
 from slimscope.errors import BadInput
-
-
-def _is_base_end(created_by: str) -> bool:
-    text = " ".join((created_by or "").split())
-    for marker in ("#(nop) CMD", "#(nop) ENTRYPOINT"):
-        if marker in text:
-            return True
-    return text.startswith(("CMD [", "CMD ", "ENTRYPOINT "))
-
-
-def _end_word(h: dict) -> str:
-    return "ENTRYPOINT" if "ENTRYPOINT" in (h.get("created_by") or "") else "CMD"
-
-
-def from_history(config: dict, n_layers: int):
-    """(layers, why) from history alone, or (None, None)."""
-    history = config.get("history") or []
-    seen = 0
-    best = None
-    for h in history:
-        if not h.get("empty_layer"):
-            seen += 1
-            if "Imported from" in (h.get("comment") or "") and seen < n_layers:
-                best = (seen, "the history says layer 0 was imported")
-        elif _is_base_end(h.get("created_by", "")) and 0 < seen < n_layers:
-            best = (seen, f"the history ends a base with {_end_word(h)} after layer {seen - 1}")
-    return best or (None, None)
 
 
 def _local_images(client):
@@ -84,7 +58,7 @@ def find_base(analysis, base_layers=None, client=None):
                            f"{n - 1} so that something is left to squash")
         return base_layers, "given by --base-layers"
     diff_ids = [l.diff_id for l in analysis.layers]
-    found, why = from_history(analysis.image.config, n)
+    found, why = base_from_history(analysis.image.config, n)
     if found:
         name = named_by_engine(client, diff_ids[:found]) if client is not None else ""
         return found, why + (f"; that is the local image {name}" if name else "")

@@ -15,7 +15,8 @@ from tests.support.synth import docker_archive
 EXAMPLES = {
     "apt-lists": ["/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease",
                   "/var/lib/apt/lists/partial/x"],
-    "apt-archives": ["/var/cache/apt/archives/gcc_12.deb", "/var/cache/apt/pkgcache.bin"],
+    "apt-archives": ["/var/cache/apt/archives/gcc_12.deb"],
+    "apt-pkgcache": ["/var/cache/apt/pkgcache.bin", "/var/cache/apt/srcpkgcache.bin"],
     "pip-cache": ["/root/.cache/pip/http/a/b", "/home/u/.cache/pip/x", "/tmp/pip-build-1/setup.py"],
     "npm-cache": ["/root/.npm/_cacache/index/x", "/root/.npm/_logs/1.log",
                   "/usr/local/share/.cache/yarn/v6/x", "/app/.yarn/cache/z.zip"],
