@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slimscope.catalog import GROUPS
 from slimscope.core.analysis import analyze
-from tests.synth import docker_archive
+from tests.support.synth import docker_archive
 
 APT_DIRS = [("var", "dir"), ("var/cache", "dir"), ("var/cache/apt", "dir"),
             ("var/lib", "dir"), ("var/lib/apt", "dir"), ("var/lib/apt/lists", "dir")]

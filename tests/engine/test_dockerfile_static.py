@@ -9,7 +9,9 @@ import pytest
 from slimscope.core.analysis import analyze
 from slimscope.dockerfile import generate, parser
 from slimscope.dockerfile.measure import Measure
-from tests.engine import DEBIAN_TAG, build_image
+from tests.support.bases import DEBIAN_TAG
+from tests.support.engine import named
+from tests.support.images import build_image
 
 pytestmark = pytest.mark.engine
 
@@ -34,7 +36,7 @@ def _run(engine, image) -> tuple:
 @pytest.mark.parametrize("with_image", [True, False])
 def test_trailing_cleanup_and_chmod_keep_the_runtime_from_scratch(engine, tmp_path, with_image):
     files = {"hello.c": HELLO_C}
-    original = build_image("slimscope-test/df-static-tail:orig", DOCKERFILE, files)
+    original = build_image(named("df-static-tail:orig"), DOCKERFILE, files)
     (tmp_path / "Dockerfile").write_text(DOCKERFILE)
     df = parser.read(str(tmp_path / "Dockerfile"))
     analysis = analyze(f"docker-daemon:{original}") if with_image else None
@@ -46,7 +48,7 @@ def test_trailing_cleanup_and_chmod_keep_the_runtime_from_scratch(engine, tmp_pa
     code = [line for line in runtime.splitlines() if not line.startswith("#")]
     assert not any(line.startswith("RUN ") for line in code), runtime
     assert {c.rule for c in result.changes} >= {"runtime-cleanup", "chown-layer"}
-    generated = build_image(f"slimscope-test/df-static-tail:slim-{int(with_image)}", result.text,
+    generated = build_image(named(f"df-static-tail:slim-{int(with_image)}"), result.text,
                             files)
     assert _run(engine, original) == _run(engine, generated) == (0, "hello from C\n")
     slim = analyze(f"docker-daemon:{generated}")
