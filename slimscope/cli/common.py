@@ -10,8 +10,9 @@ import sys
 import click
 
 SOURCES_HELP = """IMAGE is any of: a `docker save` archive (plain or gzip), an OCI layout
-directory, an OCI archive, or an image in the local Docker engine. Prefixes force
-the kind: docker-archive:PATH, oci:DIR, oci-archive:PATH, docker-daemon:REF."""
+directory, an OCI archive, an image in the local Docker engine, or one in a registry.
+Prefixes force the kind: docker-archive:PATH, oci:DIR, oci-archive:PATH,
+docker-daemon:REF, docker://HOST[:PORT]/REPO:TAG (or @sha256:DIGEST)."""
 
 
 
@@ -25,8 +26,26 @@ def image_options(f):
     @click.option("--no-hash", is_flag=True,
                   help="Skip content hashing (faster; cannot tell metadata-only duplication).")
     @click.option("--no-cache", is_flag=True, help="Do not read or write the layer-index cache.")
+    @click.option("--tls-verify", "tls_verify", type=click.BOOL, default=True, show_default=True,
+                  metavar="BOOL", help="Verify a registry's TLS certificate (docker://).")
+    @click.option("--cert-dir", type=click.Path(file_okay=False), metavar="DIR",
+                  help="Trust the CA certificates (*.crt) in DIR for registries, as skopeo does.")
+    @click.option("--ca-file", type=click.Path(dir_okay=False), metavar="PEM",
+                  help="Trust the CA certificates in this PEM bundle for registries.")
+    @click.option("--authfile", type=click.Path(dir_okay=False), metavar="FILE",
+                  help="Registry credentials file (auth.json; default REGISTRY_AUTH_FILE, then "
+                       "~/.docker/config.json).")
+    @click.option("--creds", metavar="USER:PASS", help="Registry credentials.")
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
+        from slimscope.image.registry import configure
+        from slimscope.image.registry_auth import Access
+
+        # Where images live is the sources' business, not each command's: the
+        # settings are handed to the transports once, here.
+        configure(Access(tls_verify=kwargs.pop("tls_verify"), cert_dir=kwargs.pop("cert_dir"),
+                         ca_file=kwargs.pop("ca_file"), authfile=kwargs.pop("authfile"),
+                         creds=kwargs.pop("creds")))
         return f(*args, **kwargs)
 
     return wrapper

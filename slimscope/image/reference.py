@@ -13,8 +13,10 @@ from slimscope.image.archive import ArchiveSource
 from slimscope.image.daemon import DaemonSource
 from slimscope.image.model import Image, Options, Source
 from slimscope.image.oci import OCIDirSource
+from slimscope.image.registry import PREFIX, RegistrySource, parse_registry_ref
 
 ARCHIVE, OCI_DIR, DAEMON = "archive", "oci", "daemon"
+REGISTRY = "registry"
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Reference:
 
 def parse_reference(name: str) -> Reference:
     """Read a name as skopeo would; refuse, in one line, a path that is not there."""
+    if name.startswith(PREFIX):
+        return Reference(REGISTRY, name[len(PREFIX):], False)
     prefix, sep, rest = name.partition(":")
     if sep and prefix in ("docker-archive", "oci-archive"):
         path = _strip_ref_suffix(rest)
@@ -63,6 +67,8 @@ def _strip_ref_suffix(path: str) -> str:
 def open_source(name: str) -> Source:
     """The source a name says to read; nothing is read yet."""
     ref = parse_reference(name)
+    if ref.transport == REGISTRY:
+        return RegistrySource(parse_registry_ref(ref.value))
     if ref.transport == ARCHIVE:
         return ArchiveSource(ref.value)
     if ref.transport == OCI_DIR:
