@@ -12,7 +12,8 @@ import click
 SOURCES_HELP = """IMAGE is any of: a `docker save` archive (plain or gzip), an OCI layout
 directory, an OCI archive, an image in the local Docker engine, or one in a registry.
 Prefixes force the kind: docker-archive:PATH, oci:DIR, oci-archive:PATH,
-docker-daemon:REF, docker://HOST[:PORT]/REPO:TAG (or @sha256:DIGEST)."""
+docker-daemon:REF, docker://HOST[:PORT]/REPO:TAG (or @sha256:DIGEST), podman:REF,
+containerd:REF (with --namespace)."""
 
 
 
@@ -36,6 +37,9 @@ def image_options(f):
                   help="Registry credentials file (auth.json; default REGISTRY_AUTH_FILE, then "
                        "~/.docker/config.json).")
     @click.option("--creds", metavar="USER:PASS", help="Registry credentials.")
+    @click.option("--namespace", metavar="NS",
+                  help="containerd namespace of a containerd:REF image (default: "
+                       "CONTAINERD_NAMESPACE, else default).")
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         from slimscope.image.registry import configure
@@ -45,7 +49,7 @@ def image_options(f):
         # settings are handed to the transports once, here.
         configure(Access(tls_verify=kwargs.pop("tls_verify"), cert_dir=kwargs.pop("cert_dir"),
                          ca_file=kwargs.pop("ca_file"), authfile=kwargs.pop("authfile"),
-                         creds=kwargs.pop("creds")))
+                         creds=kwargs.pop("creds"), namespace=kwargs.pop("namespace")))
         return f(*args, **kwargs)
 
     return wrapper

@@ -11,12 +11,14 @@ from typing import Optional
 from slimscope.errors import BadInput
 from slimscope.image.archive import ArchiveSource
 from slimscope.image.daemon import DaemonSource
+from slimscope.image.exported import CONTAINERD, PODMAN, ExportedSource
 from slimscope.image.model import Image, Options, Source
 from slimscope.image.oci import OCIDirSource
-from slimscope.image.registry import PREFIX, RegistrySource, parse_registry_ref
+from slimscope.image.registry import PREFIX, RegistrySource, current_access, parse_registry_ref
 
 ARCHIVE, OCI_DIR, DAEMON = "archive", "oci", "daemon"
 REGISTRY = "registry"
+EXPORTED = (PODMAN, CONTAINERD)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ def parse_reference(name: str) -> Reference:
     """Read a name as skopeo would; refuse, in one line, a path that is not there."""
     if name.startswith(PREFIX):
         return Reference(REGISTRY, name[len(PREFIX):], False)
+    if name.partition(":")[0] in EXPORTED and name.partition(":")[2]:
+        return Reference(name.partition(":")[0], name.partition(":")[2], False)
     prefix, sep, rest = name.partition(":")
     if sep and prefix in ("docker-archive", "oci-archive"):
         path = _strip_ref_suffix(rest)
@@ -69,6 +73,8 @@ def open_source(name: str) -> Source:
     ref = parse_reference(name)
     if ref.transport == REGISTRY:
         return RegistrySource(parse_registry_ref(ref.value))
+    if ref.transport in EXPORTED:
+        return ExportedSource(ref.transport, ref.value, current_access().namespace)
     if ref.transport == ARCHIVE:
         return ArchiveSource(ref.value)
     if ref.transport == OCI_DIR:

@@ -48,7 +48,7 @@ class Access:
     cert_dir: Optional[str] = None    # skopeo's --cert-dir: *.crt CAs (and client.cert/.key)
     authfile: Optional[str] = None
     creds: Optional[str] = None       # USER[:PASS]
-    namespace: str = "default"        # containerd's namespace (containerd: sources only)
+    namespace: Optional[str] = None   # containerd's namespace (containerd: sources only)
     tried: list[str] = field(default_factory=list)
 
 

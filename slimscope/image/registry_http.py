@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Optional
@@ -71,7 +72,8 @@ class Registry:
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.headers["User-Agent"] = "slimscope"
-        self.session.verify = self._verify()
+        # Given with every request: requests lets REQUESTS_CA_BUNDLE override a session's.
+        self.verify = self._verify()
         cert = self._client_cert()
         if cert:
             self.session.cert = cert
@@ -84,6 +86,9 @@ class Registry:
 
     def _verify(self) -> bool | str:
         if not self.access.tls_verify:
+            # asked for: urllib3's warning on every request would only repeat the option
+            import urllib3
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
             return False
         if self.access.ca_file:
             if not os.path.isfile(self.access.ca_file):
@@ -132,11 +137,10 @@ class Registry:
         tls_error: Optional[BadInput] = None
         # The probe is not retried: a TLS handshake that fails fails the same way again.
         probe = requests.Session()
-        probe.verify, probe.cert, probe.headers = self.session.verify, self.session.cert, \
-            self.session.headers
+        probe.cert, probe.headers = self.session.cert, self.session.headers
         try:
             with probe:
-                r = probe.get(f"https://{self.host}/v2/", timeout=TIMEOUT)
+                r = probe.get(f"https://{self.host}/v2/", timeout=TIMEOUT, verify=self.verify)
             r.close()
             self.base = f"https://{self.host}"
             return
@@ -188,7 +192,7 @@ class Registry:
             h["Authorization"] = self.auth_header
         try:
             return self.session.request(method, url, headers=h, stream=stream, timeout=TIMEOUT,
-                                        **kw)
+                                        verify=self.verify, **kw)
         except requests.RequestException as e:
             raise self._fail(e, url) from None
 
@@ -220,7 +224,8 @@ class Registry:
         elif self.creds.present:
             h["Authorization"] = basic_header(self.creds)
         try:
-            r = self.session.get(realm, params=params, headers=h, timeout=TIMEOUT)
+            r = self.session.get(realm, params=params, headers=h, timeout=TIMEOUT,
+                                 verify=self.verify)
         except requests.RequestException as e:
             raise self._fail(e, realm) from None
         if r.status_code in (401, 403):
@@ -279,7 +284,11 @@ def _sep(ref: str) -> str:
 
 
 def _short(text: str) -> str:
-    return text.splitlines()[0][:160] if text else "no detail"
+    """The reason inside urllib3's "Max retries exceeded … (Caused by X(Y('reason')))"."""
+    if not text:
+        return "no detail"
+    m = re.search(r"\[SSL[^\]]*\][^'\")]*|\[Errno[^\]]*\][^'\")]*", text)
+    return (m.group(0) if m else text.splitlines()[0])[:200]
 
 
 class BlobStream:

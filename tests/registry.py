@@ -1,0 +1,177 @@
+"""A real registry for the tests: Debian's `docker-registry` (the CNCF distribution
+registry) run on a free loopback port with its storage in a temporary directory,
+plain, with TLS, with htpasswd basic auth, or behind a token server.
+
+What it served is read back from its own access log, so tests count the bytes
+that crossed the wire instead of assuming them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import pytest
+
+from tests.engine import in_ci
+
+BINARY = "docker-registry"
+APT_PACKAGES = "docker-registry skopeo apache2-utils openssl podman containerd"
+
+
+def require_registry() -> None:
+    """Skip locally, fail under CI=true, when the registry or skopeo is missing."""
+    require_tools(BINARY, "skopeo")
+
+
+def require_tools(*binaries: str) -> None:
+    missing = [b for b in binaries if shutil.which(b) is None]
+    if missing:
+        msg = f"{' and '.join(missing)} not installed (apt-get install {APT_PACKAGES})"
+        if in_ci():
+            pytest.fail(msg + " (CI=true: the registry tests are required)", pytrace=False)
+        pytest.skip(msg)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    method: str
+    uri: str
+    status: int
+    written: int
+
+
+_FIELD = re.compile(r'([\w.]+)=("(?:[^"\\]|\\.)*"|\S+)')
+
+
+class LocalRegistry:
+    def __init__(self, root: str, tls: Optional[tuple[str, str]] = None,
+                 htpasswd: Optional[str] = None, token: Optional[dict] = None):
+        self.root = root
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.log_path = os.path.join(root, "registry.log")
+        os.makedirs(os.path.join(root, "data"), exist_ok=True)
+        lines = ["version: 0.1", "log:", "  level: info", "  formatter: text",
+                 "storage:", "  filesystem:", f"    rootdirectory: {root}/data",
+                 "  delete:", "    enabled: true",
+                 "http:", f"  addr: {self.host}"]
+        if tls:
+            lines += ["  tls:", f"    certificate: {tls[0]}", f"    key: {tls[1]}"]
+        if htpasswd:
+            lines += ["auth:", "  htpasswd:", "    realm: slimscope-test", f"    path: {htpasswd}"]
+        if token:
+            lines += ["auth:", "  token:"] + [f"    {k}: {v}" for k, v in token.items()]
+        self.config = os.path.join(root, "config.yml")
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc: Optional[subprocess.Popen] = None
+
+    def start(self) -> LocalRegistry:
+        log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([BINARY, "serve", self.config], stdout=log,
+                                     stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"docker-registry exited: {open(self.log_path).read()[-800:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("docker-registry did not start listening within 20 s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def served(self) -> list[Served]:
+        """Every response the registry completed so far, from its log."""
+        out = []
+        with open(self.log_path, errors="replace") as f:
+            for line in f:
+                if "response completed" not in line:
+                    continue
+                fields = {k: v.strip('"') for k, v in _FIELD.findall(line)}
+                out.append(Served(fields.get("http.request.method", ""),
+                                  fields.get("http.request.uri", ""),
+                                  int(fields.get("http.response.status", 0)),
+                                  int(fields.get("http.response.written", 0))))
+        return out
+
+    def mark(self) -> int:
+        """How many responses are logged now: `served_since(mark)` counts what follows."""
+        time.sleep(0.2)  # the registry logs a response after sending it
+        return len(self.served())
+
+    def served_since(self, mark: int) -> list[Served]:
+        time.sleep(0.2)
+        return self.served()[mark:]
+
+    def push(self, source: str, name: str, *args: str) -> str:
+        """skopeo copy SOURCE docker://HOST/NAME; returns the docker:// name."""
+        dest = f"docker://{self.host}/{name}"
+        cmd = ["skopeo", "copy", "--insecure-policy", "--dest-tls-verify=false", *args, source, dest]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {r.stderr.strip()}")
+        return dest
+
+    def manifest_digest(self, name: str, *args: str) -> str:
+        r = subprocess.run(["skopeo", "inspect", "--tls-verify=false", *args, "--raw",
+                            f"docker://{self.host}/{name}"], capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        import hashlib
+        return "sha256:" + hashlib.sha256(r.stdout).hexdigest()
+
+
+def make_ca_and_cert(directory: str) -> tuple[str, str, str]:
+    """A CA and a certificate it signed for 127.0.0.1: (ca.crt, server.crt, server.key)."""
+    # the CA alone in its directory: a --cert-dir reads every *.key there as a client key
+    os.makedirs(os.path.join(directory, "cas"))
+    ca_key, ca_crt = os.path.join(directory, "ca.key"), os.path.join(directory, "cas", "ca.crt")
+    key, csr, crt = (os.path.join(directory, n) for n in ("server.key", "server.csr", "server.crt"))
+    ext = os.path.join(directory, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True)  # noqa: E731
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca_crt,
+        "-days", "2", "-subj", "/CN=slimscope test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+        "-subj", "/CN=127.0.0.1")
+    run("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial",
+        "-out", crt, "-days", "2", "-extfile", ext)
+    return ca_crt, crt, key
+
+
+def write_htpasswd(path: str, user: str, password: str) -> str:
+    subprocess.run(["htpasswd", "-Bbc", path, user, password], check=True, capture_output=True)
+    return path
+
+
+def auth_json(path: str, host: str, user: str, password: str) -> str:
+    import base64
+    with open(path, "w") as f:
+        json.dump({"auths": {host: {"auth": base64.b64encode(f"{user}:{password}".encode())
+                                    .decode()}}}, f)
+    return path
