@@ -175,3 +175,87 @@ def auth_json(path: str, host: str, user: str, password: str) -> str:
         json.dump({"auths": {host: {"auth": base64.b64encode(f"{user}:{password}".encode())
                                     .decode()}}}, f)
     return path
+
+
+class TokenServer:
+    """A bearer-token server as Docker Hub runs one: GET /token?service=&scope= with
+    basic auth answers a JWT (RS256, signed by a self-signed key the registry trusts
+    through `rootcertbundle`, the certificate sent in the header's x5c)."""
+
+    def __init__(self, directory: str, user: str, password: str):
+        import base64
+        import datetime
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+        from cryptography.x509.oid import NameOID
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "slimscope token signer")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(hours=1))
+                .not_valid_after(now + datetime.timedelta(days=1))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(key, hashes.SHA256()))
+        self.bundle = os.path.join(directory, "token-signer.pem")
+        with open(self.bundle, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+        der = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+        self.service, self.issuer = "slimscope-registry", "slimscope-token-issuer"
+        self.requests: list[dict] = []
+        want_auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        server = self
+
+        def b64(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        def token(scopes: list[str]) -> str:
+            access = []
+            for scope in scopes:
+                kind, _, rest = scope.partition(":")
+                repo, _, actions = rest.rpartition(":")
+                access.append({"type": kind, "name": repo, "actions": actions.split(",")})
+            t = int(time.time())
+            head = b64(json.dumps({"alg": "RS256", "typ": "JWT", "x5c": [der]}).encode())
+            body = b64(json.dumps({"iss": server.issuer, "sub": user, "aud": server.service,
+                                   "exp": t + 600, "nbf": t - 60, "iat": t,
+                                   "jti": os.urandom(8).hex(), "access": access}).encode())
+            sig = key.sign(f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
+            return f"{head}.{body}.{b64(sig)}"
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                from urllib.parse import parse_qs, urlparse
+                q = parse_qs(urlparse(self.path).query)
+                server.requests.append({"query": q, "auth": self.headers.get("Authorization")})
+                if self.headers.get("Authorization") != want_auth:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                body = json.dumps({"token": token(q.get("scope", []))}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.realm = f"http://127.0.0.1:{self.httpd.server_address[1]}/token"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def registry_config(self) -> dict:
+        return {"realm": self.realm, "service": self.service, "issuer": self.issuer,
+                "rootcertbundle": self.bundle}
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -265,3 +265,38 @@ def test_cli_options_reach_the_registry(secure, tmp_path):
     assert ok.returncode in (0, 1), ok.stderr
     unauth = run("analyze", "--ca-file", secure.ca, name)
     assert unauth.returncode == 2 and "unauthenticated" in unauth.stderr
+
+
+@pytest.fixture(scope="module")
+def token_registry(tmp_path_factory):
+    """A registry behind a bearer-token server (the challenge Docker Hub sends)."""
+    require_registry()
+    pytest.importorskip("cryptography")
+    from tests.registry import TokenServer
+    root = str(tmp_path_factory.mktemp("token"))
+    tokens = TokenServer(root, "tester", "s3cret")
+    r = LocalRegistry(root, token=tokens.registry_config()).start()
+    r.tokens = tokens
+    subprocess.run(["skopeo", "copy", "--insecure-policy", "--dest-tls-verify=false",
+                    "--dest-creds", "tester:s3cret", f"docker-archive:{DEMO}",
+                    f"docker://{r.host}/team/demo:1"], check=True, capture_output=True)
+    yield r
+    r.stop()
+    tokens.stop()
+
+
+def test_bearer_token_challenge(token_registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "none"))
+    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    name = f"docker://{token_registry.host}/team/demo:1"
+    with pytest.raises(BadInput, match=r"unauthenticated \(credentials tried: no credentials\)"):
+        analyze(name, use_cache=False)
+    token_registry.tokens.requests.clear()
+    registry_mod.configure(Access(creds="tester:s3cret"))
+    got = report(name, use_cache=False)
+    assert without_blob_fields(got) == without_blob_fields(report(DEMO, use_cache=False))
+    asked = token_registry.tokens.requests
+    assert asked and all(q["query"]["scope"] == ["repository:team/demo:pull"] and
+                         q["query"]["service"] == ["slimscope-registry"] for q in asked)
+    assert len(asked) == 1  # one token serves the manifest, the config and every blob
