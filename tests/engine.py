@@ -35,8 +35,8 @@ import subprocess
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from slimscope.core import snapshot as _snapshot
 from slimscope.index.streams import IterStream

@@ -12,8 +12,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from slimscope.core.analysis import analyze
 from slimscope.cli import main
+from slimscope.core.analysis import analyze
 from tests.engine import REPO_ROOT, fixture_image, save_archive
 
 DEMO = REPO_ROOT / "sample-images" / "demo.tar"

@@ -9,8 +9,7 @@ import pytest
 from slimscope.errors import BadInput
 from slimscope.gate import config as gc
 from slimscope.gate.rules import build_rules, glob_match
-from slimscope.gate.units import (Amount, UnitError, parse_amount, parse_percent, parse_ratio,
-                                  parse_size)
+from slimscope.gate.units import Amount, UnitError, parse_amount, parse_percent, parse_ratio, parse_size
 
 
 @pytest.mark.parametrize("text,expected", [

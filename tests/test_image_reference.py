@@ -12,7 +12,15 @@ import tarfile
 import pytest
 
 from slimscope.errors import BadInput, EngineUnavailable
-from slimscope.image.reference import ARCHIVE, DAEMON, REGISTRY, OCI_DIR, Reference, open_source, parse_reference
+from slimscope.image.reference import (
+    ARCHIVE,
+    DAEMON,
+    OCI_DIR,
+    REGISTRY,
+    Reference,
+    open_source,
+    parse_reference,
+)
 from slimscope.index.digests import blob_name, check_digest, digest_hex, digest_of_name, sha256_digest
 from tests.synth import config_for, docker_archive, layer_tar, oci_archive, oci_layout, sha
 

@@ -300,3 +300,26 @@ def test_bearer_token_challenge(token_registry, tmp_path, monkeypatch):
     assert asked and all(q["query"]["scope"] == ["repository:team/demo:pull"] and
                          q["query"]["service"] == ["slimscope-registry"] for q in asked)
     assert len(asked) == 1  # one token serves the manifest, the config and every blob
+
+
+def test_a_dropped_blob_download_resumes(reg, tmp_path):
+    from tests.registry import DroppingProxy
+    big = [[("big.bin", "file", os.urandom(600_000))], [("small", "file", b"s")]]
+    d = oci_layout(str(tmp_path / "big"), big)
+    reg.push(f"oci:{d}:latest", "dropped:1")
+    want = report(f"docker://{reg.host}/dropped:1", use_cache=False)
+    proxy = DroppingProxy(reg.port, after=300_000)
+    try:
+        mark = reg.mark()
+        assert report(f"docker://{proxy.host}/dropped:1", use_cache=False) == want
+        assert proxy.dropped == 1
+        # the rest of the blob came by a Range request, not a second download
+        served = reg.served_since(mark)
+        resumed = [s for s in served if s.status == 206]
+        blob = max(analyze(f"docker://{reg.host}/dropped:1", use_cache=False).image.layers,
+                   key=lambda l: l.stored_bytes)
+        assert [s.uri.rsplit("/", 1)[1] for s in resumed] == [blob.digest]
+        assert resumed[0].written < blob.stored_bytes - 200_000
+        assert len([s for s in served if s.uri.endswith(blob.digest)]) == 2
+    finally:
+        proxy.stop()
