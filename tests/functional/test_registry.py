@@ -323,3 +323,28 @@ def test_a_dropped_blob_download_resumes(reg, tmp_path):
         assert len([s for s in served if s.uri.endswith(blob.digest)]) == 2
     finally:
         proxy.stop()
+
+
+def test_slim_push(reg):
+    env = dict(os.environ, PYTHONPATH=ROOT, SLIMSCOPE_NO_CACHE="1")
+    src = reg.push(f"docker-archive:{DEMO}", "pushsrc:1")
+    dest = f"docker://{reg.host}/pushed:slim"
+    run = lambda *a: subprocess.run([sys.executable, "-m", "slimscope", "slim", *a], env=env,  # noqa: E731
+                                    capture_output=True, text=True, timeout=300)
+    first = run(src, "--push", dest)
+    assert first.returncode == 0, first.stderr
+    assert f"-> {dest}" in first.stdout and "/tmp/" not in first.stdout
+    before, after = analyze(src, use_cache=False), analyze(dest, use_cache=False)
+    assert after.wasted_bytes == 0 and len(after.image.layers) == 1
+    assert after.final_bytes == before.final_bytes
+    assert {p: (e.size, e.mode) for p, e in ((r.path, r) for r in after.files())} == \
+        {p: (e.size, e.mode) for p, e in ((r.path, r) for r in before.files())}
+    again = run(src, "--push", dest)
+    assert again.returncode == 2 and again.stderr.strip().endswith("exists; pass --force to replace it")
+    forced = run(src, "--push", dest, "--force")
+    assert forced.returncode == 0, forced.stderr
+    # the same layer again: asked for first (HEAD), not sent; only the new config goes
+    assert "1 blobs sent" in forced.stdout and "1 already there" in forced.stdout
+    kept = run(src, "--push", dest, "--force", "--keep-base", "--base-layers", "1")
+    assert kept.returncode == 0, kept.stderr
+    assert len(analyze(dest, use_cache=False).image.layers) == 2
