@@ -17,16 +17,10 @@ containerd:REF (with --namespace)."""
 
 
 
-def image_options(f):
-    """Options every command that reads an image shares."""
+def registry_options(f):
+    """How images are reached where they live (docker://, containerd:): every command
+    that reads an image has these, through image_options or on their own."""
 
-    @click.option("--image", "image_sel", metavar="REF",
-                  help="Which image of an archive or layout that holds several.")
-    @click.option("--platform", metavar="OS/ARCH",
-                  help="Which platform of a multi-platform index (default: this host's).")
-    @click.option("--no-hash", is_flag=True,
-                  help="Skip content hashing (faster; cannot tell metadata-only duplication).")
-    @click.option("--no-cache", is_flag=True, help="Do not read or write the layer-index cache.")
     @click.option("--tls-verify", "tls_verify", type=click.BOOL, default=True, show_default=True,
                   metavar="BOOL", help="Verify a registry's TLS certificate (docker://).")
     @click.option("--cert-dir", type=click.Path(file_okay=False), metavar="DIR",
@@ -50,6 +44,24 @@ def image_options(f):
         configure(Access(tls_verify=kwargs.pop("tls_verify"), cert_dir=kwargs.pop("cert_dir"),
                          ca_file=kwargs.pop("ca_file"), authfile=kwargs.pop("authfile"),
                          creds=kwargs.pop("creds"), namespace=kwargs.pop("namespace")))
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+def image_options(f):
+    """Options every command that reads an image shares."""
+
+    @click.option("--image", "image_sel", metavar="REF",
+                  help="Which image of an archive or layout that holds several.")
+    @click.option("--platform", metavar="OS/ARCH",
+                  help="Which platform of a multi-platform index (default: this host's).")
+    @click.option("--no-hash", is_flag=True,
+                  help="Skip content hashing (faster; cannot tell metadata-only duplication).")
+    @click.option("--no-cache", is_flag=True, help="Do not read or write the layer-index cache.")
+    @registry_options
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
         return f(*args, **kwargs)
 
     return wrapper
