@@ -348,3 +348,16 @@ def test_slim_push(reg):
     kept = run(src, "--push", dest, "--force", "--keep-base", "--base-layers", "1")
     assert kept.returncode == 0, kept.stderr
     assert len(analyze(dest, use_cache=False).image.layers) == 2
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_busy_answers_are_retried(reg, status):
+    from tests.registry import FlakyProxy
+    name = reg.push(f"docker-archive:{DEMO}", "demo:1")
+    want = report(name, use_cache=False)
+    proxy = FlakyProxy(reg.port, status)
+    try:
+        assert report(f"docker://{proxy.host}/demo:1", use_cache=False) == want
+        assert len(proxy.refused) == 8  # the config and seven layers, each refused once
+    finally:
+        proxy.stop()
