@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, BinaryIO, Optional
 
 from slimscope.errors import BadInput
 from slimscope.image.archive import TarStreamSource
+from slimscope.image.reference import CONTAINERD, PODMAN
 from slimscope.index.streams import ByteFile
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-PODMAN, CONTAINERD = "podman", "containerd"
+
 
 
 def containerd_name(ref: str) -> str:

@@ -11,14 +11,14 @@ from typing import Optional
 from slimscope.errors import BadInput
 from slimscope.image.archive import ArchiveSource
 from slimscope.image.daemon import DaemonSource
-from slimscope.image.exported import CONTAINERD, PODMAN, ExportedSource
 from slimscope.image.model import Image, Options, Source
 from slimscope.image.oci import OCIDirSource
-from slimscope.image.registry import PREFIX, RegistrySource, current_access, parse_registry_ref
 
 ARCHIVE, OCI_DIR, DAEMON = "archive", "oci", "daemon"
 REGISTRY = "registry"
+PODMAN, CONTAINERD = "podman", "containerd"
 EXPORTED = (PODMAN, CONTAINERD)
+PREFIX = "docker://"  # skopeo's registry transport
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,12 @@ def _strip_ref_suffix(path: str) -> str:
 def open_source(name: str) -> Source:
     """The source a name says to read; nothing is read yet."""
     ref = parse_reference(name)
-    if ref.transport == REGISTRY:
-        return RegistrySource(parse_registry_ref(ref.value))
-    if ref.transport in EXPORTED:
+    if ref.transport in (REGISTRY, *EXPORTED):
+        # imported here: the HTTP client is loaded only when a registry is named
+        from slimscope.image.exported import ExportedSource
+        from slimscope.image.registry import RegistrySource, current_access, parse_registry_ref
+        if ref.transport == REGISTRY:
+            return RegistrySource(parse_registry_ref(ref.value))
         return ExportedSource(ref.transport, ref.value, current_access().namespace)
     if ref.transport == ARCHIVE:
         return ArchiveSource(ref.value)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from slimscope.errors import BadInput
 from slimscope.image.manifest import check_diff_ids, json_object, resolve_oci
 from slimscope.image.model import Image, JSONObject, Layer, LayerStreams, Options, Source
+from slimscope.image.reference import PREFIX
 from slimscope.image.registry_auth import Access
 from slimscope.image.registry_http import Registry
 from slimscope.index.digests import check_digest, digest_hex, sha256_digest
@@ -30,7 +31,6 @@ from slimscope.index.walk import index_blob
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-PREFIX = "docker://"
 DOCKER_HUB = "docker.io"
 MAX_DOWNLOADS = 4   # blob downloads at once: enough to fill a link, few enough to be polite
 
