@@ -242,10 +242,6 @@ class Registry:
             raise BadInput(f"{self.where}: the token server gave no token")
         self.auth_header = f"Bearer {token}"
 
-    def scope_push(self) -> None:
-        """Ask for a push token from here on (a bearer token is scoped to pull by default)."""
-        self.auth_header = None
-
     # -- manifests and blobs --------------------------------------------------------
 
     def manifest(self, ref: str) -> tuple[bytes, str, str]:

@@ -361,3 +361,20 @@ def test_busy_answers_are_retried(reg, status):
         assert len(proxy.refused) == 8  # the config and seven layers, each refused once
     finally:
         proxy.stop()
+
+
+def test_slim_push_behind_token_auth(token_registry, tmp_path):
+    """The pull token does not allow a push: the upload's own challenge (scope
+    pull,push) is answered with a second token."""
+    env = dict(os.environ, PYTHONPATH=ROOT, SLIMSCOPE_NO_CACHE="1",
+               DOCKER_CONFIG=str(tmp_path / "none"))
+    env.pop("REGISTRY_AUTH_FILE", None)
+    dest = f"docker://{token_registry.host}/team/slim:1"
+    r = subprocess.run([sys.executable, "-m", "slimscope", "slim", "--creds", "tester:s3cret",
+                        f"docker://{token_registry.host}/team/demo:1", "--push", dest],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    scopes = {s for q in token_registry.tokens.requests for s in q["query"].get("scope", [])}
+    assert "repository:team/slim:pull,push" in scopes
+    registry_mod.configure(Access(creds="tester:s3cret"))
+    assert analyze(dest, use_cache=False).wasted_bytes == 0
