@@ -322,7 +322,7 @@ class FlakyProxy:
     """An HTTP proxy to a registry that answers the first request for each blob with
     `status` (429 or 503) before letting the next one through."""
 
-    def __init__(self, target_port: int, status: int):
+    def __init__(self, target_port: int, status: int, always: bool = False):
         import http.client
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -334,7 +334,7 @@ class FlakyProxy:
             protocol_version = "HTTP/1.1"
 
             def _forward(self, method: str) -> None:
-                if "/blobs/" in self.path and self.path not in proxy.refused:
+                if "/blobs/" in self.path and (always or self.path not in proxy.refused):
                     proxy.refused.append(self.path)
                     self.send_response(status)
                     self.send_header("Retry-After", "0")

@@ -104,7 +104,9 @@ class Registry:
 
     def _bundle(self, cas: list[str]) -> str:
         import tempfile
+        import atexit
         fd, path = tempfile.mkstemp(prefix="slimscope-ca-", suffix=".pem")
+        atexit.register(_unlink, path)
         with os.fdopen(fd, "wb") as out:
             for ca in cas:
                 with open(ca, "rb") as f:
@@ -273,6 +275,13 @@ class Registry:
 
     def open_blob(self, digest: str) -> BlobStream:
         return BlobStream(self, digest)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _sep(ref: str) -> str:

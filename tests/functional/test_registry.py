@@ -378,3 +378,19 @@ def test_slim_push_behind_token_auth(token_registry, tmp_path):
     assert "repository:team/slim:pull,push" in scopes
     registry_mod.configure(Access(creds="tester:s3cret"))
     assert analyze(dest, use_cache=False).wasted_bytes == 0
+
+
+def test_retries_are_bounded(reg):
+    import time
+    from tests.registry import FlakyProxy
+    reg.push(f"docker-archive:{DEMO}", "demo:1")
+    proxy = FlakyProxy(reg.port, 503, always=True)
+    try:
+        t = time.monotonic()
+        with pytest.raises(BadInput, match=r"^docker://127\.0\.0\.1:\d+/demo: blob sha256:\w+: "
+                                           r"the registry answered 503$"):
+            analyze(f"docker://{proxy.host}/demo:1", use_cache=False)
+        assert time.monotonic() - t < 30
+        assert 2 <= len(proxy.refused) <= 6  # the config: tried, retried a few times, given up
+    finally:
+        proxy.stop()
