@@ -103,8 +103,8 @@ class Registry:
         return True
 
     def _bundle(self, cas: list[str]) -> str:
-        import tempfile
         import atexit
+        import tempfile
         fd, path = tempfile.mkstemp(prefix="slimscope-ca-", suffix=".pem")
         atexit.register(_unlink, path)
         with os.fdopen(fd, "wb") as out:

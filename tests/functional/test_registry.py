@@ -382,6 +382,7 @@ def test_slim_push_behind_token_auth(token_registry, tmp_path):
 
 def test_retries_are_bounded(reg):
     import time
+
     from tests.registry import FlakyProxy
     reg.push(f"docker-archive:{DEMO}", "demo:1")
     proxy = FlakyProxy(reg.port, 503, always=True)
