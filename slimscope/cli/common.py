@@ -10,9 +10,10 @@ import sys
 import click
 
 SOURCES_HELP = """IMAGE is any of: a `docker save` archive (plain or gzip; - reads one
-from stdin), an OCI layout directory, an OCI archive, or an image in the local
-Docker engine. Prefixes force the kind: docker-archive:PATH[:NAME:TAG],
-oci:DIR[:TAG], oci-archive:PATH[:TAG], docker-daemon:REF."""
+from stdin), an OCI layout directory, an OCI archive, an image in the local Docker
+engine, or one in a registry. Prefixes force the kind: docker-archive:PATH[:NAME:TAG],
+oci:DIR[:TAG], oci-archive:PATH[:TAG], docker-daemon:REF, docker://HOST[:PORT]/REPO:TAG
+(or @sha256:DIGEST), podman:REF, containerd:REF (with --namespace)."""
 
 
 def not_empty(ctx, param, value):
@@ -21,6 +22,38 @@ def not_empty(ctx, param, value):
         from slimscope.errors import BadInput
         raise BadInput(f"{param.opts[-1]} is empty: give a path (or leave the option out)")
     return value
+
+
+def registry_options(f):
+    """How images are reached where they live (docker://, containerd:): every command
+    that reads an image has these, through image_options or on their own."""
+
+    @click.option("--tls-verify", "tls_verify", type=click.BOOL, default=True, show_default=True,
+                  metavar="BOOL", help="Verify a registry's TLS certificate (docker://).")
+    @click.option("--cert-dir", type=click.Path(file_okay=False), metavar="DIR",
+                  help="Trust the CA certificates (*.crt) in DIR for registries, as skopeo does.")
+    @click.option("--ca-file", type=click.Path(dir_okay=False), metavar="PEM",
+                  help="Trust the CA certificates in this PEM bundle for registries.")
+    @click.option("--authfile", type=click.Path(dir_okay=False), metavar="FILE",
+                  help="Registry credentials file (auth.json; default REGISTRY_AUTH_FILE, then "
+                       "~/.docker/config.json).")
+    @click.option("--creds", metavar="USER:PASS", help="Registry credentials.")
+    @click.option("--namespace", metavar="NS",
+                  help="containerd namespace of a containerd:REF image (default: "
+                       "CONTAINERD_NAMESPACE, else default).")
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        from slimscope.image.registry import configure
+        from slimscope.image.registry_auth import Access
+
+        # Where images live is the sources' business, not each command's: the
+        # settings are handed to the transports once, here.
+        configure(Access(tls_verify=kwargs.pop("tls_verify"), cert_dir=kwargs.pop("cert_dir"),
+                         ca_file=kwargs.pop("ca_file"), authfile=kwargs.pop("authfile"),
+                         creds=kwargs.pop("creds"), namespace=kwargs.pop("namespace")))
+        return f(*args, **kwargs)
+
+    return wrapper
 
 
 def image_options(f):
@@ -33,6 +66,7 @@ def image_options(f):
     @click.option("--no-hash", is_flag=True,
                   help="Skip content hashing (faster; cannot tell metadata-only duplication).")
     @click.option("--no-cache", is_flag=True, help="Do not read or write the layer-index cache.")
+    @registry_options
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         return f(*args, **kwargs)

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from slimscope.cli.common import default_dockerfile, measured, not_empty
+from slimscope.cli.common import default_dockerfile, measured, not_empty, registry_options
 from slimscope.errors import BadInput, CheckFailed
 
 DOCKERFILE_HELP = """Write a smaller multi-stage Dockerfile for PATH (default ./Dockerfile).
@@ -45,6 +45,7 @@ Examples:
 @click.option("--keep-images", is_flag=True,
               help="With --verify: keep the images it builds (default: removed after the run).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the layer-index cache.")
+@registry_options
 def dockerfile_cmd(path, image, base, output, force, verify, smoke, legacy_builder, keep_images,
                    no_cache):
     from slimscope.dockerfile import generate, parser
@@ -106,7 +107,8 @@ def dockerfile_cmd(path, image, base, output, force, verify, smoke, legacy_build
 def _image_ref(analysis, image: str) -> str:
     """The name to write after FROM for the image-driven rewrite."""
     ref = image
-    for prefix in ("docker-daemon:",):
+    # a builder pulls registry names itself; Podman's and containerd's are names it knows too
+    for prefix in ("docker-daemon:", "docker://", "podman:", "containerd:"):
         if ref.startswith(prefix):
             ref = ref[len(prefix):]
     if os.path.exists(ref) or ref.startswith(("oci:", "oci-archive:", "docker-archive:")):

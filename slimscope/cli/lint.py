@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from slimscope.cli.common import default_dockerfile, measured, not_empty
+from slimscope.cli.common import default_dockerfile, measured, not_empty, registry_options
 from slimscope.errors import BadInput
 
 LINT_HELP = """Size, correctness and reproducibility findings of the Dockerfile PATH
@@ -67,6 +67,7 @@ def _rule_table() -> str:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 whatever the findings (--failure-threshold none).")
 @click.option("--list-rules", is_flag=True, help="Print every rule (id, severity, hadolint id, why).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the layer-index cache.")
+@registry_options
 def lint_cmd(path, image, fmt, output, ignores, enables, threshold, config, exit_zero, list_rules,
              no_cache):
     from slimscope.dockerfile import lint, lint_config, lint_formats, parser

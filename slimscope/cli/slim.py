@@ -21,6 +21,7 @@ Examples:
   slimscope slim myapp:1.2 --tag myapp:slim --preset apt --preset docs --dry-run
   slimscope slim myapp:1.2 --tag myapp:slim --keep-base
   slimscope slim oci:./layout -o ./slim-layout --format oci
+  slimscope slim docker://reg.example.com/app:1 --push docker://reg.example.com/app:1-slim
   slimscope slim myapp:1.2 --tag myapp:slim --trace --http-probe 8080/health --keep-list keep.txt
   slimscope slim myapp:1.3 --tag myapp:slim --keep-from keep.txt --http-probe 8080/health
 
@@ -39,7 +40,11 @@ The slimmed image is then run with the same probes and must answer the same
 @click.command(help=SLIM_HELP)
 @click.argument("image")
 @click.option("--tag", "tag", metavar="NAME[:TAG]", help="Tag the slimmed image in the engine.")
-@click.option("-o", "--output", "out", type=click.Path(), callback=not_empty, help="Write the slimmed image here.")
+@click.option("-o", "--output", "out", type=click.Path(), callback=not_empty,
+              help="Write the slimmed image here.")
+@click.option("--push", metavar="docker://HOST/REPO:TAG",
+              help="Push the verified result to a registry (refuses an existing tag without "
+                   "--force).")
 @click.option("--name", metavar="NAME[:TAG]",
               help="The name the -o output carries (default: --tag, else the source's name).")
 @click.option("--via", type=click.Choice(["engine", "offline"]),
@@ -89,7 +94,7 @@ The slimmed image is then run with the same probes and must answer the same
 @click.option("--keep-from", type=click.Path(dir_okay=False), metavar="FILE",
               help="Keep what a keep list names instead of tracing (the probes still prove it).")
 @image_options
-def slim(image, tag, out, name, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
+def slim(image, tag, out, push, name, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
          fmt, as_json, no_verify, compressed, trace, execs, http, probe_script, duration,
          includes, include_presets, keep_list, keep_from, image_sel, platform, no_hash,
          no_cache):
@@ -97,7 +102,14 @@ def slim(image, tag, out, name, via, keep_base, base_layers, removes, presets, d
 
     traced = TraceOptions(trace, execs, http, probe_script, duration, includes, include_presets,
                           keep_list, keep_from)
-    click.echo(pipeline.run(load_analysis, image, tag, out, name, via, keep_base, base_layers, removes,
-                            presets, dry_run, smoke, force, fmt, as_json, no_verify,
-                            not compressed, image_sel, platform, no_hash, no_cache,
-                            trace=traced))
+
+    def run(out, fmt):
+        return pipeline.run(load_analysis, image, tag, out, name, via, keep_base, base_layers,
+                            removes, presets, dry_run, smoke, force, fmt, as_json, no_verify,
+                            not compressed, image_sel, platform, no_hash, no_cache, trace=traced)
+
+    if push:
+        from slimscope.slim.push import slim_and_push
+        click.echo(slim_and_push(push, force, dry_run, out, run))
+    else:
+        click.echo(run(out, fmt))

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import platform as _platform
 import re
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from slimscope.errors import BadInput
 from slimscope.image.model import JSONObject, Options, Resolved

@@ -28,6 +28,10 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 _ENGINE_REF = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
                          rf"(?:@{_DIGEST})?")
+REGISTRY = "registry"
+PODMAN, CONTAINERD = "podman", "containerd"
+EXPORTED = (PODMAN, CONTAINERD)
+PREFIX = "docker://"  # skopeo's registry transport
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,10 @@ def parse_reference(name: str) -> Reference:
     if not name:
         raise BadInput("an empty image name: give an archive, an OCI layout directory, - for "
                        "stdin, or an image in the engine")
+    if name.startswith(PREFIX):
+        return Reference(REGISTRY, name[len(PREFIX):], False)
+    if name.partition(":")[0] in EXPORTED and name.partition(":")[2]:
+        return Reference(name.partition(":")[0], name.partition(":")[2], False)
     prefix, sep, rest = name.partition(":")
     if sep and prefix in ("docker-archive", "oci-archive"):
         path, image = _split_selection(rest)
@@ -125,6 +133,13 @@ def _split_selection(rest: str) -> tuple[str, Optional[str]]:
 
 def source_for(ref: Reference) -> Source:
     """The source a parsed name says to read; nothing is read yet."""
+    if ref.transport in (REGISTRY, *EXPORTED):
+        # imported here: the HTTP client is loaded only when a registry is named
+        from slimscope.image.exported import ExportedSource
+        from slimscope.image.registry import RegistrySource, current_access, parse_registry_ref
+        if ref.transport == REGISTRY:
+            return RegistrySource(parse_registry_ref(ref.value))
+        return ExportedSource(ref.transport, ref.value, current_access().namespace)
     if ref.transport == ARCHIVE:
         return ArchiveSource(ref.value)
     if ref.transport == OCI_DIR:

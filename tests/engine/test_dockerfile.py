@@ -12,10 +12,10 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 
-from slimscope.core.analysis import analyze
 from slimscope.cli import main
-from slimscope.dockerfile import verify as verifier
+from slimscope.core.analysis import analyze
 from slimscope.dockerfile import generate, lint, parser
+from slimscope.dockerfile import verify as verifier
 from slimscope.dockerfile.measure import Measure
 from tests.support.bases import DEBIAN_TAG
 from tests.support.engine import named

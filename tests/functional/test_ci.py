@@ -12,8 +12,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from slimscope.core.analysis import analyze
 from slimscope.cli import main
+from slimscope.core.analysis import analyze
 from tests.support.engine import REPO_ROOT
 from tests.support.forms import save_archive
 from tests.support.images import fixture_image

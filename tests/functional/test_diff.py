@@ -7,8 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from slimscope.core.analysis import analyze
 from slimscope.cli import main
+from slimscope.core.analysis import analyze
 from slimscope.core.delta import compare, load_view, view_of
 from tests.support.bases import BUSYBOX_TAG
 from tests.support.engine import REPO_ROOT, named

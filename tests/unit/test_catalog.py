@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slimscope.catalog import (GROUPS, HINTED, PRESETS, is_build_package, is_source_file)
+from slimscope.catalog import GROUPS, HINTED, PRESETS, is_build_package, is_source_file
 from slimscope.core import hints
 from slimscope.core.analysis import analyze
 from slimscope.globs import compile_glob

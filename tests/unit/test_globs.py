@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import re
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -122,7 +122,7 @@ def _reference(glob: str, path: str) -> bool:
 
 
 def _plain(g: str, path: str) -> bool:
-    @lru_cache(maxsize=None)
+    @cache
     def m(i: int, j: int) -> bool:
         if i == len(g):
             return j == len(path) or (j == len(path) - 1 and path[j] == "/")

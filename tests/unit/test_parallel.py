@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from slimscope.index import parallel
+from slimscope.errors import BadInput
 from slimscope.image.model import Options
 from slimscope.image.reference import load_image
-from slimscope.errors import BadInput
+from slimscope.index import parallel
 from slimscope.index.cache import IndexCache
 from tests.support.synth import docker_archive, layer_tar, oci_archive, oci_layout
 

@@ -11,8 +11,8 @@ import tarfile
 import pytest
 from click.testing import CliRunner
 
-from slimscope.core.analysis import analyze
 from slimscope.cli import main
+from slimscope.core.analysis import analyze
 from slimscope.slim.plan import Rule, make_plan
 
 CAP = b"\x01\x00\x00\x02\x00\x04\x00\x00" + bytes(12)   # cap_net_bind_service+ep

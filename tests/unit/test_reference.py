@@ -12,7 +12,15 @@ import tarfile
 import pytest
 
 from slimscope.errors import BadInput, EngineUnavailable
-from slimscope.image.reference import ARCHIVE, DAEMON, OCI_DIR, Reference, open_source, parse_reference
+from slimscope.image.reference import (
+    ARCHIVE,
+    DAEMON,
+    OCI_DIR,
+    REGISTRY,
+    Reference,
+    open_source,
+    parse_reference,
+)
 from slimscope.index.digests import blob_name, check_digest, digest_hex, digest_of_name, sha256_digest
 from tests.support.synth import config_for, docker_archive, layer_tar, oci_archive, oci_layout, sha
 
@@ -39,7 +47,7 @@ def test_every_transport_and_bare_form(paths):
     assert parse_reference(d) == Reference(OCI_DIR, d, True)
     assert parse_reference("oci:" + d + ":latest") == Reference(OCI_DIR, d, False, "latest")
     assert parse_reference("docker-daemon:app:1") == Reference(DAEMON, "app:1", False)
-    assert parse_reference("docker://app:1") == Reference(DAEMON, "app:1", False)
+    assert parse_reference("docker://app:1") == Reference(REGISTRY, "app:1", False)  # skopeo: a registry
     assert parse_reference("app:1") == Reference(DAEMON, "app:1", True)
 
 
