@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
+from slimscope import jsonout
 from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis
 
 ANALYZE_HELP = """Where every byte of IMAGE goes: layers, waste, hidden secrets, hints.
@@ -42,7 +41,7 @@ def analyze(image, fmt, files, top, compressed, output, image_sel, platform, no_
         from slimscope.core.analysis import measure_compressed
         measure_compressed(result)
     if fmt == "json":
-        text = json.dumps(report.to_json(result, include_files=files), indent=2)
+        text = jsonout.dumps(report.to_json(result, include_files=files))
     elif fmt == "markdown":
         text = report.render_markdown(result, top)
     elif fmt == "html":

@@ -15,11 +15,9 @@ slimscope's API must keep its top level under `if __name__ == "__main__":`
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 import sys
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterator, Optional, Sequence, TextIO, TypeVar
 
 from slimscope.errors import BadInput
@@ -106,6 +104,10 @@ def run_ordered(fn: Callable[..., R], tasks: Sequence[tuple[object, ...]], jobs:
     in a sequential loop: later tasks are dropped, earlier ones still finish.
     Workers never outlive the call, whatever happens.
     """
+    # imported here: most analyses stay in one process and need not pay for them
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
     results: dict[int, R] = {}
     failed: Optional[tuple[int, BadInput]] = None  # (task number, its error)
     clean = False
