@@ -56,14 +56,22 @@ def _number(field: bytes) -> int:
     return int(digits, 8) if digits else 0  # ValueError: the caller says corrupt
 
 
-def _checksum_ok(block: bytes) -> bool:
+def _numbers(block: bytes) -> tuple[int, int, int, int, int, int]:
+    """(stored checksum, mode, uid, gid, size, mtime) of a header; ValueError if one is
+    not a number."""
+    try:  # plain octal, as nearly every writer puts it: a C call per field
+        return (int(block[148:156].rstrip(b"\0 "), 8), int(block[100:108].rstrip(b"\0 "), 8),
+                int(block[108:116].rstrip(b"\0 "), 8), int(block[116:124].rstrip(b"\0 "), 8),
+                int(block[124:136].rstrip(b"\0 "), 8), int(block[136:148].rstrip(b"\0 "), 8))
+    except ValueError:  # empty, base-256, or junk: field by field
+        return (_number(block[148:156]), _number(block[100:108]), _number(block[108:116]),
+                _number(block[116:124]), _number(block[124:136]), _number(block[136:148]))
+
+
+def _checksum_ok(block: bytes, stored: int) -> bool:
     # The stored sum counts its own field as 8 spaces. adler32's low half is the byte
     # sum + 1 modulo 65521, which no flip of one byte's bits can keep; only when that
     # fails is the exact sum (unsigned, or signed as old tars wrote it) worth computing.
-    try:
-        stored = _number(block[148:156])
-    except ValueError:
-        return False
     field = block[148:156]
     if ((zlib.adler32(block) & 0xFFFF) - 1 - sum(field) + 256 - stored) % 65521 == 0:
         return True
@@ -71,6 +79,17 @@ def _checksum_ok(block: bytes) -> bool:
     unsigned = 256 + sum(rest)
     signed = unsigned - 256 * sum(1 for b in rest if b > 127)
     return stored in (unsigned, signed)
+
+
+def _bad_header(block: bytes, entry: int, what: str) -> BadInput:
+    try:
+        summed = _checksum_ok(block, _number(block[148:156]))
+    except ValueError:
+        summed = False
+    if summed:
+        return BadInput(f"{what} is corrupt (the tar header at entry {entry} has a number "
+                        "that is not one)")
+    return BadInput(f"{what} is corrupt (the tar header at entry {entry} fails its checksum)")
 
 
 def _pax(data: bytes, into: dict[str, str], what: str) -> None:
@@ -182,20 +201,14 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
             if pending:
                 raise BadInput(f"{what} is corrupt (an extended header describes nothing)")
             break
-        if not _checksum_ok(block):
-            raise BadInput(f"{what} is corrupt (the tar header at entry {len(idx) + 1} fails "
-                           "its checksum)")
+        try:
+            stored, mode, uid, gid, size, mtime = _numbers(block)
+        except ValueError:
+            raise _bad_header(block, len(idx) + 1, what) from None
+        if not _checksum_ok(block, stored):
+            raise _bad_header(block, len(idx) + 1, what)
         first = False
         flag = block[156]
-        try:
-            size = _number(block[124:136])
-            mode = _number(block[100:108])
-            uid = _number(block[108:116])
-            gid = _number(block[116:124])
-            mtime = _number(block[136:148])
-        except ValueError:
-            raise BadInput(f"{what} is corrupt (a tar header at entry {len(idx) + 1} has a "
-                           "number that is not one)") from None
         if size < 0:
             raise BadInput(f"{what} entry {_text(block[:100])!r} declares an impossible size "
                            f"{size}")
@@ -220,12 +233,13 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
                     pending.setdefault(k, v)
             continue
 
-        name = _text(block[:100])
+        cut = block.find(b"\0", 0, 100)
+        name = block[:cut if cut >= 0 else 100].decode("utf-8", "surrogateescape")
         if flag == 0 and name.endswith("/"):
             flag = 0x35  # the old way of writing a directory
         if block[345] and flag != GNU_SPARSE:
             name = _text(block[345:500]) + "/" + name
-        link = _text(block[157:257])
+        link = _text(block[157:257]) if flag == 0x31 or flag == 0x32 else ""
         if pending:
             name, link, size, uid, gid, mtime = _apply_pax(pending, name, link, size, uid, gid,
                                                            mtime, what)
@@ -238,9 +252,14 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
         kind = KIND_OF.get(flag)
         if kind == FILE:
             sha = hashlib.sha256() if hash_contents else None
-            if not buf.skip(size, sha):
+            held = len(buf.data) - buf.pos
+            if padded <= held:  # the whole body is in the buffer already
+                if sha is not None:
+                    sha.update(memoryview(buf.data)[buf.pos:buf.pos + size])
+                buf.pos += padded
+            elif not buf.skip(size, sha):
                 raise BadInput(f"{what} is truncated inside {name!r}")
-            if padded != size and not buf.skip(padded - size, None):
+            elif padded != size and not buf.skip(padded - size, None):
                 raise BadInput(f"{what} is truncated after {name!r}")
         elif flag not in NO_BODY:
             if not buf.skip(padded, None):
@@ -249,8 +268,8 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
         else:
             sha = None
 
-        base = name.rstrip("/").rsplit("/", 1)[-1]
         mode &= 0o7777
+        base = name.rstrip("/").rsplit("/", 1)[-1] if WH_PREFIX in name else ""
         if base.startswith(WH_PREFIX):
             path = clean_path(name, f"{what} whiteout")
             parent = parent_of(path)
