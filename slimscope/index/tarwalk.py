@@ -122,10 +122,14 @@ def _pax_int(value: str) -> int:
 class _Buffer:
     """The stream's bytes, held READ at a time; `pos` is the next unread byte."""
 
-    __slots__ = ("read", "data", "pos")
+    __slots__ = ("read", "readinto", "data", "pos", "spare")
 
-    def __init__(self, read: Callable[[int], bytes]):
-        self.read, self.data, self.pos = read, b"", 0
+    def __init__(self, stream: IO[bytes]):
+        self.read: Callable[[int], bytes] = stream.read
+        self.readinto: Optional[Callable[[memoryview], Optional[int]]] = getattr(
+            stream, "readinto", None)
+        self.data, self.pos = b"", 0
+        self.spare: Optional[memoryview] = None
 
     def fill(self, want: int) -> bool:
         """Hold at least `want` unread bytes; False if the stream ended first."""
@@ -159,8 +163,20 @@ class _Buffer:
             sha.update(memoryview(self.data)[self.pos:])
         left = n - held
         self.data, self.pos = b"", 0
+        if self.readinto is not None:  # a long body: through one reused buffer
+            if self.spare is None:
+                self.spare = memoryview(bytearray(READ))
+            spare = self.spare
+            while left:
+                got = self.readinto(spare[:min(left, READ)])
+                if not got:
+                    return False
+                if sha is not None:
+                    sha.update(spare[:got])
+                left -= got
+            return True
         while left:
-            chunk = self.read(min(left, 4 * READ))
+            chunk = self.read(min(left, READ))
             if not chunk:
                 return False
             if sha is not None:
@@ -173,7 +189,7 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
               progress: Optional[Callable[[int], None]] = None, what: str = "layer") -> LayerIndex:
     """Index an uncompressed layer tar stream in one pass; nothing is extracted."""
     idx = LayerIndex(hashed=hash_contents)
-    buf = _Buffer(stream.read)
+    buf = _Buffer(stream)
     add = idx.add
     glob: dict[str, str] = {}
     # from PAX and GNU long-name headers, for the next entry. The header nearest the
