@@ -10,11 +10,12 @@ carrying the newline and indentation.
 from __future__ import annotations
 
 import json
-from itertools import chain
-from typing import Any
+from collections.abc import Iterator
+from itertools import chain, islice
+from typing import IO, Any
 
 _ENCODERS: dict[int, json.JSONEncoder] = {}
-_NESTED = (dict, list, tuple)
+_NESTED = (dict, list, tuple, Iterator)
 
 def _encoder(depth: int) -> json.JSONEncoder:
     enc = _ENCODERS.get(depth)
@@ -23,11 +24,27 @@ def _encoder(depth: int) -> json.JSONEncoder:
     return enc
 
 
+CHUNK_ITEMS = 4096  # items of an iterator encoded at a time
+
+
+class _Stream:
+    """Pieces go straight to a file instead of into a list."""
+
+    def __init__(self, fp: IO[str]):
+        self.append = fp.write
+
+
 def dumps(obj: Any) -> str:
-    """json.dumps(obj, indent=2), byte for byte."""
+    """json.dumps(obj, indent=2), byte for byte. An iterator is written as a list."""
     out: list[str] = []
     _write(obj, 0, out)
     return "".join(out)
+
+
+def dump(obj: Any, fp: IO[str]) -> None:
+    """dumps(obj) written to fp as it is made: with an iterator of records in it (a
+    report's files), neither the records nor the whole text are ever all in memory."""
+    _write(obj, 0, _Stream(fp))  # type: ignore[arg-type]  # only .append is used
 
 
 def _write(obj: Any, depth: int, out: list[str]) -> None:
@@ -66,8 +83,26 @@ def _write(obj: Any, depth: int, out: list[str]) -> None:
             _write(v, depth + 1, out)
             sep = "," + inner
         out.append("\n" + "  " * depth + "]")
+    elif isinstance(obj, Iterator):
+        _write_iterator(obj, depth, out)
     else:
         out.append(_encoder(0).encode(obj))
+
+
+def _write_iterator(items: Iterator[Any], depth: int, out: list[str]) -> None:
+    tail = len("\n" + "  " * depth + "]")
+    opened = False
+    while True:
+        chunk = list(islice(items, CHUNK_ITEMS))
+        if not chunk:
+            break
+        # the chunk as a list, less its brackets: "\n  item,\n  item"
+        part: list[str] = []
+        _write(chunk, depth, part)
+        text = "".join(part)
+        out.append(("," if opened else "[") + text[1:-tail])
+        opened = True
+    out.append("\n" + "  " * depth + "]" if opened else "[]")
 
 
 def _records(items: list[Any] | tuple[Any, ...]) -> bool:

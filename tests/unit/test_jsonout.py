@@ -39,3 +39,28 @@ def test_largest_files_is_the_sorted_cut():
                   key=lambda r: (-r.size, r.path))
     for top in (1, 3, 10, len(want) + 5):
         assert a.largest_files(top) == want[:top]
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 9])
+def test_an_iterator_is_written_as_its_list_in_chunks(monkeypatch, n):
+    import io
+
+    from slimscope import jsonout
+    monkeypatch.setattr(jsonout, "CHUNK_ITEMS", 2)
+    items = [{"path": f"/f{i}", "size": i} if i % 4 else {"odd": [i]} for i in range(n)]
+    want = json.dumps({"a": 1, "files": items}, indent=2)
+    assert jsonout.dumps({"a": 1, "files": iter(items)}) == want
+    out = io.StringIO()
+    jsonout.dump({"a": 1, "files": iter(items)}, out)
+    assert out.getvalue() == want
+
+
+def test_analyze_json_files_streamed_is_the_same_text(tmp_path):
+    import subprocess
+    import sys
+    env = {**__import__("os").environ, "SLIMSCOPE_NO_CACHE": "1"}
+    args = [sys.executable, "-m", "slimscope", "analyze", "sample-images/demo.tar",
+            "--format", "json", "--files"]
+    streamed = subprocess.run(args, capture_output=True, text=True, env=env, check=True).stdout
+    subprocess.run(args + ["-o", str(tmp_path / "r.json")], env=env, check=True)
+    assert streamed == (tmp_path / "r.json").read_text()
