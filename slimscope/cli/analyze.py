@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import sys
 
 import click
 
+from slimscope import jsonout
 from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis, not_empty
 
 ANALYZE_HELP = """Where every byte of IMAGE goes: layers, waste, hidden secrets, hints.
@@ -41,8 +42,16 @@ def analyze(image, fmt, files, top, compressed, output, image_sel, platform, no_
     if compressed:
         from slimscope.core.analysis import measure_compressed
         measure_compressed(result)
+    if fmt == "json" and files and not output:
+        # streamed: the records of every file are made, encoded and written a few
+        # thousand at a time, never all held (the same text as below)
+        doc = report.to_json(result)
+        doc["files"] = (report.file_json(r) for r in result.files())
+        jsonout.dump(doc, sys.stdout)
+        sys.stdout.write("\n")
+        return
     if fmt == "json":
-        text = json.dumps(report.to_json(result, include_files=files), indent=2)
+        text = jsonout.dumps(report.to_json(result, include_files=files))
     elif fmt == "markdown":
         text = report.render_markdown(result, top)
     elif fmt == "html":

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
+from slimscope import jsonout
 from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis, not_empty
 from slimscope.fileio import write_atomic
 
@@ -50,7 +49,7 @@ def diff(old, new, fmt, top, depth, output, image_sel, platform, no_hash, no_cac
     result = d.compare(old_view, new_view, depth)
     top_given = click.get_current_context().get_parameter_source("top").name != "DEFAULT"
     if fmt == "json":
-        text = json.dumps(d.to_json(result, top if top_given else None), indent=2)
+        text = jsonout.dumps(d.to_json(result, top if top_given else None))
     elif fmt == "markdown":
         text = render.render_markdown(result, top)
     elif fmt == "html":

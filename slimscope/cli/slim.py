@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis, not_empty
-from slimscope.slim import pipeline
 
 SLIM_HELP = """Rewrite IMAGE smaller, prove the result still matches, report where the bytes went.
 
@@ -98,6 +97,7 @@ def slim(image, tag, out, push, name, via, keep_base, base_layers, removes, pres
          fmt, as_json, no_verify, compressed, trace, execs, http, probe_script, duration,
          includes, include_presets, keep_list, keep_from, image_sel, platform, no_hash,
          no_cache):
+    from slimscope.slim import pipeline  # here, not at the top: every command pays for a top import
     from slimscope.slim.trace.session import TraceOptions
 
     traced = TraceOptions(trace, execs, http, probe_script, duration, includes, include_presets,

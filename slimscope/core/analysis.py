@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from slimscope import schemas
 
+import heapq
 import zlib
 from array import array
 from dataclasses import dataclass, field
@@ -111,6 +112,28 @@ class Analysis:
         final = self.composed.final
         for path in sorted(final):
             yield self._file_record(path, final[path])
+
+    def largest_files(self, top: int) -> list[FileRecord]:
+        """The `top` biggest regular files and hardlinks of the final filesystem, biggest
+        first, ties by path: files() sorted by (-size, path), cut to `top`, without a
+        record (or a sort) for every file."""
+        c = self.composed
+        layers, units = c.layers, c.hardlink_unit
+
+        def candidates() -> Iterator[tuple[int, str, int]]:
+            for path, ref in c.final.items():
+                idx = layers[ref >> 32]
+                i = ref & 0xFFFFFFFF
+                kind = idx.kinds[i]
+                if kind == FILE:
+                    yield -idx.sizes[i], path, ref
+                elif kind == HARDLINK:
+                    unit = units.get(ref)
+                    yield (-layers[unit >> 32].sizes[unit & 0xFFFFFFFF] if unit is not None
+                           else -idx.sizes[i]), path, ref
+
+        return [self._file_record(path, ref)
+                for _, path, ref in heapq.nsmallest(top, candidates())]
 
     @cached_property
     def final_table(self) -> FinalTable:

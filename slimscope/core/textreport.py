@@ -124,8 +124,7 @@ def render_text(analysis: Analysis, console: Console, top: int = 10,
     console.print()
     _layers(analysis, console, W)
 
-    biggest = sorted((r for r in analysis.files() if r.type in ("file", "hardlink")),
-                     key=lambda r: (-r.size, r.path))[:top]
+    biggest = analysis.largest_files(top)
     if biggest:
         console.print()
         _print(console, f"Largest files (top {len(biggest)})", "bold")

@@ -31,22 +31,14 @@ from slimscope.image.manifest import (
 )
 from slimscope.image.model import Image, Layer, LayerStreams, Options, Resolved, Source
 from slimscope.index import parallel
-from slimscope.index.cache import IndexCache, cached_blob, is_cached
+from slimscope.image.layerkeys import LAYER_KINDS, index_member, legacy_key, verified_hit
+from slimscope.index.cache import IndexCache, is_cached
 from slimscope.index.digests import blob_name, check_digest, digest_of_name, sha256_digest
-from slimscope.index.streams import (
-    CHUNK,
-    COMPRESSED_MAGIC,
-    ByteFile,
-    CountingReader,
-    Peekable,
-    RangeReader,
-    sniff,
-    uncompressed,
-)
-from slimscope.index.walk import Indexed, index_blob
+from slimscope.index.streams import (CHUNK, COMPRESSED_MAGIC, ByteFile, CountingReader,
+                                     Progress, RangeReader, sniff, uncompressed)
+from slimscope.index.walk import Indexed
 
 SMALL_BLOB = 8 << 20  # JSON blobs (configs, manifests, indexes) are far below this
-LAYER_KINDS = ("gzip", "zstd", "tar")
 
 
 class Scan(NamedTuple):
@@ -87,29 +79,29 @@ def member_reader(tf: tarfile.TarFile, ti: tarfile.TarInfo) -> io.BufferedReader
     return f
 
 
-def index_member(name: str, reader: Peekable, hash_contents: bool,
-                 cache: Optional[IndexCache]) -> Indexed:
-    """Index one layer member of an archive (or take it from the cache)."""
-    hit = cached_blob(cache, digest_of_name(name), reader, hash_contents)
-    if hit is not None:
-        return hit  # its digest is checked against the member's name in load()
-    got = index_blob(reader, hash_contents, what=f"layer {name}")
-    if cache is not None:
-        cache.put({got.digest, got.index.diff_id}, got.index)
-    return got
-
-
 def index_member_job(where: str, path: str, name: str, offset: int, size: int,
-                     hash_contents: bool, cache: Optional[IndexCache]) -> Indexed:
+                     hash_contents: bool, cache: Optional[IndexCache],
+                     diff_id: str = "", progress: Progress = None) -> Indexed:
     """Worker: index_member over a byte range of the archive file; errors read as in scan().
+
+    `diff_id` is what the image's config says the member's tar hashes to, when the
+    member's name is no digest (a legacy `docker save`): the cache is looked up by it.
+    `progress` (in this process only) hears of the member's bytes as they are read.
 
     The index goes back pickled: its columns are lists and arrays, which pickle
     several times faster than LayerIndex.dumps() compresses them.
     """
     try:
         with open(path, "rb") as f:
-            reader = io.BufferedReader(RangeReader(f, offset, size), CHUNK)
-            return index_member(name, reader, hash_contents, cache)
+            def member() -> io.BufferedReader:
+                raw = RangeReader(f, offset, size)
+                return io.BufferedReader(CountingReader(raw, progress, size) if progress else raw,
+                                         CHUNK)
+            if diff_id and cache is not None and not digest_of_name(name):
+                hit, _ = verified_hit(cache, diff_id, member(), hash_contents, diff_id)
+                if hit is not None:
+                    return hit
+            return index_member(name, member(), hash_contents, cache)
     except BadInput:
         raise
     except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
@@ -127,8 +119,15 @@ class TarStreamSource(Source):
         return None
 
     def scan(self, opts: Options) -> Scan:
-        """One pass over the archive."""
+        """One pass over the archive (two if a cached index turned out not to fit)."""
         found = Scan({}, {}, {})
+        retry: set[str] = set()
+        self._pass(opts, found, retry, None)
+        if retry:  # members whose bytes did not match the index cached under their id
+            self._pass(opts, found, set(), retry)
+        return found
+
+    def _pass(self, opts: Options, found: Scan, retry: set[str], only: Optional[set[str]]) -> None:
         raw = self.open_stream()
         counted = io.BufferedReader(CountingReader(raw, opts.progress, self.total_bytes()), CHUNK)
         try:
@@ -142,17 +141,19 @@ class TarStreamSource(Source):
                 raise BadInput(f"{self.where} is not an image archive (not a tar: {e})") from None
             try:
                 for ti in tf:
-                    self._take(tf, ti, opts, found)
+                    self._take(tf, ti, opts, found, retry, only)
             except BadInput:
                 raise
             except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
                 raise corrupt(self.where, e) from None
         finally:
             raw.close()
-        return found
 
-    def _take(self, tf: tarfile.TarFile, ti: tarfile.TarInfo, opts: Options, found: Scan) -> None:
+    def _take(self, tf: tarfile.TarFile, ti: tarfile.TarInfo, opts: Options, found: Scan,
+              retry: set[str], only: Optional[set[str]]) -> None:
         name = member_name(ti)
+        if only is not None and name not in only:
+            return
         if name.startswith("../"):
             raise BadInput(f"{self.where}: member {ti.name!r} climbs out with '..'")
         if ti.issym() or ti.islnk():
@@ -163,6 +164,16 @@ class TarStreamSource(Source):
         reader = member_reader(tf, ti)
         kind = sniff(reader.peek(512)[:512])
         if kind in LAYER_KINDS:
+            # A stream's config comes after its layers: a legacy member is looked up by its id.
+            key = legacy_key(name) if only is None else ""
+            if key and opts.cache is not None:
+                hit, consumed = verified_hit(opts.cache, key, reader, opts.hash_contents)
+                if hit is not None:
+                    found.layers[name] = hit
+                    return
+                if consumed:
+                    retry.add(name)
+                    return
             found.layers[name] = index_member(name, reader, opts.hash_contents, opts.cache)
         elif ti.size <= SMALL_BLOB:
             data = reader.read()
@@ -276,16 +287,21 @@ class ArchiveSource(TarStreamSource):
             return None
 
     def scan(self, opts: Options) -> Scan:
-        """A plain archive file can be read at any offset: index its layers in parallel."""
+        """A plain archive file can be read at any offset: index its layers in parallel.
+
+        Its headers are listed first, so the manifest and config are known before any
+        layer is read: a legacy archive's layers, named by no digest, are looked up in
+        the cache by the diff_ids the config gives them.
+        """
         plan = self._plan()
         if plan is None:
             return super().scan(opts)
         found, members, file_size = plan
+        diff_ids = self._expected_diff_ids(found, opts) if opts.cache is not None else {}
+        keys = [digest_of_name(m.name) or diff_ids.get(m.name, "") for m in members]
         layer_bytes = sum(m.size for m in members)
         jobs = parallel.jobs_for(len(members), sum(
-            m.size for m in members if not is_cached(opts.cache, digest_of_name(m.name))))
-        if jobs == 1:
-            return super().scan(opts)
+            m.size for m, key in zip(members, keys) if not is_cached(opts.cache, key)))
         done = [file_size - layer_bytes]  # everything but the layer bodies is read already
 
         def on_done(i: int, result: Indexed) -> None:
@@ -293,12 +309,39 @@ class ArchiveSource(TarStreamSource):
             if opts.progress:
                 opts.progress(done[0], file_size)
 
-        tasks = [(self.where, self.path, m.name, m.offset, m.size, opts.hash_contents, opts.cache)
-                 for m in members]
-        results = parallel.run_ordered(index_member_job, tasks, jobs, on_done,
-                                       [m.size for m in members])
+        tasks = [(self.where, self.path, m.name, m.offset, m.size, opts.hash_contents, opts.cache,
+                  diff_ids.get(m.name, "")) for m in members]
+        if jobs == 1:
+            results = []
+            for i, m in enumerate(members):
+                def step(n: int, _total: Optional[int]) -> None:
+                    if opts.progress:
+                        opts.progress(done[0] + n, file_size)
+                results.append(index_member_job(self.where, self.path, m.name, m.offset, m.size,
+                                                opts.hash_contents, opts.cache,
+                                                diff_ids.get(m.name, ""),
+                                                step if opts.progress else None))
+                on_done(i, results[-1])
+        else:
+            results = parallel.run_ordered(index_member_job, tasks, jobs, on_done,
+                                           [m.size for m in members])
         found.layers.update((m.name, r) for m, r in zip(members, results))
         return found
+
+    def _expected_diff_ids(self, found: Scan, opts: Options) -> dict[str, str]:
+        """Member name -> the diff_id the config gives it, for members named by no digest."""
+        try:
+            res = self._resolve(Scan(dict(found.blobs), {}, dict(found.links)), opts)
+        except BadInput:
+            return {}  # load() says what is wrong, as it always has
+        diff_ids = (res.config.get("rootfs") or {}).get("diff_ids") or []
+        if not isinstance(diff_ids, list) or len(diff_ids) != len(res.layer_keys):
+            return {}
+        out: dict[str, str] = {}
+        for key, diff_id in zip(res.layer_keys, diff_ids):
+            if isinstance(diff_id, str) and diff_id.startswith("sha256:"):
+                out.setdefault(self._member_for(key, found.links), diff_id)
+        return out
 
     def _plan(self) -> Optional[tuple[Scan, list[Member], int]]:
         """List a plain archive by its headers alone (tarfile seeks past bodies).

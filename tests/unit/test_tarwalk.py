@@ -1,0 +1,204 @@
+"""The tar walker (slimscope.index.tarwalk): the same index as `tarfile` on every
+form of header, and strict where tarfile's stream mode is silent."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import time
+
+import pytest
+
+from slimscope.errors import BadInput
+from slimscope.index.tarwalk import index_tar
+from tests.support.synth import docker_archive, layer_tar
+from tests.unit.tarfile_walk import tarfile_index
+
+COLUMNS = ("paths", "kinds", "sizes", "modes", "uids", "gids", "mtimes", "digests", "links")
+
+
+def both(data: bytes, hashing: bool = True):
+    new = index_tar(io.BytesIO(data), hashing)
+    old = tarfile_index(io.BytesIO(data), hashing)
+    for col in COLUMNS:
+        assert getattr(new, col) == getattr(old, col), col
+    return new
+
+
+def odd_tar(fmt: int) -> bytes:
+    """Every header form a writer may use in one format."""
+    buf = io.BytesIO()
+    ustar = fmt == tarfile.USTAR_FORMAT  # names split into prefix and name: each part bounded
+    long_dir = "deep/" + "/".join(f"segment{i:02d}" for i in range(12 if ustar else 20))
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tf:
+        def add(name, type_=tarfile.REGTYPE, data=b"", **kw):
+            ti = tarfile.TarInfo(name)
+            ti.type, ti.size, ti.mtime, ti.mode = type_, len(data), 1_700_000_000, 0o644
+            for k, v in kw.items():
+                setattr(ti, k, v)
+            tf.addfile(ti, io.BytesIO(data) if type_ == tarfile.REGTYPE else None)
+        add("etc", tarfile.DIRTYPE, mode=0o755)
+        add("etc/hosts", data=b"127.0.0.1 localhost\n" * 40)
+        add("usr/share/" + "n" * (90 if ustar else 120) + ".txt", data=b"long name")  # prefix (ustar) or L/path
+        add(long_dir + "/file", data=b"x" * 513)
+        add("a dir with spaces/caf\u00e9 \u2603.txt", data=b"unicode")
+        add("odd/ends with space ", data=b"")
+        add("bin/sh", tarfile.SYMTYPE, linkname="busybox" if ustar else "/usr/lib/" + "t" * 110)
+        add("bin/ash", tarfile.LNKTYPE, linkname="etc/hosts")
+        add("dev/null", tarfile.CHRTYPE, devmajor=1, devminor=3)
+        add("run/fifo", tarfile.FIFOTYPE)
+        add("var/.wh.gone", data=b"")
+        add("var/cache/.wh..wh..opq", data=b"")
+        add("var/.wh..wh.plnk", data=b"")
+        add("srv/exact-block", data=bytes(range(256)) * 8)
+        if not ustar:
+            add("home/big-ids", data=b"ids", uid=3_000_000_000, gid=2_100_000_000)
+            add("home/old", data=b"old", mtime=-1)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+@pytest.mark.parametrize("hashing", [True, False])
+def test_same_index_as_tarfile_on_every_header_form(fmt, hashing):
+    idx = both(odd_tar(fmt), hashing)
+    assert any(p.startswith("/usr/share/nnnn") and len(p) > 100 for p in idx.paths)
+    assert "/a dir with spaces/caf\u00e9 \u2603.txt" in idx.paths
+    assert len(idx) == (15 if fmt != tarfile.USTAR_FORMAT else 13)
+
+
+def test_same_index_on_the_synthetic_layers_and_bench_images(tmp_path):
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+    import gen
+    for i, ops in enumerate(gen.small_files_layers(3000, 4)):
+        p = tmp_path / f"l{i}.tar"
+        gen.write_layer(str(p), ops)
+        both(p.read_bytes())
+    both(layer_tar([("a", "dir"), ("a/b", "file", b"1" * 700, 0o600, (5, 6)),
+                    ("a/l", "symlink", "b"), ("a/h", "hardlink", "a/b"),
+                    ("a/.wh.c", "whiteout"), ("a/.wh..wh..opq", "opaque"), ("p", "fifo")]))
+
+
+def test_gnu_long_name_and_link():
+    data = odd_tar(tarfile.GNU_FORMAT)
+    assert b"././@LongLink" in data
+    idx = both(data)
+    i = idx.paths.index("/bin/sh")
+    assert idx.links[i] == "/usr/lib/" + "t" * 110
+
+
+def test_pax_path_size_and_times():
+    data = odd_tar(tarfile.PAX_FORMAT)
+    idx = both(data)
+    j = idx.paths.index("/home/big-ids")
+    assert (idx.uids[j], idx.gids[j]) == (3_000_000_000, 2_100_000_000)
+    assert idx.mtimes[idx.paths.index("/home/old")] == -1
+
+
+def test_hardlinks_keep_their_target():
+    idx = both(layer_tar([("etc/a", "file", b"abc"), ("etc/b", "hardlink", "etc/a")]))
+    assert idx.links[1] == "/etc/a"
+
+
+def test_a_tar_without_end_blocks_is_complete():
+    data = layer_tar([("a", "file", b"x" * 10)])
+    cut = data[:1024]  # header + one body block, no end-of-archive blocks
+    assert index_tar(io.BytesIO(cut)).paths == ["/a"]
+
+
+def _header(name: bytes, type_: bytes, size: int) -> bytes:
+    block = bytearray(512)
+    block[:len(name)] = name
+    block[100:108] = b"0000644\0"
+    block[108:124] = b"0000000\0" * 2
+    block[124:136] = b"%011o\0" % size
+    block[136:148] = b"14544411000\0"
+    block[156:157] = type_
+    block[257:265] = b"ustar\x0000"
+    block[148:156] = b" " * 8
+    block[148:156] = b"%06o\0 " % sum(block)
+    return bytes(block)
+
+
+def test_checksum_flips_are_corrupt():
+    data = bytearray(layer_tar([("a", "file", b"1"), ("b", "file", b"2"), ("c", "file", b"3")]))
+    good = index_tar(io.BytesIO(bytes(data)))
+    assert len(good) == 3
+    start = data.find(b"b\0\0\0")  # the second entry's header (after a PAX header or not)
+    for bit in range(8):
+        bad = bytearray(data)
+        bad[start] ^= 1 << bit
+        with pytest.raises(BadInput, match="checksum"):
+            index_tar(io.BytesIO(bytes(bad)), what="layer L")
+
+
+def test_huge_extended_header_is_refused_without_reading_it():
+    data = _header(b"././@PaxHeader", b"x", 5 << 30) + bytes(1024)
+    t = time.monotonic()
+    with pytest.raises(BadInput, match="extended header declares 5368709120 bytes"):
+        index_tar(io.BytesIO(data))
+    assert time.monotonic() - t < 1
+
+
+def test_sparse_is_refused_clearly():
+    data = _header(b"sparse.img", b"S", 0) + bytes(1024)
+    with pytest.raises(BadInput, match="sparse"):
+        index_tar(io.BytesIO(data))
+    pax = b"22 GNU.sparse.major=1\n22 GNU.sparse.minor=0\n"
+    data = (_header(b"././@PaxHeader", b"x", len(pax)) + pax.ljust(512, b"\0")
+            + _header(b"file", b"0", 0) + bytes(1024))
+    with pytest.raises(BadInput, match="sparse"):
+        index_tar(io.BytesIO(data))
+
+
+@pytest.mark.parametrize("cut", [700, 1300, 1600])  # in a header, in a body, in padding
+def test_truncation_is_corrupt(cut):
+    data = layer_tar([("a", "file", b"x" * 600), ("b", "file", b"y" * 1000)])
+    with pytest.raises(BadInput, match="truncated"):
+        index_tar(io.BytesIO(data[:cut]))
+
+
+# -- through the command: one line, exit 2, naming the layer ------------------------
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "slimscope", *args], capture_output=True,
+                          text=True, env={**os.environ, "SLIMSCOPE_NO_CACHE": "1"}, timeout=60)
+
+
+def layer_member(archive: str) -> str:
+    with tarfile.open(archive) as tf:
+        return next(n for n in tf.getnames() if n.endswith("/layer.tar"))
+
+
+def assert_exit2(archive: str, match: str):
+    r = cli("analyze", archive)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    line = r.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line, r.stderr
+    assert layer_member(archive) in line and match in line, line
+
+
+def many_files():
+    return [(f"f{i:03d}", "file", b"data %d\n" % i * 30) for i in range(300)]
+
+
+def test_cli_flipped_header_bit_names_the_layer(tmp_path):
+    tar = bytearray(layer_tar(many_files()))
+    pos = tar.find(b"f100")
+    tar[pos + 1] ^= 0x04
+    assert_exit2(docker_archive(str(tmp_path / "flip.tar"), [bytes(tar)]), "checksum")
+
+
+def test_cli_layer_cut_mid_body_names_the_layer(tmp_path):
+    tar = layer_tar(many_files())
+    cut = tar[:tar.find(b"f150") + 512 + 100]
+    assert_exit2(docker_archive(str(tmp_path / "cut.tar"), [cut]), "truncated")
+
+
+def test_cli_huge_pax_header_is_quick(tmp_path):
+    tar = _header(b"././@PaxHeader", b"x", 5 << 30) + bytes(4096)
+    t = time.monotonic()
+    assert_exit2(docker_archive(str(tmp_path / "pax.tar"), [tar]), "extended header")
+    assert time.monotonic() - t < 30
