@@ -17,11 +17,12 @@ import os
 import posixpath
 import tarfile
 import zlib
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional
 
 from slimscope.errors import BadInput
 from slimscope.image.manifest import (check_diff_ids, image_name, json_object, media_type_for,
                                       parse_json, resolve_docker_manifest, resolve_oci)
+from slimscope.image.feed import LayerFeed
 from slimscope.image.model import Image, Layer, LayerStreams, Options, Resolved, Source
 from slimscope.index import parallel
 from slimscope.index.cache import IndexCache, cached_blob, is_cached
@@ -40,6 +41,10 @@ class Scan(NamedTuple):
     blobs: dict[str, bytes]     # small blobs (configs, manifests, indexes)
     layers: dict[str, Indexed]  # layer blobs, indexed
     links: dict[str, str]       # members that are links, to the member they point at
+
+
+# Called as each layer member is indexed, once the manifest says which layers it holds.
+Preview = Callable[[str, Indexed], None]
 
 
 class Member(NamedTuple):
@@ -101,6 +106,11 @@ def index_member_job(where: str, path: str, name: str, offset: int, size: int,
         raise corrupt(where, e) from None
 
 
+def layer_of(res: Resolved, pos: int, name: str, got: Indexed) -> Layer:
+    return Layer(pos, got.digest, got.index.diff_id, res.media_types[pos] or
+                 media_type_for(got.kind), got.stored_bytes, got.kind != "tar", got.index, name)
+
+
 class TarStreamSource(Source):
     """Anything that reads as one tar stream of an image archive."""
 
@@ -111,8 +121,10 @@ class TarStreamSource(Source):
     def total_bytes(self) -> Optional[int]:
         return None
 
-    def scan(self, opts: Options) -> Scan:
-        """One pass over the archive."""
+    def scan(self, opts: Options, feed: Optional[LayerFeed] = None,
+             preview: Optional[Preview] = None) -> Scan:
+        """One pass over the archive. `preview` is told of each layer as it is indexed,
+        when the manifest was read first (ArchiveSource); a stream alone cannot."""
         found = Scan({}, {}, {})
         raw = self.open_stream()
         counted = io.BufferedReader(CountingReader(raw, opts.progress, self.total_bytes()), CHUNK)
@@ -127,7 +139,9 @@ class TarStreamSource(Source):
                 raise BadInput(f"{self.where} is not an image archive (not a tar: {e})") from None
             try:
                 for ti in tf:
-                    self._take(tf, ti, opts, found)
+                    name = self._take(tf, ti, opts, found)
+                    if name and preview is not None:
+                        preview(name, found.layers[name])
             except BadInput:
                 raise
             except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
@@ -136,27 +150,31 @@ class TarStreamSource(Source):
             raw.close()
         return found
 
-    def _take(self, tf: tarfile.TarFile, ti: tarfile.TarInfo, opts: Options, found: Scan) -> None:
+    def _take(self, tf: tarfile.TarFile, ti: tarfile.TarInfo, opts: Options,
+              found: Scan) -> Optional[str]:
+        """Keep what one member holds; the member's name if it is a layer."""
         name = member_name(ti)
         if name.startswith("../"):
             raise BadInput(f"{self.where}: member {ti.name!r} climbs out with '..'")
         if ti.issym() or ti.islnk():
             found.links[name] = link_target(name, ti)
-            return
+            return None
         if not ti.isreg():
-            return
+            return None
         reader = member_reader(tf, ti)
         kind = sniff(reader.peek(512)[:512])
         if kind in LAYER_KINDS:
             found.layers[name] = index_member(name, reader, opts.hash_contents, opts.cache)
-        elif ti.size <= SMALL_BLOB:
+            return name
+        if ti.size <= SMALL_BLOB:
             data = reader.read()
             if len(data) != ti.size:
                 raise BadInput(f"{self.where} is truncated (inside {name})")
             found.blobs[name] = data
+        return None
 
     def load(self, opts: Options) -> Image:
-        found = self.scan(opts)
+        found = self.scan(opts, LayerFeed(opts.on_layer))
         res = self._resolve(found, opts)
         ordered = []
         for pos, key in enumerate(res.layer_keys):
@@ -164,18 +182,42 @@ class TarStreamSource(Source):
             if name not in found.layers:
                 raise BadInput(f"{self.where}: layer {pos} ({key}) is missing from the archive")
             got = found.layers[name]
-            idx, digest, size, kind = got.index, got.digest, got.stored_bytes, got.kind
             claimed = digest_of_name(name)
             if claimed:
-                check_digest(self.where, name, claimed, digest)
-            if res.layer_digests[pos] and res.layer_digests[pos] != digest:
+                check_digest(self.where, name, claimed, got.digest)
+            if res.layer_digests[pos] and res.layer_digests[pos] != got.digest:
                 raise BadInput(f"{self.where}: layer {pos} does not match the manifest's digest "
                                f"{res.layer_digests[pos]}")
-            ordered.append(Layer(pos, digest, idx.diff_id, res.media_types[pos] or
-                                 media_type_for(kind), size, kind != "tar", idx, name))
+            ordered.append(layer_of(res, pos, name, got))
         check_diff_ids(res, [layer.index for layer in ordered], self.where)
+        return self._image(res, ordered)
+
+    def _image(self, res: Resolved, layers: list[Layer]) -> Image:
         return Image(image_name(self.reference, res, self.where), res.config_digest, res.config,
-                     ordered, self)
+                     layers, self)
+
+    def _preview(self, found: Scan, opts: Options,
+                 feed: LayerFeed) -> Optional[tuple[Preview, dict[str, int]]]:
+        """When the small blobs are known before the layers are indexed (a plain archive
+        file, listed first): the feed started on the manifest's layer order, what hands
+        it each indexed member, and each member's first position. None if no one
+        listens or the manifest does not resolve yet (load() then says why, at the
+        point it always has)."""
+        if not feed.wanted:
+            return None
+        try:
+            res = self._resolve(Scan(dict(found.blobs), {}, dict(found.links)), opts)
+        except BadInput:
+            return None
+        order: dict[str, list[int]] = {}
+        for pos, key in enumerate(res.layer_keys):
+            order.setdefault(self._member_for(key, found.links), []).append(pos)
+        feed.start(len(res.layer_keys), lambda layers: self._image(res, layers))
+
+        def preview(name: str, got: Indexed) -> None:
+            for pos in order.get(name, ()):
+                feed.put(layer_of(res, pos, name, got))
+        return preview, {name: positions[0] for name, positions in order.items()}
 
     def _member_for(self, key: str, links: dict[str, str]) -> str:
         name = key.lstrip("/")
@@ -260,23 +302,42 @@ class ArchiveSource(TarStreamSource):
         except OSError:
             return None
 
-    def scan(self, opts: Options) -> Scan:
-        """A plain archive file can be read at any offset: index its layers in parallel."""
+    def scan(self, opts: Options, feed: Optional[LayerFeed] = None,
+             preview: Optional[Preview] = None) -> Scan:
+        """A plain archive file can be read at any offset: index its layers in parallel.
+        Its manifest is listed before any layer is indexed: the feed gets each layer
+        (`preview` is the stream scan's; this one makes its own)."""
         plan = self._plan()
         if plan is None:
             return super().scan(opts)
         found, members, file_size = plan
+        wanted = self._preview(found, opts, feed) if feed is not None else None
         layer_bytes = sum(m.size for m in members)
         jobs = parallel.jobs_for(len(members), sum(
             m.size for m in members if not is_cached(opts.cache, digest_of_name(m.name))))
+        done = [file_size - layer_bytes]  # everything but the layer bodies is read already
+        if jobs == 1 and wanted:
+            # Someone watches layers arrive: read them bottom first, which a legacy
+            # archive (members sorted by id) does not store them as.
+            preview, rank = wanted
+            for m in sorted(members, key=lambda m: rank.get(m.name, len(rank))):
+                got = index_member_job(self.where, self.path, m.name, m.offset, m.size,
+                                       opts.hash_contents, opts.cache)
+                found.layers[m.name] = got
+                done[0] += m.size
+                if opts.progress:
+                    opts.progress(done[0], file_size)
+                preview(m.name, got)
+            return found
         if jobs == 1:
             return super().scan(opts)
-        done = [file_size - layer_bytes]  # everything but the layer bodies is read already
 
         def on_done(i: int, result: Indexed) -> None:
             done[0] += members[i].size
             if opts.progress:
                 opts.progress(done[0], file_size)
+            if wanted:
+                wanted[0](members[i].name, result)
 
         tasks = [(self.where, self.path, m.name, m.offset, m.size, opts.hash_contents, opts.cache)
                  for m in members]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import Optional
 
@@ -62,6 +63,9 @@ class ExplorerApp(App):
         self.shown = None
         self._pending_reveal: Optional[str] = None
         self._filter_timer = None
+        # While the image loads, the layers read so far: (layers shown, layers in all).
+        self.partial: Optional[tuple[int, int]] = None
+        self._moved = False    # the user picked a layer: a new preview must not move it
 
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -109,15 +113,20 @@ class ExplorerApp(App):
 
         panel = self.query_one(LoadingPanel)
         last = [0.0]
+        previews = Previews(self)
 
         def progress(done, total):
             now = time.monotonic()
             if now - last[0] >= 0.1 or (total and done >= total):
                 last[0] = now
-                self.call_from_thread(panel.progress, done, total)
+                self.call_from_thread(self._progress, done, total)
 
         try:
-            analysis = analyze(self.image_arg, progress=progress, **self.load_options)
+            try:
+                analysis = analyze(self.image_arg, progress=progress, on_layer=previews.offer,
+                                   **self.load_options)
+            finally:
+                previews.stop()
             self.call_from_thread(panel.stage, "Composing views …")
             model = ImageModel(analysis)
         except SlimscopeError as e:
@@ -128,29 +137,53 @@ class ExplorerApp(App):
             return
         self.call_from_thread(self._loaded, analysis, model)
 
+    def _progress(self, done: int, total) -> None:
+        self.query_one(LoadingPanel).progress(done, total)
+        if self.partial is not None:
+            self.query_one(SummaryBar).loading(done, total)
+
+    def _show_partial(self, analysis, model: ImageModel, count: int) -> None:
+        """Layers 0..k are read: show them, saying the rest is coming."""
+        if self.model is not None and self.partial is None:
+            return   # the whole image came first
+        keep = self._moved and self.layer < len(analysis.layers)
+        layer = self.layer
+        self.partial = (len(analysis.layers), count)
+        self._show(analysis, model, layer if keep else None)
+
     def _fail(self, message: str, code: int) -> None:
         self.error = message
         self.error_code = code
         self.exit(return_code=code)
 
     def _loaded(self, analysis, model: Optional[ImageModel] = None) -> None:
+        # A user who has been reading a preview keeps the layer they chose.
+        keep = self.partial is not None and self._moved
+        self.partial = None
+        self._show(analysis, model or ImageModel(analysis), self.layer if keep else None)
+        self._warm_filters()
+
+    def _show(self, analysis, model: ImageModel, layer: Optional[int]) -> None:
+        """Show an analysis (the whole image's, or a preview's) at `layer` (the top if None)."""
+        first = self.model is None
         self.analysis = analysis
-        self.model = model or ImageModel(analysis)
+        self.model = model
         self.query_one(LoadingPanel).display = False
         self.query_one("#main").display = True
-        self.query_one(SummaryBar).show(analysis, self.display_name)
-        self.layer = max(len(analysis.layers) - 1, 0)
+        self.query_one(SummaryBar).show(analysis, self.display_name, self.partial)
+        self.layer = max(len(analysis.layers) - 1, 0) if layer is None else layer
         self._layout()
         self.layers_pane.load(analysis)
         self.layers_pane.select_layer(self.layer)
         if not analysis.layers:
             self.filter_bar.set_status("this image has no layers")
             return
-        self.details.show_layer(analysis, self.layer)
+        if first or not (self.details.subject and self.details.subject[0] == "file"):
+            self.details.show_layer(analysis, self.layer)   # (a file shown stays: _apply)
         self.query_one(LayerCommand).show_layer(analysis, self.layer)
-        self.tree.focus()
+        if first:
+            self.tree.focus()
         self.refresh_files()
-        self._warm_filters()
 
     @work(thread=True, exclusive=True, group="warm")
     def _warm_filters(self) -> None:
@@ -231,8 +264,8 @@ class ExplorerApp(App):
     def on_layer_highlighted(self, message: LayerHighlighted) -> None:
         """Read the cursor, not the message: a burst of `]` sends one message per
         press, and only the last position is worth a view."""
-        if self.model is None or not self.analysis.layers:
-            return
+        if self.model is None or not self.analysis.layers or not self.query(LayerTable):
+            return   # (a preview's table can still speak after the app has closed)
         layer = self.layers_pane.cursor_row
         if not 0 <= layer < len(self.analysis.layers):
             return
@@ -242,6 +275,7 @@ class ExplorerApp(App):
         self.query_one(LayerCommand).show_layer(self.analysis, layer)
         if layer != self.layer:
             self.layer = layer
+            self._moved = True
             self.refresh_files()
 
     def on_entry_highlighted(self, message: EntryHighlighted) -> None:
@@ -429,3 +463,53 @@ class ExplorerApp(App):
                 continue
             yield SystemCommand(k.title, f"{k.help} (key: {k.show})",
                                 getattr(self, f"action_{k.action}"))
+
+
+class Previews:
+    """Makes the views of the layers read so far, in a thread of its own, while the
+    loader reads the rest: the newest prefix wins, none is made after the loader is done."""
+
+    def __init__(self, app: ExplorerApp):
+        self.app = app
+        self._cond = threading.Condition()
+        self._next = None
+        self._done = False
+        self._thread: Optional[threading.Thread] = None
+
+    def offer(self, image, count: int) -> None:
+        """The source's on_layer: called in the loading thread, so it only hands over."""
+        with self._cond:
+            self._next = (image, count)
+            self._cond.notify()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="slimscope-preview",
+                                                daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._done = True
+            self._cond.notify()
+
+    def _run(self) -> None:
+        from slimscope.core.analysis import build
+        while True:
+            with self._cond:
+                while self._next is None and not self._done:
+                    self._cond.wait()
+                if self._done:
+                    return
+                image, count = self._next
+                self._next = None
+            try:
+                analysis = build(image)
+                model = ImageModel(analysis)
+            except Exception:   # a preview is a courtesy: the loader reports what is wrong
+                continue
+            with self._cond:
+                if self._done:
+                    return
+            try:
+                self.app.call_from_thread(self.app._show_partial, analysis, model, count)
+            except RuntimeError:   # the app has closed
+                return
