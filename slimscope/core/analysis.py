@@ -79,7 +79,8 @@ class Analysis:
 
     @property
     def file_count(self) -> int:
-        """Paths of the final filesystem."""
+        """Paths of the final filesystem, directories included (each once; a whiteout is
+        none): `totals.files` in JSON, "paths" wherever a person reads it."""
         return len(self.composed.final)
 
     def layer_label(self, i: int) -> str:

@@ -61,6 +61,7 @@ class ExplorerApp(App):
         self.error: Optional[str] = None
         self.error_code = 2
         self.shown = None
+        self.status_plain = ""
         self._pending_reveal: Optional[str] = None
         self._filter_timer = None
         # While the image loads, the layers read so far: (layers shown, layers in all).
@@ -224,7 +225,12 @@ class ExplorerApp(App):
         narrow = 0 < self.filter_bar.size.width < 70   # the sizes matter more than the words
         t.append(("· changes" if narrow else "· this layer's changes") if self.mode == CHANGES
                  else ("· image" if narrow else "· image up to this layer"), "bold cyan")
-        t.append(f" · {size(shown.total)} in {plural(shown.matched, 'entry', 'entries')}")
+        # the words of the summary bar and the details pane, for the same counts
+        t.append(f" · {size(shown.total)} in " + (
+            plural(shown.entries, "entry", "entries") if self.mode == CHANGES
+            else plural(shown.entries, "path", "paths")))
+        if shown.whiteouts:
+            t.append(" · " + plural(shown.whiteouts, "whiteout", "whiteouts"))
         t.append(" · by size" if self.by_size else " · by name", "dim")
         if self.filter_text.strip():
             t.append(f" · filter {self.filter_text.strip()!r}", "yellow")
@@ -232,6 +238,7 @@ class ExplorerApp(App):
             t.append(" · " + statusfilter.describe(self.hidden), "yellow")
         if self.waste_only:
             t.append(" · waste only", "red")
+        self.status_plain = t.plain    # (for tests)
         self.filter_bar.set_status(t)
         self.tree.border_title = "Files: " + ("changes" if self.mode == CHANGES else "image")
 

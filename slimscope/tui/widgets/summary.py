@@ -32,7 +32,7 @@ def summary_items(analysis, name: str, partial=None, read: Optional[float] = Non
              (1, piece("efficiency ", (f"{eff:.1%}", "green" if eff >= 0.95 else
                                        "yellow" if eff >= 0.8 else "red"))),
              (6, piece(f"layers {len(analysis.layers)}")),
-             (2, piece(f"files {len(analysis.composed.final):,}"))]
+             (2, piece(f"paths {analysis.file_count:,}"))]
     if partial is not None:
         shown, count = partial
         items.insert(1, (0, piece((f"⏳ layers 0–{shown - 1} of {count} shown", "bold yellow"),
