@@ -32,6 +32,11 @@ from slimscope.tui.widgets.viewer import ExtractScreen, ViewerScreen
 
 FILTER_DELAY = 0.25   # seconds of typing quiet before the filter applies
 FILTER_OPEN_LIMIT = 1000   # rows a filter opens the tree to, at most
+# A preview of the layers read so far waits this long after they are in, so that an
+# image read at once (a warm cache, a small image) is not slowed by one; later
+# previews come at most this often: each costs an analysis of the prefix.
+PREVIEW_DELAY = 0.5
+PREVIEW_EVERY = 1.5
 
 
 class ExplorerApp(App):
@@ -110,7 +115,7 @@ class ExplorerApp(App):
     # -- loading (a worker: the window is up at once) --------------------------
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
-        from slimscope.core.analysis import analyze
+        from slimscope.core.analysis import build, open_image
 
         panel = self.query_one(LoadingPanel)
         last = [0.0]
@@ -124,10 +129,13 @@ class ExplorerApp(App):
 
         try:
             try:
-                analysis = analyze(self.image_arg, progress=progress, on_layer=previews.offer,
+                image = open_image(self.image_arg, progress=progress, on_layer=previews.offer,
                                    **self.load_options)
             finally:
+                # Every layer is in: the whole image's analysis is now the quicker view,
+                # and a preview made beside it would only slow it down.
                 previews.stop()
+            analysis = build(image)     # what analyze() returns
             self.call_from_thread(panel.stage, "Composing views …")
             model = ImageModel(analysis)
         except SlimscopeError as e:
@@ -291,8 +299,8 @@ class ExplorerApp(App):
             self.details.show_file(self.model, self.shown.view, message.path)
 
     def on_descendant_focus(self, event) -> None:
-        if self.model is None:
-            return
+        if self.model is None or not self.query(LayerTable):
+            return   # (focus can still move while the app closes)
         if event.widget is self.layers_pane:
             self.details.show_layer(self.analysis, self.layer)
         elif event.widget is self.tree and self.tree.cursor_path and self.shown is not None:
@@ -500,10 +508,12 @@ class Previews:
 
     def _run(self) -> None:
         from slimscope.core.analysis import build
+        not_before = time.monotonic() + PREVIEW_DELAY
         while True:
             with self._cond:
-                while self._next is None and not self._done:
-                    self._cond.wait()
+                while not self._done and (self._next is None or time.monotonic() < not_before):
+                    self._cond.wait(None if self._next is None else
+                                    max(not_before - time.monotonic(), 0.01))
                 if self._done:
                     return
                 image, count = self._next
@@ -520,3 +530,4 @@ class Previews:
                 self.app.call_from_thread(self.app._show_partial, analysis, model, count)
             except RuntimeError:   # the app has closed
                 return
+            not_before = time.monotonic() + PREVIEW_EVERY

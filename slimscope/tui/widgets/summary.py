@@ -35,9 +35,10 @@ def summary_items(analysis, name: str, partial=None, read: Optional[float] = Non
              (2, piece(f"paths {analysis.file_count:,}"))]
     if partial is not None:
         shown, count = partial
+        rest = (", all read, composing the rest" if read is not None and read >= 1 else
+                f", reading layer {shown}" + ("" if read is None else f" · {read:.0%} read"))
         items.insert(1, (0, piece((f"⏳ layers 0–{shown - 1} of {count} shown", "bold yellow"),
-                                  (f", reading layer {shown}"
-                                   + ("" if read is None else f" · {read:.0%} read"), "yellow"))))
+                                  (rest, "yellow"))))
     if analysis.secrets:
         n = len(analysis.secrets)
         items.append((0, piece((f"⚠ {n} hidden secret{'s' if n > 1 else ''}", "bold red"))))
