@@ -21,7 +21,7 @@ from slimscope.image.feed import LayerFeed
 from slimscope.image.model import Image, Layer
 from slimscope.index import parallel
 from slimscope.index.records import LayerIndex
-from slimscope.tui import app as app_module
+from slimscope.tui import previews as previews_module
 from slimscope.tui.app import ExplorerApp
 from tests.tui_helpers import run_async, settle
 
@@ -108,13 +108,13 @@ class Held:
 
     def __init__(self, monkeypatch, k: int):
         self.go = threading.Event()
-        real = app_module.Previews.offer
+        real = previews_module.Previews.offer
 
         def offer(previews, image, count):
             real(previews, image, count)
             if len(image.layers) == k:
                 assert self.go.wait(60), "the test never let the loader go"
-        monkeypatch.setattr(app_module.Previews, "offer", offer)
+        monkeypatch.setattr(previews_module.Previews, "offer", offer)
 
 
 async def _until(pilot, cond, timeout=60.0):
@@ -171,7 +171,7 @@ async def _final_equals(monkeypatch):
     """The screen after a preview is the screen of a load without one."""
     async def screen(with_preview: bool) -> str:
         if not with_preview:
-            monkeypatch.setattr(app_module.Previews, "offer", lambda self, image, count: None)
+            monkeypatch.setattr(previews_module.Previews, "offer", lambda self, image, count: None)
         app = _explorer()
         async with app.run_test(size=(140, 40)) as pilot:
             await _until(pilot, lambda: app.partial is None and app.model is not None)
