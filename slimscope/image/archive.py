@@ -17,12 +17,13 @@ import os
 import posixpath
 import tarfile
 import zlib
-from typing import Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import NamedTuple, Optional
 
 from slimscope.errors import BadInput
+from slimscope.image.feed import LayerFeed
 from slimscope.image.manifest import (check_diff_ids, image_name, json_object, media_type_for,
                                       parse_json, resolve_docker_manifest, resolve_oci)
-from slimscope.image.feed import LayerFeed
 from slimscope.image.model import Image, Layer, LayerStreams, Options, Resolved, Source
 from slimscope.index import parallel
 from slimscope.index.cache import IndexCache, cached_blob, is_cached

@@ -14,7 +14,8 @@ the manifest, diff_ids against the config) have not run on them yet.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 from slimscope.image.model import Image, Layer, LayerCallback
 

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 from slimscope.errors import BadInput
-from slimscope.image.manifest import check_diff_ids, image_name, json_object, resolve_oci
 from slimscope.image.feed import LayerFeed
+from slimscope.image.manifest import check_diff_ids, image_name, json_object, resolve_oci
 from slimscope.image.model import Image, Layer, LayerStreams, Options, Source
 from slimscope.index import parallel
 from slimscope.index.cache import IndexCache, cached_blob, is_cached

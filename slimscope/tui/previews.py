@@ -23,7 +23,7 @@ class Previews:
     """Makes the views of the layers read so far, in a thread of its own, while the
     loader reads the rest: the newest prefix wins, none is made after the loader is done."""
 
-    def __init__(self, app: "ExplorerApp"):
+    def __init__(self, app: ExplorerApp):
         self.app = app
         self._cond = threading.Condition()
         self._next = None
