@@ -2,7 +2,9 @@
 
 Run by tasks.py in a fresh process: `tasks.py tui IMAGE [CACHE_DIR]`. Times:
   first_screen  process start -> the first frame (the loading panel, answering keys)
-  usable        process start -> the first frame whose file tree shows the image
+  usable        process start -> the first frame whose file tree shows the image, or
+                the first layers of it while the rest is read (a preview)
+  complete      process start -> the first frame showing the whole image
   layer_switch  a `[`/`]` press -> the last frame showing the new layer (median of 6)
   filter        Enter in the filter bar -> the last frame showing the filtered view
                 (median of 3)
@@ -36,12 +38,14 @@ class Frames:
         def timed(screen, renderable):
             display(screen, renderable)
             if renderable is not None:
-                self.seen.append((time.perf_counter(), app.shown))
+                # (an app from before previews has no `partial`: it shows only the whole image)
+                self.seen.append((time.perf_counter(), app.shown, getattr(app, "partial", None)))
 
         app._display = timed
 
-    def first(self, cond):
-        return next((t for t, shown in self.seen if cond(shown)), None)
+    def first(self, cond, whole: bool = False):
+        return next((t for t, shown, partial in self.seen
+                     if cond(shown) and not (whole and partial)), None)
 
 
 async def _until(pilot, cond, timeout=600.0):
@@ -88,9 +92,10 @@ def run_tui(image: str, cache: str = "") -> dict:
 
     async def go():
         async with app.run_test(size=(160, 48)) as pilot:
-            await _until(pilot, lambda: app.shown is not None and frames.first(bool))
+            await _until(pilot, lambda: app.shown is not None and frames.first(bool, whole=True))
             out["first_screen"] = frames.first(lambda shown: True) - T0
             out["usable"] = frames.first(bool) - T0
+            out["complete"] = frames.first(bool, whole=True) - T0
             await _quiet(frames)
             await asyncio.sleep(0.3)
             switches = []

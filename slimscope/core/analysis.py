@@ -20,7 +20,7 @@ from slimscope.core.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED,
                                     compose, pack, unpack)
 from slimscope.core.hints import Hint, find_hints
 from slimscope.core.records import Duplicate, FileRecord, LayerReport, WasteItem
-from slimscope.image.model import Image, Options
+from slimscope.image.model import Image, LayerCallback, Options
 from slimscope.image.reference import load_image
 from slimscope.index.cache import IndexCache
 from slimscope.index.records import FILE, HARDLINK, KIND_NAMES, LayerIndex
@@ -80,7 +80,8 @@ class Analysis:
 
     @property
     def file_count(self) -> int:
-        """Paths of the final filesystem."""
+        """Paths of the final filesystem, directories included (each once; a whiteout is
+        none): `totals.files` in JSON, "paths" wherever a person reads it."""
         return len(self.composed.final)
 
     def layer_label(self, i: int) -> str:
@@ -278,23 +279,26 @@ def _duplicates(composed: Composed,
 
 def open_image(name: str, hash_contents: bool = True, image: Optional[str] = None,
                platform: Optional[str] = None, use_cache: bool = True,
-               progress: Progress = None) -> Image:
+               progress: Progress = None, on_layer: Optional[LayerCallback] = None) -> Image:
     """Open any source and index its layers, without composing them.
 
     `name` is what the command line takes: a path (archive or OCI layout), a
     transport-prefixed name (`docker-archive:`, `oci:`, `oci-archive:`,
     `docker-daemon:`) or an engine reference. `image` picks one image of an archive
-    that holds several; `platform` one of a multi-platform index."""
+    that holds several; `platform` one of a multi-platform index. `on_layer` gets the
+    image of layers 0..k while the rest is indexed, where the source can tell
+    (slimscope/image/feed.py); `build` of such a prefix is the analysis of those layers."""
     opts = Options(hash_contents=hash_contents, image=image, platform=platform,
-                   cache=IndexCache(enabled=use_cache), progress=progress)
+                   cache=IndexCache(enabled=use_cache), progress=progress, on_layer=on_layer)
     return load_image(name, opts)
 
 
 def analyze(name: str, hash_contents: bool = True, image: Optional[str] = None,
             platform: Optional[str] = None, use_cache: bool = True,
-            progress: Progress = None) -> Analysis:
+            progress: Progress = None, on_layer: Optional[LayerCallback] = None) -> Analysis:
     """Open any source and analyze it: the one entry point the commands use."""
-    return build(open_image(name, hash_contents, image, platform, use_cache, progress))
+    return build(open_image(name, hash_contents, image, platform, use_cache, progress,
+                            on_layer))
 
 
 def compressed_sizes(analysis: Analysis, level: int = 6) -> dict[int, int]:

@@ -99,7 +99,7 @@ def render_markdown(analysis: Analysis, top: int = 10) -> str:
     out.append(f"**{size(analysis.final_bytes)}** in the final filesystem, "
                f"**{size(analysis.wasted_bytes)}** wasted of {size(analysis.total_bytes)} stored "
                f"(efficiency **{analysis.efficiency:.1%}**), {len(analysis.layers)} layers, "
-               f"{len(analysis.composed.final)} files.")
+               f"{len(analysis.composed.final)} paths.")
     out.append("")
     if analysis.secrets:
         out.append(f"### :warning: Hidden secrets ({len(analysis.secrets)})")

@@ -104,7 +104,7 @@ def render_text(analysis: Analysis, console: Console, top: int = 10,
     _print(console, head)
     items = [f"total {size(analysis.total_bytes)}", f"final {size(analysis.final_bytes)}",
              f"wasted {size(analysis.wasted_bytes)}", f"efficiency {analysis.efficiency:.1%}",
-             f"layers {len(analysis.layers)}", f"files {len(analysis.composed.final)}"]
+             f"layers {len(analysis.layers)}", f"paths {analysis.file_count}"]
     if analysis.compressed_bytes is not None:
         items.append(f"compressed {size(analysis.compressed_bytes)}")
     for line in wrap_items(items, W):

@@ -17,18 +17,13 @@ import os
 import posixpath
 import tarfile
 import zlib
+from collections.abc import Callable
 from typing import NamedTuple, Optional
 
 from slimscope.errors import BadInput
-from slimscope.image.manifest import (
-    check_diff_ids,
-    image_name,
-    json_object,
-    media_type_for,
-    parse_json,
-    resolve_docker_manifest,
-    resolve_oci,
-)
+from slimscope.image.feed import LayerFeed
+from slimscope.image.manifest import (check_diff_ids, image_name, json_object, media_type_for,
+                                      parse_json, resolve_docker_manifest, resolve_oci)
 from slimscope.image.model import Image, Layer, LayerStreams, Options, Resolved, Source
 from slimscope.index import parallel
 from slimscope.image.layerkeys import LAYER_KINDS, index_member, legacy_key, verified_hit
@@ -47,6 +42,10 @@ class Scan(NamedTuple):
     blobs: dict[str, bytes]     # small blobs (configs, manifests, indexes)
     layers: dict[str, Indexed]  # layer blobs, indexed
     links: dict[str, str]       # members that are links, to the member they point at
+
+
+# Called as each layer member is indexed, once the manifest says which layers it holds.
+Preview = Callable[[str, Indexed], None]
 
 
 class Member(NamedTuple):
@@ -108,6 +107,11 @@ def index_member_job(where: str, path: str, name: str, offset: int, size: int,
         raise corrupt(where, e) from None
 
 
+def layer_of(res: Resolved, pos: int, name: str, got: Indexed) -> Layer:
+    return Layer(pos, got.digest, got.index.diff_id, res.media_types[pos] or
+                 media_type_for(got.kind), got.stored_bytes, got.kind != "tar", got.index, name)
+
+
 class TarStreamSource(Source):
     """Anything that reads as one tar stream of an image archive."""
 
@@ -118,16 +122,20 @@ class TarStreamSource(Source):
     def total_bytes(self) -> Optional[int]:
         return None
 
-    def scan(self, opts: Options) -> Scan:
-        """One pass over the archive (two if a cached index turned out not to fit)."""
+    def scan(self, opts: Options, feed: Optional[LayerFeed] = None,
+             preview: Optional[Preview] = None) -> Scan:
+        """One pass over the archive (two if a cached index turned out not to fit).
+        `preview` is told of each layer as it is indexed, when the manifest was read
+        first (ArchiveSource); a stream alone cannot."""
         found = Scan({}, {}, {})
         retry: set[str] = set()
-        self._pass(opts, found, retry, None)
+        self._pass(opts, found, retry, None, preview)
         if retry:  # members whose bytes did not match the index cached under their id
-            self._pass(opts, found, set(), retry)
+            self._pass(opts, found, set(), retry, preview)
         return found
 
-    def _pass(self, opts: Options, found: Scan, retry: set[str], only: Optional[set[str]]) -> None:
+    def _pass(self, opts: Options, found: Scan, retry: set[str], only: Optional[set[str]],
+              preview: Optional[Preview] = None) -> None:
         raw = self.open_stream()
         counted = io.BufferedReader(CountingReader(raw, opts.progress, self.total_bytes()), CHUNK)
         try:
@@ -141,7 +149,9 @@ class TarStreamSource(Source):
                 raise BadInput(f"{self.where} is not an image archive (not a tar: {e})") from None
             try:
                 for ti in tf:
-                    self._take(tf, ti, opts, found, retry, only)
+                    name = self._take(tf, ti, opts, found, retry, only)
+                    if name and preview is not None:
+                        preview(name, found.layers[name])
             except BadInput:
                 raise
             except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
@@ -150,17 +160,18 @@ class TarStreamSource(Source):
             raw.close()
 
     def _take(self, tf: tarfile.TarFile, ti: tarfile.TarInfo, opts: Options, found: Scan,
-              retry: set[str], only: Optional[set[str]]) -> None:
+              retry: set[str], only: Optional[set[str]]) -> Optional[str]:
+        """Keep what one member holds; the member's name if it is a layer now indexed."""
         name = member_name(ti)
         if only is not None and name not in only:
-            return
+            return None
         if name.startswith("../"):
             raise BadInput(f"{self.where}: member {ti.name!r} climbs out with '..'")
         if ti.issym() or ti.islnk():
             found.links[name] = link_target(name, ti)
-            return
+            return None
         if not ti.isreg():
-            return
+            return None
         reader = member_reader(tf, ti)
         kind = sniff(reader.peek(512)[:512])
         if kind in LAYER_KINDS:
@@ -170,19 +181,21 @@ class TarStreamSource(Source):
                 hit, consumed = verified_hit(opts.cache, key, reader, opts.hash_contents)
                 if hit is not None:
                     found.layers[name] = hit
-                    return
+                    return name
                 if consumed:
                     retry.add(name)
-                    return
+                    return None
             found.layers[name] = index_member(name, reader, opts.hash_contents, opts.cache)
-        elif ti.size <= SMALL_BLOB:
+            return name
+        if ti.size <= SMALL_BLOB:
             data = reader.read()
             if len(data) != ti.size:
                 raise BadInput(f"{self.where} is truncated (inside {name})")
             found.blobs[name] = data
+        return None
 
     def load(self, opts: Options) -> Image:
-        found = self.scan(opts)
+        found = self.scan(opts, LayerFeed(opts.on_layer))
         res = self._resolve(found, opts)
         ordered = []
         for pos, key in enumerate(res.layer_keys):
@@ -190,18 +203,42 @@ class TarStreamSource(Source):
             if name not in found.layers:
                 raise BadInput(f"{self.where}: layer {pos} ({key}) is missing from the archive")
             got = found.layers[name]
-            idx, digest, size, kind = got.index, got.digest, got.stored_bytes, got.kind
             claimed = digest_of_name(name)
             if claimed:
-                check_digest(self.where, name, claimed, digest)
-            if res.layer_digests[pos] and res.layer_digests[pos] != digest:
+                check_digest(self.where, name, claimed, got.digest)
+            if res.layer_digests[pos] and res.layer_digests[pos] != got.digest:
                 raise BadInput(f"{self.where}: layer {pos} does not match the manifest's digest "
                                f"{res.layer_digests[pos]}")
-            ordered.append(Layer(pos, digest, idx.diff_id, res.media_types[pos] or
-                                 media_type_for(kind), size, kind != "tar", idx, name))
+            ordered.append(layer_of(res, pos, name, got))
         check_diff_ids(res, [layer.index for layer in ordered], self.where)
+        return self._image(res, ordered)
+
+    def _image(self, res: Resolved, layers: list[Layer]) -> Image:
         return Image(image_name(self.reference, res, self.where), res.config_digest, res.config,
-                     ordered, self)
+                     layers, self)
+
+    def _preview(self, found: Scan, opts: Options,
+                 feed: LayerFeed) -> Optional[tuple[Preview, dict[str, int]]]:
+        """When the small blobs are known before the layers are indexed (a plain archive
+        file, listed first): the feed started on the manifest's layer order, what hands
+        it each indexed member, and each member's first position. None if no one
+        listens or the manifest does not resolve yet (load() then says why, at the
+        point it always has)."""
+        if not feed.wanted:
+            return None
+        try:
+            res = self._resolve(Scan(dict(found.blobs), {}, dict(found.links)), opts)
+        except BadInput:
+            return None
+        order: dict[str, list[int]] = {}
+        for pos, key in enumerate(res.layer_keys):
+            order.setdefault(self._member_for(key, found.links), []).append(pos)
+        feed.start(len(res.layer_keys), lambda layers: self._image(res, layers))
+
+        def preview(name: str, got: Indexed) -> None:
+            for pos in order.get(name, ()):
+                feed.put(layer_of(res, pos, name, got))
+        return preview, {name: positions[0] for name, positions in order.items()}
 
     def _member_for(self, key: str, links: dict[str, str]) -> str:
         name = key.lstrip("/")
@@ -286,12 +323,14 @@ class ArchiveSource(TarStreamSource):
         except OSError:
             return None
 
-    def scan(self, opts: Options) -> Scan:
+    def scan(self, opts: Options, feed: Optional[LayerFeed] = None,
+             preview: Optional[Preview] = None) -> Scan:
         """A plain archive file can be read at any offset: index its layers in parallel.
 
         Its headers are listed first, so the manifest and config are known before any
         layer is read: a legacy archive's layers, named by no digest, are looked up in
-        the cache by the diff_ids the config gives them.
+        the cache by the diff_ids the config gives them, and the feed gets each layer
+        as it is indexed (`preview` is the stream scan's; this one makes its own).
         """
         plan = self._plan()
         if plan is None:
@@ -299,6 +338,7 @@ class ArchiveSource(TarStreamSource):
         found, members, file_size = plan
         diff_ids = self._expected_diff_ids(found, opts) if opts.cache is not None else {}
         keys = [digest_of_name(m.name) or diff_ids.get(m.name, "") for m in members]
+        wanted = self._preview(found, opts, feed) if feed is not None else None
         layer_bytes = sum(m.size for m in members)
         jobs = parallel.jobs_for(len(members), sum(
             m.size for m, key in zip(members, keys) if not is_cached(opts.cache, key)))
@@ -308,20 +348,30 @@ class ArchiveSource(TarStreamSource):
             done[0] += members[i].size
             if opts.progress:
                 opts.progress(done[0], file_size)
+            if wanted:
+                wanted[0](members[i].name, result)
 
         tasks = [(self.where, self.path, m.name, m.offset, m.size, opts.hash_contents, opts.cache,
                   diff_ids.get(m.name, "")) for m in members]
         if jobs == 1:
-            results = []
-            for i, m in enumerate(members):
+            # Someone watching layers arrive gets them bottom first, which a legacy
+            # archive (members sorted by id) does not store them as.
+            rank = wanted[1] if wanted else {}
+            order = sorted(range(len(members)),
+                           key=lambda i: rank.get(members[i].name, len(rank)))
+            by_index: dict[int, Indexed] = {}
+            for i in order:
+                m = members[i]
+
                 def step(n: int, _total: Optional[int]) -> None:
                     if opts.progress:
                         opts.progress(done[0] + n, file_size)
-                results.append(index_member_job(self.where, self.path, m.name, m.offset, m.size,
-                                                opts.hash_contents, opts.cache,
-                                                diff_ids.get(m.name, ""),
-                                                step if opts.progress else None))
-                on_done(i, results[-1])
+                by_index[i] = index_member_job(self.where, self.path, m.name, m.offset, m.size,
+                                               opts.hash_contents, opts.cache,
+                                               diff_ids.get(m.name, ""),
+                                               step if opts.progress else None)
+                on_done(i, by_index[i])
+            results = [by_index[i] for i in range(len(members))]
         else:
             results = parallel.run_ordered(index_member_job, tasks, jobs, on_done,
                                            [m.size for m in members])

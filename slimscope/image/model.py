@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from slimscope.index.cache import IndexCache
 from slimscope.index.records import LayerIndex
@@ -57,6 +57,10 @@ class Image:
         return value if isinstance(value, str) else ""
 
 
+# (the image of layers 0..k, the number of layers the whole image has)
+LayerCallback = Callable[["Image", int], None]
+
+
 @dataclass
 class Options:
     hash_contents: bool = True
@@ -64,6 +68,9 @@ class Options:
     platform: Optional[str] = None     # os/arch[/variant] for multi-platform indexes
     cache: Optional[IndexCache] = None
     progress: Progress = None
+    # Called, in the loading thread, with the image of layers 0..k each time those are
+    # all indexed, before the rest is (image/feed.py says which sources can).
+    on_layer: Optional[LayerCallback] = None
 
 
 @dataclass

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 from slimscope.errors import BadInput
+from slimscope.image.feed import LayerFeed
 from slimscope.image.manifest import check_diff_ids, image_name, json_object, resolve_oci
 from slimscope.image.model import Image, Layer, LayerStreams, Options, Source
 from slimscope.index import parallel
@@ -69,6 +70,18 @@ class OCIDirSource(Source):
         jobs = parallel.jobs_for(len(tasks), sum(
             size for size, digest in zip(sizes, res.layer_digests)
             if not is_cached(opts.cache, digest)))
+
+        def layer(pos: int, got: Indexed) -> Layer:
+            _, _, digest, path, _, _ = tasks[pos]
+            return Layer(pos, digest, got.index.diff_id, res.media_types[pos], got.stored_bytes,
+                         got.kind != "tar", got.index, path)
+
+        def image(layers: list[Layer]) -> Image:
+            return Image(image_name(self.reference, res, self.where), res.config_digest,
+                         res.config, layers, self)
+
+        feed = LayerFeed(opts.on_layer)
+        feed.start(len(tasks), image)
         results: list[Indexed]
         if jobs > 1:
             def on_done(pos: int, result: Indexed) -> None:
@@ -76,12 +89,16 @@ class OCIDirSource(Source):
                 done += result.stored_bytes
                 if opts.progress:
                     opts.progress(done, total)
+                feed.put(layer(pos, result))
             results = parallel.run_ordered(oci_layer, tasks, jobs, on_done, sizes)
         elif len(tasks) > 1 and all(is_cached(opts.cache, digest) for digest in res.layer_digests):
             # Every index is cached: what is left is checking each blob's digest, which
             # hashlib does without the GIL, so threads overlap it with loading the indexes.
+            results = []
             with ThreadPoolExecutor(min(len(tasks), os.cpu_count() or 1)) as ex:
-                results = list(ex.map(lambda task: oci_layer(*task), tasks))
+                for got in ex.map(lambda task: oci_layer(*task), tasks):
+                    results.append(got)
+                    feed.put(layer(len(results) - 1, got))
             if opts.progress:
                 opts.progress(total, total)
         else:
@@ -89,12 +106,10 @@ class OCIDirSource(Source):
             for task in tasks:
                 results.append(oci_layer(*task, progress=_offset(opts.progress, done, total)))
                 done += results[-1].stored_bytes
-        layers = [Layer(pos, digest, got.index.diff_id, res.media_types[pos], got.stored_bytes,
-                        got.kind != "tar", got.index, p)
-                  for (_, pos, digest, p, _, _), got in zip(tasks, results)]
-        check_diff_ids(res, [layer.index for layer in layers], self.where)
-        return Image(image_name(self.reference, res, self.where), res.config_digest, res.config,
-                     layers, self)
+                feed.put(layer(len(results) - 1, results[-1]))
+        layers = [layer(pos, got) for pos, got in enumerate(results)]
+        check_diff_ids(res, [l.index for l in layers], self.where)
+        return image(layers)
 
     def layer_streams(self, image: Image) -> LayerStreams:
         for layer in image.layers:

@@ -19,6 +19,7 @@ from slimscope.tui import layout, statusfilter
 from slimscope.tui.keys import KEYS
 from slimscope.tui.messages import EntryHighlighted, FilterChanged, LayerHighlighted
 from slimscope.tui.model import CHANGES, IMAGE, ImageModel
+from slimscope.tui.previews import Previews
 from slimscope.tui.render import legend, size
 from slimscope.tui.screens import HelpScreen, WasteScreen
 from slimscope.tui.widgets.details import DetailsPane
@@ -60,8 +61,12 @@ class ExplorerApp(App):
         self.error: Optional[str] = None
         self.error_code = 2
         self.shown = None
+        self.status_plain = ""
         self._pending_reveal: Optional[str] = None
         self._filter_timer = None
+        # While the image loads, the layers read so far: (layers shown, layers in all).
+        self.partial: Optional[tuple[int, int]] = None
+        self._moved = False    # the user picked a layer: a new preview must not move it
 
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -105,19 +110,27 @@ class ExplorerApp(App):
     # -- loading (a worker: the window is up at once) --------------------------
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
-        from slimscope.core.analysis import analyze
+        from slimscope.core.analysis import build, open_image
 
         panel = self.query_one(LoadingPanel)
         last = [0.0]
+        previews = Previews(self)
 
         def progress(done, total):
             now = time.monotonic()
             if now - last[0] >= 0.1 or (total and done >= total):
                 last[0] = now
-                self.call_from_thread(panel.progress, done, total)
+                self.call_from_thread(self._progress, done, total)
 
         try:
-            analysis = analyze(self.image_arg, progress=progress, **self.load_options)
+            try:
+                image = open_image(self.image_arg, progress=progress, on_layer=previews.offer,
+                                   **self.load_options)
+            finally:
+                # Every layer is in: the whole image's analysis is now the quicker view,
+                # and a preview made beside it would only slow it down.
+                previews.stop()
+            analysis = build(image)     # what analyze() returns
             self.call_from_thread(panel.stage, "Composing views …")
             model = ImageModel(analysis)
         except SlimscopeError as e:
@@ -128,29 +141,53 @@ class ExplorerApp(App):
             return
         self.call_from_thread(self._loaded, analysis, model)
 
+    def _progress(self, done: int, total) -> None:
+        self.query_one(LoadingPanel).progress(done, total)
+        if self.partial is not None:
+            self.query_one(SummaryBar).loading(done, total)
+
+    def _show_partial(self, analysis, model: ImageModel, count: int) -> None:
+        """Layers 0..k are read: show them, saying the rest is coming."""
+        if self.model is not None and self.partial is None:
+            return   # the whole image came first
+        keep = self._moved and self.layer < len(analysis.layers)
+        layer = self.layer
+        self.partial = (len(analysis.layers), count)
+        self._show(analysis, model, layer if keep else None)
+
     def _fail(self, message: str, code: int) -> None:
         self.error = message
         self.error_code = code
         self.exit(return_code=code)
 
     def _loaded(self, analysis, model: Optional[ImageModel] = None) -> None:
+        # A user who has been reading a preview keeps the layer they chose.
+        keep = self.partial is not None and self._moved
+        self.partial = None
+        self._show(analysis, model or ImageModel(analysis), self.layer if keep else None)
+        self._warm_filters()
+
+    def _show(self, analysis, model: ImageModel, layer: Optional[int]) -> None:
+        """Show an analysis (the whole image's, or a preview's) at `layer` (the top if None)."""
+        first = self.model is None
         self.analysis = analysis
-        self.model = model or ImageModel(analysis)
+        self.model = model
         self.query_one(LoadingPanel).display = False
         self.query_one("#main").display = True
-        self.query_one(SummaryBar).show(analysis, self.display_name)
-        self.layer = max(len(analysis.layers) - 1, 0)
+        self.query_one(SummaryBar).show(analysis, self.display_name, self.partial)
+        self.layer = max(len(analysis.layers) - 1, 0) if layer is None else layer
         self._layout()
         self.layers_pane.load(analysis)
         self.layers_pane.select_layer(self.layer)
         if not analysis.layers:
             self.filter_bar.set_status("this image has no layers")
             return
-        self.details.show_layer(analysis, self.layer)
+        if first or not (self.details.subject and self.details.subject[0] == "file"):
+            self.details.show_layer(analysis, self.layer)   # (a file shown stays: _apply)
         self.query_one(LayerCommand).show_layer(analysis, self.layer)
-        self.tree.focus()
+        if first:
+            self.tree.focus()
         self.refresh_files()
-        self._warm_filters()
 
     @work(thread=True, exclusive=True, group="warm")
     def _warm_filters(self) -> None:
@@ -191,7 +228,12 @@ class ExplorerApp(App):
         narrow = 0 < self.filter_bar.size.width < 70   # the sizes matter more than the words
         t.append(("· changes" if narrow else "· this layer's changes") if self.mode == CHANGES
                  else ("· image" if narrow else "· image up to this layer"), "bold cyan")
-        t.append(f" · {size(shown.total)} in {plural(shown.matched, 'entry', 'entries')}")
+        # the words of the summary bar and the details pane, for the same counts
+        t.append(f" · {size(shown.total)} in " + (
+            plural(shown.entries, "entry", "entries") if self.mode == CHANGES
+            else plural(shown.entries, "path", "paths")))
+        if shown.whiteouts:
+            t.append(" · " + plural(shown.whiteouts, "whiteout", "whiteouts"))
         t.append(" · by size" if self.by_size else " · by name", "dim")
         if self.filter_text.strip():
             t.append(f" · filter {self.filter_text.strip()!r}", "yellow")
@@ -199,6 +241,7 @@ class ExplorerApp(App):
             t.append(" · " + statusfilter.describe(self.hidden), "yellow")
         if self.waste_only:
             t.append(" · waste only", "red")
+        self.status_plain = t.plain    # (for tests)
         self.filter_bar.set_status(t)
         self.tree.border_title = "Files: " + ("changes" if self.mode == CHANGES else "image")
 
@@ -231,8 +274,8 @@ class ExplorerApp(App):
     def on_layer_highlighted(self, message: LayerHighlighted) -> None:
         """Read the cursor, not the message: a burst of `]` sends one message per
         press, and only the last position is worth a view."""
-        if self.model is None or not self.analysis.layers:
-            return
+        if self.model is None or not self.analysis.layers or not self.query(LayerTable):
+            return   # (a preview's table can still speak after the app has closed)
         layer = self.layers_pane.cursor_row
         if not 0 <= layer < len(self.analysis.layers):
             return
@@ -242,6 +285,7 @@ class ExplorerApp(App):
         self.query_one(LayerCommand).show_layer(self.analysis, layer)
         if layer != self.layer:
             self.layer = layer
+            self._moved = True
             self.refresh_files()
 
     def on_entry_highlighted(self, message: EntryHighlighted) -> None:
@@ -250,8 +294,8 @@ class ExplorerApp(App):
             self.details.show_file(self.model, self.shown.view, message.path)
 
     def on_descendant_focus(self, event) -> None:
-        if self.model is None:
-            return
+        if self.model is None or not self.query(LayerTable):
+            return   # (focus can still move while the app closes)
         if event.widget is self.layers_pane:
             self.details.show_layer(self.analysis, self.layer)
         elif event.widget is self.tree and self.tree.cursor_path and self.shown is not None:
@@ -429,3 +473,4 @@ class ExplorerApp(App):
                 continue
             yield SystemCommand(k.title, f"{k.help} (key: {k.show})",
                                 getattr(self, f"action_{k.action}"))
+

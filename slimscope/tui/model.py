@@ -268,6 +268,11 @@ class Shown:
         self.view = view
         self.table = t
         self.matched = int(keep.sum())   # rows kept (parents kept only for them not counted)
+        # What the status line counts, as the analysis does: rows with a record of their
+        # own (paths of the image so far / the layer's entries; not the directories a
+        # tar only implies, nor whiteouts), and apart, the layer's whiteouts kept.
+        self.entries = int(np.count_nonzero(keep & (view.sel >= 0)))
+        self.whiteouts = sum(1 for g, _, _ in t.marks[view.layer] if keep[g])
         w = view.weights(view.mode == CHANGES or count_hidden)
         root = w[0]    # the root's own bytes count whatever the filter keeps
         w[~keep] = 0

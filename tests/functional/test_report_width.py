@@ -51,9 +51,9 @@ def test_every_line_fits_and_one_line_per_layer(columns):
 def test_secret_and_summary_stay_readable(columns):
     out = analyze(columns)
     lines = out.splitlines()
-    # the summary wraps between items, never inside "files 306"
+    # the summary wraps between items, never inside "paths 306"
     summary = " ".join(lines[1:3])
-    assert "files 306" in summary and "efficiency 84.2%" in summary
+    assert "paths 306" in summary and "efficiency 84.2%" in summary
     secrets = section(out, "Hidden secrets (1)")
     assert secrets[0].startswith("  ✗ /root/.ssh/id_rsa was deleted in layer 6")
     # a wrapped sentence hangs under its text, not at column 0

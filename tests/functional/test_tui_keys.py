@@ -66,7 +66,7 @@ async def test_80x24_keeps_the_secret_the_efficiency_and_every_layer_in_view():
         await ready(pilot)
         bar = app.query_one("#summary").plain
         assert "⚠ 1 hidden secret" in bar
-        assert "efficiency 84.2%" in bar and "files 306" in bar and "wasted" in bar
+        assert "efficiency 84.2%" in bar and "paths 306" in bar and "wasted" in bar
         layers = app.layers_pane
         assert layers.scroll_offset.y == 0
         # borders and the header: 7 layer rows fit, layer 0 and 1 included

@@ -15,11 +15,12 @@ async def settle(pilot) -> None:
 
 
 async def ready(pilot, timeout: float = 60) -> None:
-    """Wait until the analysis is in and the file tree shows a view."""
+    """Wait until the whole analysis is in (not a preview of the first layers) and the
+    file tree shows a view."""
     app = pilot.app
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
-    while app.shown is None:
+    while app.shown is None or app.partial is not None:
         if app.error:
             raise AssertionError(f"the app failed to load: {app.error}")
         if loop.time() > end:

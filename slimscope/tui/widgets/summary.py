@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -13,9 +15,11 @@ from slimscope.tui.render import size
 SEP = "  "
 
 
-def summary_items(analysis, name: str) -> list:
-    """(priority, Text): 0 is never dropped (the hidden-secret warning); the bar drops
-    the highest numbers first when the terminal is narrow."""
+def summary_items(analysis, name: str, partial=None, read: Optional[float] = None) -> list:
+    """(priority, Text): 0 is never dropped (the hidden-secret warning, and while the
+    image loads, how much of it is shown); the bar drops the highest numbers first when
+    the terminal is narrow. `partial` is (layers shown, layers in all) for a preview,
+    `read` the part of the image read so far."""
     def piece(*parts) -> Text:
         return Text.assemble(*parts)
 
@@ -28,7 +32,13 @@ def summary_items(analysis, name: str) -> list:
              (1, piece("efficiency ", (f"{eff:.1%}", "green" if eff >= 0.95 else
                                        "yellow" if eff >= 0.8 else "red"))),
              (6, piece(f"layers {len(analysis.layers)}")),
-             (2, piece(f"files {len(analysis.composed.final):,}"))]
+             (2, piece(f"paths {analysis.file_count:,}"))]
+    if partial is not None:
+        shown, count = partial
+        rest = (", all read, composing the rest" if read is not None and read >= 1 else
+                f", reading layer {shown}" + ("" if read is None else f" · {read:.0%} read"))
+        items.insert(1, (0, piece((f"⏳ layers 0–{shown - 1} of {count} shown", "bold yellow"),
+                                  (rest, "yellow"))))
     if analysis.secrets:
         n = len(analysis.secrets)
         items.append((0, piece((f"⚠ {n} hidden secret{'s' if n > 1 else ''}", "bold red"))))
@@ -48,6 +58,7 @@ class SummaryBar(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._items = None
+        self._shown = None
         self.plain = ""     # what the bar says now, for tests
 
     def show_loading(self, name: str) -> None:
@@ -55,8 +66,16 @@ class SummaryBar(Static):
         self.update(Text.assemble(("slimscope ", "bold"), (name, "bold cyan"), "  reading…"),
                     layout=False)
 
-    def show(self, analysis, name: str) -> None:
-        self._items = summary_items(analysis, name)
+    def show(self, analysis, name: str, partial=None) -> None:
+        self._shown = (analysis, name, partial)
+        self._items = summary_items(analysis, name, partial)
+        self._fit()
+
+    def loading(self, done: int, total) -> None:
+        """How far the reading of the rest got, beside a preview's word."""
+        if self._shown is None or self._shown[2] is None or not total:
+            return
+        self._items = summary_items(*self._shown, read=min(done / total, 1.0))
         self._fit()
 
     def _fit(self) -> None:
