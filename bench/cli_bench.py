@@ -101,8 +101,8 @@ def main(argv: list[str]) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     med = lambda rs, k: statistics.median(r[k] for r in rs)  # noqa: E731
-    print(f"| image | case | CPU old s | CPU new s | CPU new/old | wall new/old | "
-          f"peak RSS old MiB | new MiB |")
+    print("| image | case | CPU old s | CPU new s | CPU new/old | wall new/old | "
+          "peak RSS old MiB | new MiB |")
     print("|---|---|---|---|---|---|---|---|")
     for img, label, got in rows:
         o, n = got["old"], got["new"]

@@ -21,7 +21,6 @@ import os
 import random
 import shutil
 import tarfile
-import zlib
 from dataclasses import dataclass
 
 GEN_VERSION = "4"

@@ -90,7 +90,7 @@ def _timed(cmd, env=None, cwd=None, shell=False) -> float:
 
 
 def run(r, imgs) -> dict:
-    from run import Skip  # noqa: the runner's own exception
+    from run import Skip  # the runner's own exception
     if not _engine_ok():
         raise Skip("no Docker engine answers")
     root = os.path.dirname(imgs.root)

@@ -18,6 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(HERE), HERE]
 
 import gen  # noqa: E402
+
 from slimscope.index.tarwalk import index_tar  # noqa: E402
 from tests.unit.tarfile_walk import tarfile_index  # noqa: E402
 

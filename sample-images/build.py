@@ -7,7 +7,6 @@ skopeo; the busybox base is made offline by the same code the tests use
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path

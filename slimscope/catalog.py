@@ -14,8 +14,8 @@ Dockerfile changes already use. Its fields answer what each consumer asks:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Dict, Iterable, Tuple
 
 from slimscope.globs import matcher
 
@@ -29,10 +29,10 @@ class Group:
     id: str
     title: str                      # what a hint calls it
     advice: str                     # how to avoid it, as a hint says
-    globs: Tuple[str, ...]
-    keep: Tuple[str, ...] = ()
-    rm: Tuple[str, ...] = ()
-    dirs: Tuple[str, ...] = ()
+    globs: tuple[str, ...]
+    keep: tuple[str, ...] = ()
+    rm: tuple[str, ...] = ()
+    dirs: tuple[str, ...] = ()
 
 
 _GROUPS = [
@@ -85,7 +85,7 @@ _GROUPS = [
     Group("tmp", "files left in /tmp and /var/tmp", "remove them in the RUN that makes them",
           ("/tmp/**", "/var/tmp/**"), rm=("/tmp/*", "/var/tmp/*"), dirs=("/tmp/", "/var/tmp/")),
 ]
-GROUPS: Dict[str, Group] = {g.id: g for g in _GROUPS}
+GROUPS: dict[str, Group] = {g.id: g for g in _GROUPS}
 
 
 def group(gid: str) -> Group:
@@ -98,7 +98,7 @@ HINTED = ("apt-lists", "apt-archives", "apt-pkgcache", "pip-cache", "npm-cache",
           "dnf-cache", "build-tools", "docs", "pycache")
 
 # slim --preset NAME -> (what it removes, the groups)
-PRESETS: Dict[str, Tuple[str, Tuple[str, ...]]] = {
+PRESETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "apt": ("apt package lists, downloaded .deb archives and apt's binary caches",
             ("apt-lists", "apt-archives", "apt-pkgcache")),
     "pip": ("pip's download and wheel caches", ("pip-cache",)),
@@ -161,5 +161,5 @@ def is_source_file(name: str) -> bool:
     return bool(base) and _build_source("/" + base)
 
 
-def globs_of(gids: Iterable[str]) -> Tuple[str, ...]:
+def globs_of(gids: Iterable[str]) -> tuple[str, ...]:
     return tuple(g for gid in gids for g in GROUPS[gid].globs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -17,10 +17,11 @@ from slimscope.errors import BadInput
 FILES = (".slimscope.toml", "pyproject.toml")
 
 
-def read_toml(path: str) -> dict:
+def read_toml(path: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            doc: dict[str, Any] = tomllib.load(fh)
+            return doc
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
     except tomllib.TOMLDecodeError as e:
@@ -29,7 +30,7 @@ def read_toml(path: str) -> dict:
         raise BadInput(f"cannot read {path}: {e.strerror}") from None
 
 
-def table(path: str, name: str) -> Optional[dict]:
+def table(path: str, name: str) -> Optional[dict[str, Any]]:
     """The `name` table of the config file `path`, or None when it has none."""
     data = read_toml(path)
     if os.path.basename(path) == "pyproject.toml":
@@ -42,10 +43,11 @@ def table(path: str, name: str) -> Optional[dict]:
     return value
 
 
-def find(name: str, starts: list) -> tuple:
+def find(name: str, starts: list[str]
+         ) -> tuple[Optional[str], Optional[dict[str, Any]]]:
     """(path, table) of the first file with a `name` table, walking up from each directory of
     `starts` in turn; (None, None) when there is none."""
-    seen = set()
+    seen: set[str] = set()
     for start in starts:
         d = os.path.abspath(start)
         while d not in seen:

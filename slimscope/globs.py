@@ -24,9 +24,9 @@ of cutting a deep path (`**/a/**/a/**/b` on 200 segments is 200**3 tries).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterable, List, Tuple
 
 from slimscope.errors import BadInput
 
@@ -34,14 +34,14 @@ __all__ = ["Glob", "compile_glob", "glob_match", "union", "matcher"]
 
 # Tokens of a parsed glob.
 _LIT, _ONE, _CLASS, _STAR, _DSTAR, _SEGS, _TAIL = range(7)
-Token = Tuple[int, str]
+Token = tuple[int, str]
 
 
 def _class_char(c: str) -> str:
     return "\\" + c if c in "\\]^-[" else c
 
 
-def _parse_class(glob: str, body: str) -> Tuple[bool, str]:
+def _parse_class(glob: str, body: str) -> tuple[bool, str]:
     """(negated, regex class items) of the text between [ and ]."""
     negated = body[:1] in ("!", "^")
     if negated:
@@ -62,8 +62,8 @@ def _parse_class(glob: str, body: str) -> Tuple[bool, str]:
     return negated, "".join(items)
 
 
-def _tokens(glob: str, g: str) -> List[Token]:
-    out: List[Token] = []
+def _tokens(glob: str, g: str) -> list[Token]:
+    out: list[Token] = []
     i = 0
     while i < len(g):
         c = g[i]
@@ -123,10 +123,10 @@ class _Syntax:
         return f"(?![{self.refused}])[{text}]"
 
 
-def _regex(tokens: List[Token], syn: _Syntax) -> str:
+def _regex(tokens: list[Token], syn: _Syntax) -> str:
     """Chains of pieces: a piece is fixed-width atoms; `*` joins pieces of one chain,
     `**` (and `**/`, `/**`) joins chains."""
-    chains: List[List[str]] = [[""]]
+    chains: list[list[str]] = [[""]]
     for kind, text in tokens:
         if kind == _STAR:
             chains[-1].append("")
@@ -163,7 +163,7 @@ def _regex(tokens: List[Token], syn: _Syntax) -> str:
     return "".join(out) + "/?" + syn.end
 
 
-def _runs(tokens: List[Token]) -> List[str]:
+def _runs(tokens: list[Token]) -> list[str]:
     """Literal stretches every matching path contains, in order."""
     runs, cur = [], ""
     for kind, text in tokens:
@@ -189,7 +189,7 @@ class Glob:
     longest: str       # the longest literal text every matching path contains
 
     @property
-    def pattern(self) -> "re.Pattern[str]":
+    def pattern(self) -> re.Pattern[str]:
         return _compiled(self.source)
 
     def match(self, path: str) -> bool:
@@ -197,7 +197,7 @@ class Glob:
 
 
 @lru_cache(maxsize=1024)
-def _compiled(source: str) -> "re.Pattern[str]":
+def _compiled(source: str) -> re.Pattern[str]:
     return re.compile(source)
 
 
@@ -212,7 +212,7 @@ def compile_glob(text: str) -> Glob:
     while g.startswith("**/"):
         g, anchored = g[3:], False
     g = g.rstrip("/") or ("" if anchored else "**")   # `**/` alone: everything
-    tokens: List[Token] = [(_LIT, "/")] + ([] if anchored else [(_SEGS, "")]) + _tokens(text, g)
+    tokens: list[Token] = [(_LIT, "/")] + ([] if anchored else [(_SEGS, "")]) + _tokens(text, g)
     runs = _runs(tokens)
     head = runs[0] if anchored else ""
     tail = runs[-1] if tokens[-1][0] == _LIT else ""
@@ -230,7 +230,7 @@ def glob_match(glob: str, path: str) -> bool:
     return compile_glob(glob).match(path)
 
 
-def union(globs: Iterable[str]) -> "re.Pattern[str]":
+def union(globs: Iterable[str]) -> re.Pattern[str]:
     """One regex matching a path that any of `globs` matches (use with .match)."""
     sources = [compile_glob(g).source for g in globs]
     return re.compile("|".join(f"(?:{s})" for s in sources) if sources else "(?!)")

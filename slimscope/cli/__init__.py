@@ -11,6 +11,7 @@ import click
 from slimscope import __version__
 from slimscope.errors import SlimscopeError, Terminated
 
+
 class Group(click.Group):
     """Turns every expected failure into one line on stderr and its exit code."""
 

@@ -5,27 +5,37 @@
 
 from __future__ import annotations
 
-from slimscope import schemas
-
 import heapq
 import zlib
 from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress, islice
 from operator import eq
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from slimscope.core.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, Composed, Hidden,
-                                    compose, pack, unpack)
+from slimscope import schemas
+from slimscope.core.compose import (
+    ADDED,
+    DELETED,
+    METADATA,
+    MODIFIED,
+    OPAQUED,
+    Composed,
+    Hidden,
+    compose,
+    pack,
+    unpack,
+)
 from slimscope.core.hints import Hint, find_hints
 from slimscope.core.records import Duplicate, FileRecord, LayerReport, WasteItem
+from slimscope.core.secrets import looks_secret
 from slimscope.image.model import Image, LayerCallback, Options
 from slimscope.image.reference import load_image
 from slimscope.index.cache import IndexCache
 from slimscope.index.records import FILE, HARDLINK, KIND_NAMES, LayerIndex
 from slimscope.index.streams import Progress
-from slimscope.core.secrets import looks_secret
 
 if TYPE_CHECKING:   # numpy is imported only when a path table is asked for
     from slimscope.core.paths import FinalTable

@@ -8,10 +8,10 @@ not, which layer hid it and how. Entries are referred to by a packed int
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Set as AbcSet
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbcSet
 from dataclasses import dataclass, field
 from typing import Optional
 

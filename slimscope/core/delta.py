@@ -8,13 +8,13 @@ Either side is an image (any source) or a saved JSON report: the
 
 from __future__ import annotations
 
-from slimscope import schemas
-
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
+from slimscope import schemas
 from slimscope.core.paths import NOT_LISTED, FinalTable
 from slimscope.errors import BadInput
 from slimscope.index.records import KIND_NAMES

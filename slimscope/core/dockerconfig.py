@@ -9,7 +9,8 @@ and durations in Go's notation at their exact unit (`30s`, `500ms`).
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterable, List, Optional
+from collections.abc import Iterable
+from typing import Any, Optional
 
 from slimscope.errors import BadInput
 
@@ -36,7 +37,7 @@ def duration(ns: int) -> str:
     return f"{ns}ns"
 
 
-def healthcheck_line(hc: Dict[str, Any]) -> Optional[str]:
+def healthcheck_line(hc: dict[str, Any]) -> Optional[str]:
     """HEALTHCHECK for a config's Healthcheck; None when its test is empty (inherited)."""
     test = list(hc.get("Test") or [])
     if not test:
@@ -59,10 +60,10 @@ def healthcheck_line(hc: Dict[str, Any]) -> Optional[str]:
     return " ".join(["HEALTHCHECK", *opts, cmd])
 
 
-def config_lines(cfg: Dict[str, Any], fields: Iterable[str] = FIELDS) -> List[str]:
+def config_lines(cfg: dict[str, Any], fields: Iterable[str] = FIELDS) -> list[str]:
     """Dockerfile instructions that set `fields` of the image config `cfg` (its
     "config" object), in the order of `fields`; empty fields write nothing."""
-    out: List[str] = []
+    out: list[str] = []
     for f in fields:
         v = cfg.get(f)
         if v in (None, "", [], {}):

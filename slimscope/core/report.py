@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from slimscope.core.analysis import SCHEMA, Analysis
 from slimscope.core.fmt import md_cell, plural, short_command, size

@@ -9,7 +9,8 @@ stores as the body and which as the link depends only on walk order.
 from __future__ import annotations
 
 import tarfile
-from typing import IO, TYPE_CHECKING, Iterable, Optional
+from collections.abc import Iterable
+from typing import IO, TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
     from slimscope.core.analysis import Analysis

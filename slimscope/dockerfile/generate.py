@@ -13,11 +13,10 @@ from typing import Optional
 from slimscope.core.dockerconfig import config_lines  # noqa: F401  (the fallback's config)
 from slimscope.dockerfile.fallback import fallback
 from slimscope.dockerfile.fixes import Change, fix_stage
-from slimscope.dockerfile.outputs import (copies as runtime_copies, elf_static,  # noqa: F401
-                                          measured_outputs, read_heads, static_verdict)
+from slimscope.dockerfile.outputs import copies as runtime_copies  # noqa: F401
+from slimscope.dockerfile.outputs import elf_static, static_verdict
 from slimscope.dockerfile.runtime import builder_stage, runtime_stage
-from slimscope.dockerfile.stages import (NoMeasure, Result, entry_paths, from_ref, header,
-                                         plan_steps, short)
+from slimscope.dockerfile.stages import NoMeasure, Result, entry_paths, from_ref, header, plan_steps, short
 
 __all__ = ["generate", "fallback", "Result", "config_lines", "elf_static"]
 

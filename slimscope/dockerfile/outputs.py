@@ -7,7 +7,7 @@ from __future__ import annotations
 import posixpath
 import struct
 import tarfile
-from typing import List, Optional
+from typing import Optional
 
 from slimscope.catalog import BUILD_LEFTOVERS, GROUPS, SYSTEM_PREFIXES
 from slimscope.core.compose import ADDED, MODIFIED, unpack
@@ -64,7 +64,7 @@ def _inside(p: str, roots) -> bool:
     return any(p == c or p.startswith(c.rstrip("/") + "/") for c in roots)
 
 
-def copies(analysis, measure, build_steps: List[Planned], entry: list, notes: list) -> list:
+def copies(analysis, measure, build_steps: list[Planned], entry: list, notes: list) -> list:
     """The paths COPY --from=builder brings into the runtime stage."""
     explicit = top_level(p for s in build_steps for p in s.step.outputs if s.kind != "fetch")
     measured = None
@@ -136,8 +136,8 @@ def elf_static(head: bytes) -> Optional[bool]:
     return True
 
 
-def static_verdict(analysis, found: list, entry: list, build_steps: List[Planned],
-                   steps: List[Planned]) -> bool:
+def static_verdict(analysis, found: list, entry: list, build_steps: list[Planned],
+                   steps: list[Planned]) -> bool:
     """True when the runtime can be FROM scratch: the program is a static ELF."""
     cmd = [s.ins for s in steps if s.ins.cmd in ("CMD", "ENTRYPOINT")]
     if not cmd or any(i.json_form is None for i in cmd) or not entry:

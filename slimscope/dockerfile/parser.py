@@ -44,7 +44,7 @@ class Instruction:
     expanded: str = ""       # `rest` with ARG/ENV values substituted (where known)
     heredocs: list = field(default_factory=list)
     json_form: Optional[list] = None            # exec form of RUN/CMD/ENTRYPOINT/...
-    trigger: Optional["Instruction"] = None     # the instruction an ONBUILD holds
+    trigger: Optional[Instruction] = None     # the instruction an ONBUILD holds
 
     @property
     def known(self) -> bool:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from slimscope.dockerfile.classify import (is_apt_update, is_build_package, package_install,
-                                           split_commands)
+from slimscope.dockerfile.classify import is_apt_update, is_build_package, package_install, split_commands
 from slimscope.dockerfile.findings import Finding, Rule
 from slimscope.dockerfile.fixes import fix_stage, removes_copy, rm_paths
 
@@ -39,12 +38,15 @@ RULES = {r.id: r for r in _RULES}
 FAT_BASES = [
     (r"^(docker\.io/)?(library/)?debian(:(bookworm|bullseye|buster|trixie|\d+|latest|stable))?$",
      "debian:{tag}-slim"),
-    (r"^(docker\.io/)?(library/)?ubuntu(:.*)?$", "ubuntu:{tag} with --no-install-recommends, or debian:bookworm-slim"),
+    (r"^(docker\.io/)?(library/)?ubuntu(:.*)?$",
+     "ubuntu:{tag} with --no-install-recommends, or debian:bookworm-slim"),
     (r"^(docker\.io/)?(library/)?python(:(\d+(\.\d+)*|latest))?$", "python:{tag}-slim"),
-    (r"^(docker\.io/)?(library/)?node(:(\d+(\.\d+)*|lts|latest|current))?$", "node:{tag}-slim or node:{tag}-alpine"),
+    (r"^(docker\.io/)?(library/)?node(:(\d+(\.\d+)*|lts|latest|current))?$",
+     "node:{tag}-slim or node:{tag}-alpine"),
     (r"^(docker\.io/)?(library/)?golang(:.*)?$", "a builder stage and gcr.io/distroless/static or scratch"),
     (r"^(docker\.io/)?(library/)?(openjdk|eclipse-temurin|maven)(:.*)?$", "eclipse-temurin:<v>-jre"),
-    (r"^(docker\.io/)?(library/)?(ruby|php|perl|rust|gcc)(:(\d+(\.\d+)*|latest))?$", "the {name}:{tag}-slim variant"),
+    (r"^(docker\.io/)?(library/)?(ruby|php|perl|rust|gcc)(:(\d+(\.\d+)*|latest))?$",
+     "the {name}:{tag}-slim variant"),
     (r"^(docker\.io/)?(library/)?(buildpack-deps|centos|fedora)(:.*)?$", "a -slim or minimal base"),
 ]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import List
 
 from slimscope.catalog import GROUPS
 from slimscope.dockerfile.classify import Segment, Step, package_install
@@ -20,7 +19,7 @@ _KEPT_SETUP = ("useradd", "adduser", "groupadd", "addgroup", "mkdir", "ln", "use
 _CACHE_DIRS = tuple(d for g in GROUPS.values() if g.rm for d in g.dirs)
 
 
-def builder_stage(steps: List[Planned], builder: str) -> List[str]:
+def builder_stage(steps: list[Planned], builder: str) -> list[str]:
     lines = ["# slimscope: build stage: toolchain and sources stay here",
              f"FROM {from_ref(steps[0].ins)} AS {builder}"]
     for s in steps[1:]:
@@ -33,13 +32,13 @@ def builder_stage(steps: List[Planned], builder: str) -> List[str]:
 @dataclass
 class Runtime:
     """The runtime stage's body as it is written, and what it needs."""
-    body: List[str] = field(default_factory=list)
-    runs: List[Out] = field(default_factory=list)    # RUNs the runtime keeps
+    body: list[str] = field(default_factory=list)
+    runs: list[Out] = field(default_factory=list)    # RUNs the runtime keeps
     changes: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
 
-def runtime_stage(steps: List[Planned], copies: list, builder: str, measure) -> Runtime:
+def runtime_stage(steps: list[Planned], copies: list, builder: str, measure) -> Runtime:
     rt = Runtime()
     last_build = max(k for k, s in enumerate(steps) if s.builds)
     owners: dict = {}    # copied path -> the owner a later `RUN chown -R` gave it

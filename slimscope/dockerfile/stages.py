@@ -7,7 +7,7 @@ import os
 import posixpath
 import shlex
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Optional
 
 from slimscope.catalog import is_source_file
 from slimscope.dockerfile.classify import Segment, Step, classify_run
@@ -37,7 +37,7 @@ class Planned:
     kind: str                 # config | copy | add | from | source | install | build | fetch
     #                           | runtime | unknown
     step: Optional[Step]      # a RUN's classification (None for other instructions)
-    segments: List[Tuple[Segment, str]]   # a RUN's commands with their kinds
+    segments: list[tuple[Segment, str]]   # a RUN's commands with their kinds
     workdir: str              # WORKDIR in effect
 
     @property
@@ -91,9 +91,9 @@ def _classified(out: Out, workdir: str) -> Optional[tuple]:
     return classify_run(script, workdir)
 
 
-def plan_steps(outs: list, context_dir: Optional[str]) -> List[Planned]:
+def plan_steps(outs: list, context_dir: Optional[str]) -> list[Planned]:
     workdir = "/"
-    steps: List[Planned] = []
+    steps: list[Planned] = []
     for out in outs:
         ins = out.ins
         if ins.cmd == "WORKDIR":
@@ -110,7 +110,7 @@ def plan_steps(outs: list, context_dir: Optional[str]) -> List[Planned]:
     return steps
 
 
-def entry_paths(steps: List[Planned]) -> list:
+def entry_paths(steps: list[Planned]) -> list:
     """Absolute paths the image runs (CMD/ENTRYPOINT program and path arguments)."""
     out = []
     for s in steps:

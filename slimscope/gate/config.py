@@ -17,8 +17,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from slimscope.errors import BadInput
-from slimscope.gate.units import (Amount, UnitError, parse_amount, parse_percent, parse_ratio,
-                                  parse_size)
+from slimscope.gate.units import Amount, UnitError, parse_amount, parse_percent, parse_ratio, parse_size
 
 OFF = ("off", "disabled", "none")
 

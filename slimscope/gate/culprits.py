@@ -4,8 +4,9 @@ rest of that group. Text, Markdown, JUnit and annotations all list the same line
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Optional
 
 MAX_CULPRITS = 200   # kept per group in the JSON report; the text shows --top of them
 

@@ -13,8 +13,8 @@ from typing import Optional
 import click
 
 from slimscope import schemas
-from slimscope.gate.culprits import shown
 from slimscope.core.fmt import md_cell
+from slimscope.gate.culprits import shown
 
 ANNOTATION_CULPRITS = 5
 
@@ -76,8 +76,8 @@ def render_text(o: Outcome, top: int = 10) -> str:
 
 
 def to_json(o: Outcome) -> dict:
-    from slimscope.core.report import to_json as analysis_json
     from slimscope.core.delta import to_json as diff_json
+    from slimscope.core.report import to_json as analysis_json
 
     return {
         "schema": schemas.CI,

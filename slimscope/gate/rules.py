@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from slimscope.errors import BadInput
-from slimscope.gate.culprits import MAX_CULPRITS, Culprit, capped
-from slimscope.gate.config import GateConfig
-from slimscope.core.fmt import layer_command, short_command, size
+from slimscope.core.fmt import short_command, size
 from slimscope.core.report import secret_sentence
+from slimscope.errors import BadInput
+from slimscope.gate.config import GateConfig
+from slimscope.gate.culprits import MAX_CULPRITS, Culprit, capped
+
 # Path globs are slimscope.globs' dialect; glob_match stays importable from here.
 from slimscope.globs import compile_glob, glob_match  # noqa: F401
 from slimscope.index.records import DIR

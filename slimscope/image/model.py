@@ -8,9 +8,9 @@ through the properties below, never by testing its class.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 
 from slimscope.index.cache import IndexCache
 from slimscope.index.records import LayerIndex

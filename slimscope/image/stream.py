@@ -34,7 +34,7 @@ class _Tee(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b: "WriteableBuffer") -> int:
+    def readinto(self, b: WriteableBuffer) -> int:
         with memoryview(b) as view:
             n = self._pipe.readinto(view)  # type: ignore[attr-defined]
             if n:
@@ -58,7 +58,7 @@ class _Copy(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b: "WriteableBuffer") -> int:
+    def readinto(self, b: WriteableBuffer) -> int:
         with memoryview(b) as view:
             data = os.pread(self._fd, len(view), self._pos)
             view[:len(data)] = data

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import zlib
-from typing import Iterable, Optional
+from collections.abc import Iterable
+from typing import Optional
 
 from slimscope.index.records import LayerIndex
 from slimscope.index.streams import HashingReader, Peekable, sniff

@@ -18,7 +18,8 @@ import contextlib
 import os
 import signal
 import sys
-from typing import Any, Callable, Iterator, Optional, Sequence, TextIO, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Optional, TextIO, TypeVar
 
 from slimscope.errors import BadInput
 

@@ -107,13 +107,13 @@ class LayerIndex:
         parts = [names, bytes(self.kinds), self.sizes.tobytes(), self.modes.tobytes(),
                  self.uids.tobytes(), self.gids.tobytes(), self.mtimes.tobytes(),
                  bytes(self.digests), links]
-        head = ("SLIMIDX1 %d %d %d %s %s\n" % (len(self.paths), int(self.hashed), self.tar_bytes,
-                                               self.diff_id or "-",
-                                               ",".join(str(len(p)) for p in parts))).encode()
+        sizes = ",".join(str(len(p)) for p in parts)
+        head = (f"SLIMIDX1 {len(self.paths)} {int(self.hashed)} {self.tar_bytes} "
+                f"{self.diff_id or '-'} {sizes}\n").encode()
         return zlib.compress(head + b"".join(parts), 1)
 
     @classmethod
-    def loads(cls, blob: bytes) -> "LayerIndex":
+    def loads(cls, blob: bytes) -> LayerIndex:
         raw = zlib.decompress(blob)
         nl = raw.index(b"\n")
         magic, count, hashed, tar_bytes, diff_id, lens = raw[:nl].decode().split(" ")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Optional, Protocol, Union
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, BinaryIO, Optional, Protocol, Union
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer

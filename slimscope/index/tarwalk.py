@@ -17,16 +17,30 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from typing import IO, TYPE_CHECKING, Callable, Optional
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
     from hashlib import _Hash
 
 from slimscope.errors import BadInput
-from slimscope.index.records import (BLOCK, CHAR, DIR, FIFO, FILE, HARDLINK, NO_DIGEST, OPAQUE,
-                                     SYMLINK,
-                                     WH_OPAQUE, WH_PREFIX, WHITEOUT, LayerIndex, clean_path,
-                                     parent_of)
+from slimscope.index.records import (
+    BLOCK,
+    CHAR,
+    DIR,
+    FIFO,
+    FILE,
+    HARDLINK,
+    NO_DIGEST,
+    OPAQUE,
+    SYMLINK,
+    WH_OPAQUE,
+    WH_PREFIX,
+    WHITEOUT,
+    LayerIndex,
+    clean_path,
+    parent_of,
+)
 
 READ = 1 << 20        # bytes asked of the stream at a time
 MAX_META = 1 << 20    # a PAX or GNU long-name header bigger than this is corrupt

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import io
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 from slimscope.errors import BadInput
 from slimscope.index.records import LayerIndex
-from slimscope.index.streams import (CHUNK, HashingReader, Readable, decompressed, is_zstd_error,
-                                     sniff)
+from slimscope.index.streams import CHUNK, HashingReader, Readable, decompressed, is_zstd_error, sniff
 from slimscope.index.tarwalk import index_tar
 
 __all__ = ["Indexed", "index_blob", "index_tar"]

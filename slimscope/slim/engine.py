@@ -17,12 +17,11 @@ import io
 import os
 import tarfile
 
-from slimscope.errors import BadInput
 from slimscope.core.snapshot import ENGINE_PATHS, norm
+from slimscope.errors import BadInput
 from slimscope.index.records import FILE, clean_path
 from slimscope.index.streams import CHUNK, IterStream
-from slimscope.slim.offline import (LayerFile, _HashWriter, restamp, rewrite_config,
-                                    write_docker_archive)
+from slimscope.slim.offline import LayerFile, _HashWriter, restamp, rewrite_config, write_docker_archive
 from slimscope.slim.tarout import stream_writer
 
 

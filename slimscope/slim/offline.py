@@ -28,10 +28,20 @@ from dataclasses import dataclass, field
 
 from slimscope.core.compose import compose, unpack
 from slimscope.errors import BadInput
-from slimscope.slim.tarout import stream_writer
-from slimscope.index.records import (TAR_KINDS, BLOCK, CHAR, DIR, FIFO, SYMLINK,
-                                  WH_OPAQUE, WH_PREFIX, clean_path, parent_of)
+from slimscope.index.records import (
+    BLOCK,
+    CHAR,
+    DIR,
+    FIFO,
+    SYMLINK,
+    TAR_KINDS,
+    WH_OPAQUE,
+    WH_PREFIX,
+    clean_path,
+    parent_of,
+)
 from slimscope.index.streams import CHUNK
+from slimscope.slim.tarout import stream_writer
 
 MT_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

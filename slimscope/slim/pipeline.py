@@ -16,6 +16,7 @@ from slimscope.core.analysis import measure_compressed
 from slimscope.engine import engine_client
 from slimscope.errors import BadInput, CheckFailed, EngineUnavailable, SlimscopeError, Terminated
 
+
 def _temp_tag() -> str:
     return f"slimscope-tmp/{uuid.uuid4().hex[:16]}:slim"
 
@@ -139,8 +140,8 @@ class Cleanup:
             _untag(self.client, t)
 
 
-def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, removes, presets, dry_run, smoke, force,
-         fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache,
+def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, removes, presets,
+        dry_run, smoke, force, fmt, as_json, no_verify, no_compressed, image_sel, platform, no_hash, no_cache,
          trace=None) -> str:
     """Slim IMAGE as the options say; returns the report to print. `load_analysis` reads
     an image with the caller's progress display. `trace` (a trace.session.TraceOptions)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from slimscope.catalog import PRESETS as CATALOG_PRESETS
+from slimscope.catalog import globs_of, group
 from slimscope.errors import BadInput
-from slimscope.catalog import PRESETS as CATALOG_PRESETS, globs_of, group
 from slimscope.globs import union
 from slimscope.index.records import parent_of
 

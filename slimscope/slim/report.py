@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from slimscope import schemas
-
 from slimscope.core.fmt import size
 
 REASON_GROUPS = (("hidden deletions", ("deleted", "opaque")),

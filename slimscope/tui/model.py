@@ -12,7 +12,8 @@ units it hides (they stay stored in the lower layer).
 
 How it stays fast on images of hundreds of thousands of files: the table (the
 core's HistoryTable, slimscope/core/paths.py) holds every entry of every layer
-once, and every path (with the directories the tars only imply) once, sorted. The composer records for each entry the layers whose
+once, and every path (with the directories the tars only imply) once, sorted. The
+composer records for each entry the layers whose
 tree shows it (``Composed.ends``), so a view is a choice of at most one entry per
 path made by a few numpy passes over the table, never a Python loop per entry.
 A directory's contents sort as one run of paths (everything under ``D`` lies
@@ -25,20 +26,19 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import repeat
-from operator import contains, itemgetter
-from typing import Callable, Optional
+from operator import itemgetter
+from typing import Optional
 
 import numpy as np
 
-from slimscope.core.compose import (ADDED, DELETED, METADATA, MODIFIED, OPAQUED, UNCHANGED,
-                                    unpack)
+from slimscope.core.compose import ADDED, DELETED, METADATA, MODIFIED, OPAQUED, UNCHANGED, unpack
 from slimscope.core.paths import HistoryTable
-from slimscope.index.records import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, WHITEOUT, parent_of
 from slimscope.errors import BadInput
 from slimscope.globs import Glob, compile_glob
+from slimscope.index.records import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, WHITEOUT, parent_of
 
 # A row of the image view that a lower layer put there and this layer left alone.
 INHERITED = 6
@@ -102,7 +102,7 @@ class Table(HistoryTable):
 class View:
     """One (layer, mode): which entry each path shows, and the rows' own bytes."""
 
-    def __init__(self, model: "ImageModel", layer: int, mode: str):
+    def __init__(self, model: ImageModel, layer: int, mode: str):
         t = model.table
         self.model = model
         self.table = t
@@ -404,7 +404,7 @@ class Lines:
         # a string holding a newline would shift every line after it
         self.usable = self.text.count("\n") == max(self.n - 1, 0)
 
-    def mask(self, pattern: "re.Pattern") -> np.ndarray:
+    def mask(self, pattern: re.Pattern) -> np.ndarray:
         """Per item: does `pattern` (compiled with re.M, anchored ^...$) match it?"""
         hits = np.fromiter((m.start() for m in pattern.finditer(self.text)), np.int64)
         out = np.zeros(self.n, bool)
@@ -412,12 +412,12 @@ class Lines:
         return out
 
 
-def _line_pattern(glob: Glob) -> "re.Pattern":
+def _line_pattern(glob: Glob) -> re.Pattern:
     """The glob made to match one line of a Lines text (its wildcards refuse newlines)."""
     return re.compile("^(?:" + glob.lines_source + ")", re.M)
 
 
-def path_filter(text: str) -> Optional[Callable[["Table"], np.ndarray]]:
+def path_filter(text: str) -> Optional[Callable[[Table], np.ndarray]]:
     """`path_matcher` over every path of a table at once: table -> boolean mask.
 
     The same tests, as one regex scan of the joined paths instead of a Python call

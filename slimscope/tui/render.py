@@ -9,8 +9,17 @@ from typing import Optional
 from rich.text import Text
 
 from slimscope.core.fmt import short_command, size
-from slimscope.tui.model import (ADDED, DELETED, INHERITED, MARKERS, METADATA, MODIFIED,
-                                 OPAQUED, STATUS_LABELS, UNCHANGED)
+from slimscope.tui.model import (
+    ADDED,
+    DELETED,
+    INHERITED,
+    MARKERS,
+    METADATA,
+    MODIFIED,
+    OPAQUED,
+    STATUS_LABELS,
+    UNCHANGED,
+)
 
 STYLES = {
     ADDED: "green",

@@ -17,8 +17,8 @@ from slimscope.core import snapshot
 from slimscope.core.analysis import analyze
 from slimscope.index.records import OPAQUE
 from tests.support import images
-from tests.support.forms import oci_archive, oci_layout, repack_docker25, save_archive, save_gzip
 from tests.support.engine import export_snapshot
+from tests.support.forms import oci_archive, oci_layout, repack_docker25, save_archive, save_gzip
 
 pytestmark = pytest.mark.engine
 

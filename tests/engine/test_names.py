@@ -14,9 +14,7 @@ import pytest
 from slimscope.errors import BadInput
 from slimscope.image.model import Options
 from slimscope.image.reference import load_image
-from tests.support import bases
-from tests.support import forms
-from tests.support import images
+from tests.support import bases, forms, images
 from tests.support.engine import named
 
 pytestmark = pytest.mark.engine
@@ -27,14 +25,14 @@ B = named("h9-names-b:1")
 
 
 @pytest.fixture(scope="module")
-def images():
+def built_images():
     bases.busybox_base()
     images.build_image(A, f"FROM {bases.BUSYBOX_TAG}\nRUN echo a > /a\n")
     images.build_image(B, f"FROM {bases.BUSYBOX_TAG}\nRUN echo b > /b\nRUN echo bb > /bb\n")
     return A, B
 
 
-def test_a_tag_after_the_layout_picks_it_or_lists_what_is_there(images, tmp_path):
+def test_a_tag_after_the_layout_picks_it_or_lists_what_is_there(built_images, tmp_path):
     layout = forms.oci_layout(A, tmp_path / "oci")
     archive = forms.oci_archive(A, tmp_path / "a.oci.tar")
     assert len(load_image(f"oci:{layout}:latest").layers) == 2
@@ -44,7 +42,7 @@ def test_a_tag_after_the_layout_picks_it_or_lists_what_is_there(images, tmp_path
             load_image(name)
 
 
-def test_docker_archive_of_two_images_picks_by_name(images, tmp_path):
+def test_docker_archive_of_two_images_picks_by_name(built_images, tmp_path):
     path = tmp_path / "two.tar"
     subprocess.run(["docker", "save", "-o", str(path), A, B], check=True)
     # Before: "no such archive: .../two.tar:slimscope-test/h9-names-b:1".
@@ -52,7 +50,7 @@ def test_docker_archive_of_two_images_picks_by_name(images, tmp_path):
     assert len(load_image(f"docker-archive:{path}:{A}").layers) == 2
 
 
-def test_platform_of_an_engine_image_and_its_archive(images, tmp_path):
+def test_platform_of_an_engine_image_and_its_archive(built_images, tmp_path):
     archive = forms.save_archive(A, tmp_path / "a.tar")
     arch = load_image(A).architecture
     other = "linux/s390x" if arch != "s390x" else "linux/amd64"
@@ -63,7 +61,7 @@ def test_platform_of_an_engine_image_and_its_archive(images, tmp_path):
 
 
 @pytest.mark.parametrize("gz", [False, True])
-def test_docker_save_piped_into_analyze(images, gz):
+def test_docker_save_piped_into_analyze(built_images, gz):
     save = subprocess.Popen(["docker", "save", B], stdout=subprocess.PIPE)
     feed = save.stdout
     if gz:

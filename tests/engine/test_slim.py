@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from slimscope.cli import main
 from slimscope.slim.verify import CONFIG_FIELDS
 from tests.support import bases, images
-from tests.support.forms import oci_archive
 from tests.support.engine import RUN_ID, _ChunkReader, export_snapshot, named
+from tests.support.forms import oci_archive
 
 pytestmark = pytest.mark.engine
 

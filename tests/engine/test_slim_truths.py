@@ -12,9 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from slimscope.cli import main
-from tests.support import bases
-from tests.support import forms
-from tests.support import images
+from tests.support import bases, forms, images
 from tests.support.engine import named
 
 pytestmark = pytest.mark.engine

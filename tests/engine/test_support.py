@@ -22,7 +22,7 @@ import pytest
 
 from tests.support import bases, forms, images
 from tests.support import engine as engine_mod
-from tests.support.engine import RUN_ID, REPO_ROOT, cache_dir, export_snapshot, named
+from tests.support.engine import REPO_ROOT, RUN_ID, cache_dir, export_snapshot, named
 
 SKIP_SLOW = os.environ.get("SLIMSCOPE_SKIP_DEBIAN") == "1"
 ALL_FIXTURES = [
@@ -382,7 +382,7 @@ def test_sample_images_hold_one_image():
         for name in item["Layers"]:
             h = hashlib.sha256()
             f = tf.extractfile(name)
-            for chunk in iter(lambda: f.read(1 << 20), b""):
+            for chunk in iter(lambda f=f: f.read(1 << 20), b""):
                 h.update(chunk)
             diff_ids.append("sha256:" + h.hexdigest())
     legacy_cfg = json.loads(legacy_cfg_bytes)

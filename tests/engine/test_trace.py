@@ -21,11 +21,9 @@ from click.testing import CliRunner
 
 from slimscope.cli import main
 from slimscope.slim.trace.containers import PREFIX
-from tests.support import bases
-from tests.support import engine
-from tests.support import images
-from tests.support.engine import named
+from tests.support import bases, engine, images
 from tests.support import trace_images as T
+from tests.support.engine import named
 
 pytestmark = pytest.mark.engine
 

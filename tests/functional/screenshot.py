@@ -9,8 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.support.engine import REPO_ROOT
 from tests.functional import browser
+from tests.support.engine import REPO_ROOT
 
 
 def main(out: str) -> None:

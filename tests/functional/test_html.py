@@ -14,8 +14,8 @@ import pytest
 
 from slimscope.core.fmt import size
 from slimscope.core.paths import FinalTable
-from tests.support.engine import REPO_ROOT
 from tests.functional import browser
+from tests.support.engine import REPO_ROOT
 
 DEMO = REPO_ROOT / "sample-images" / "demo.tar"
 DEMO_OCITAR = REPO_ROOT / "sample-images" / "demo.oci.tar"

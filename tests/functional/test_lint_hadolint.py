@@ -215,7 +215,7 @@ def test_trusted_registries_agree(tmp_path):
     trusted = ["docker.io", "registry.corp.example:5000"]
     path = DATA / "trusted-registry.Dockerfile"
     cfg = tmp_path / ".slimscope.toml"
-    cfg.write_text("[lint]\ntrusted-registries = %s\n" % json.dumps(trusted))
+    cfg.write_text(f"[lint]\ntrusted-registries = {json.dumps(trusted)}\n")
     theirs = _hadolint(path, tmp_path, tuple(a for t in trusted for a in ("--trusted-registry", t)))
     ours = _slimscope(path, ("--config", str(cfg)))
     # line 5, localhost/mine:1: Docker's reference grammar makes `localhost` a registry, which

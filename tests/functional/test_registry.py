@@ -17,7 +17,13 @@ from slimscope.core.report import to_json
 from slimscope.errors import BadInput
 from slimscope.image import registry as registry_mod
 from slimscope.image.registry_auth import Access
-from tests.support.registry import LocalRegistry, auth_json, make_ca_and_cert, require_registry, write_htpasswd
+from tests.support.registry import (
+    LocalRegistry,
+    auth_json,
+    make_ca_and_cert,
+    require_registry,
+    write_htpasswd,
+)
 from tests.support.synth import layer_tar, oci_layout
 
 pytestmark = pytest.mark.registry

@@ -18,11 +18,21 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from tests.support.engine import (INPUTS_LABEL, RECIPE_VERSION, _file_sha256, _hash,
-                                  _image_label, _import, _locked, _need_client, cache_dir, named)
+from tests.support.engine import (
+    INPUTS_LABEL,
+    RECIPE_VERSION,
+    _file_sha256,
+    _hash,
+    _image_label,
+    _import,
+    _locked,
+    _need_client,
+    cache_dir,
+    named,
+)
 from tests.support.progress import step
 
 BUSYBOX_TAG = named("busybox:base")

@@ -23,8 +23,8 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from slimscope.core import snapshot as _snapshot
 from slimscope.index.streams import IterStream

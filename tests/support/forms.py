@@ -15,10 +15,11 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tests.support.engine import _need_client
+
 
 def _write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     path = Path(path)

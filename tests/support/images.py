@@ -17,10 +17,20 @@ import tarfile
 import time
 
 from tests.support.bases import BASES, BUSYBOX_TAG, DEBIAN_TAG, _tar_add
-from tests.support.engine import (INPUTS_LABEL, RECIPE_VERSION, REPO_ROOT, _drop_replaced,
-                                  _hash, _image_id_or_none, _image_label, _locked,
-                                  _need_client, named)
+from tests.support.engine import (
+    INPUTS_LABEL,
+    RECIPE_VERSION,
+    REPO_ROOT,
+    _drop_replaced,
+    _hash,
+    _image_id_or_none,
+    _image_label,
+    _locked,
+    _need_client,
+    named,
+)
 from tests.support.progress import announce
+
 
 def _context_tar(dockerfile_text: str, files: dict[str, bytes | str]) -> bytes:
     buf = io.BytesIO()

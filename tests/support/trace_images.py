@@ -8,8 +8,7 @@ Each target names its image, how to build it, and the probes that exercise it.
 
 from __future__ import annotations
 
-from tests.support import bases
-from tests.support import images
+from tests.support import bases, images
 from tests.support.engine import named
 
 RUN_SH = """#!/bin/sh

@@ -8,12 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import tarfile
-from typing import IO, Callable, Optional
+from collections.abc import Callable
+from typing import IO, Optional
 
 from slimscope.errors import BadInput
-from slimscope.index.records import (DIR, FILE, HARDLINK, NO_DIGEST, OPAQUE, SYMLINK, TAR_KINDS,
-                                     WH_OPAQUE, WH_PREFIX, WHITEOUT, LayerIndex, clean_path,
-                                     parent_of)
+from slimscope.index.records import (
+    DIR,
+    FILE,
+    HARDLINK,
+    NO_DIGEST,
+    OPAQUE,
+    SYMLINK,
+    TAR_KINDS,
+    WH_OPAQUE,
+    WH_PREFIX,
+    WHITEOUT,
+    LayerIndex,
+    clean_path,
+    parent_of,
+)
 from slimscope.index.streams import CHUNK
 
 

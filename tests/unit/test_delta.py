@@ -106,4 +106,4 @@ def test_growth_needs_both_final_sizes(tmp_path):
     d = compare(view_from_json(doc, "old.json"), view_of(a))
     assert d.totals["final_bytes"] == (None, a.final_bytes)
     with pytest.raises(BadInput, match="final_bytes"):
-        d.growth
+        _ = d.growth

@@ -10,7 +10,7 @@ from slimscope.jsonout import dumps
 
 CASES = [
     {}, [], {"a": []}, {"a": {}}, [1, 2, [3, {}]], (1, 2), "str", 3, None, 1.5, True,
-    {"x": "\u00e9\u2603\n\"\x01,", 1: 2, True: None, 2.5: [1.5, 1e300, -0.0], None: "n"},
+    {"x": "\u00e9\u2603\n\"\x01,", 1: 2, False: None, 2.5: [1.5, 1e300, -0.0], None: "n"},
     {"a": {"b": {"c": [1, [2, [3]]]}}}, [{"k": (1, 2)}], {"t": ()},
     # strings that look like the separators the record lists are cut at
     [{"a": "},\n      {"}, {"b": 1, "c": "x\n  {"}], {"x": [{"a": "}, {"}, {"a": "}"}]},

@@ -84,7 +84,7 @@ def test_parallel_progress_reaches_the_total(tmp_path, monkeypatch, workers):
         seen = []
         (tmp_path / form).mkdir()
         load(build(tmp_path / form, form), 2, monkeypatch,
-             progress=lambda done, total: seen.append((done, total)))
+             progress=lambda done, total, seen=seen: seen.append((done, total)))
         assert len(seen) == len(LAYERS)
         assert [d for d, _ in seen] == sorted(d for d, _ in seen)
         assert seen[-1][0] == seen[-1][1] > 0

@@ -15,8 +15,7 @@ import pytest
 
 from slimscope.errors import BadInput
 from slimscope.image.model import Options
-from slimscope.image.reference import (ARCHIVE, DAEMON, OCI_DIR, PIPE, Reference, load_image,
-                                       parse_reference)
+from slimscope.image.reference import ARCHIVE, DAEMON, OCI_DIR, PIPE, Reference, load_image, parse_reference
 from tests.support.synth import docker_archive, oci_archive, oci_layout
 
 ONE = [[("a", "file", b"a" * 10)]]

@@ -8,8 +8,15 @@ import io
 
 import zstandard
 
-from slimscope.index.streams import (CHUNK, CountingReader, HashingReader, IterStream, RangeReader,
-                                     sniff, uncompressed)
+from slimscope.index.streams import (
+    CHUNK,
+    CountingReader,
+    HashingReader,
+    IterStream,
+    RangeReader,
+    sniff,
+    uncompressed,
+)
 from tests.support.synth import layer_tar
 
 DATA = bytes(range(256)) * 5000  # 1.28 MB: more than one CHUNK

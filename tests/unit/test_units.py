@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slimscope.gate.units import (Amount, UnitError, parse_amount, parse_percent, parse_ratio,
-                                  parse_size)
+from slimscope.gate.units import Amount, UnitError, parse_amount, parse_percent, parse_ratio, parse_size
 
 
 @pytest.mark.parametrize("text,expected", [
