@@ -2,142 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
-import signal
 import sys
 import tempfile
 import threading
-import uuid
 
 from slimscope.core.analysis import measure_compressed
 from slimscope.engine import engine_client
-from slimscope.errors import BadInput, CheckFailed, EngineUnavailable, SlimscopeError, Terminated
-
-
-def _temp_tag() -> str:
-    return f"slimscope-tmp/{uuid.uuid4().hex[:16]}:slim"
-
-
-def _tag_exists(client, tag: str) -> bool:
-    import docker
-    try:
-        client.api.inspect_image(tag)
-        return True
-    except docker.errors.ImageNotFound:
-        return False
-    except docker.errors.APIError as e:
-        raise BadInput(f"the Docker engine refused to look up {tag!r}: {e.explanation or e}"
-                       ) from None
-
-
-def _check_tag(tag: str, flag: str = "--tag") -> None:
-    from slimscope.slim.engine import split_tag
-    name, t = split_tag(tag)
-    ok = name and name == name.lower() and all(c.isalnum() or c in "._-/:" for c in name) \
-        and t and all(c.isalnum() or c in "._-" for c in t) and len(t) <= 128
-    if not ok:
-        raise BadInput(f"{flag} {tag!r} is not a valid image reference (name[:tag], lower case)")
-
-
-def _untag(client, ref: str) -> None:
-    try:
-        client.api.remove_image(ref, force=True)
-    except Exception:
-        pass
-
-
-def _retag(client, image_id: str, tag: str) -> None:
-    from slimscope.slim.engine import split_tag
-    repo, t = split_tag(tag)
-    client.api.tag(image_id, repo, t, force=True)
-
-
-def _load(client, archive) -> None:
-    """`docker load` a path or an open file."""
-    if isinstance(archive, str):
-        with open(archive, "rb") as f:
-            return _load(client, f)
-    for doc in client.api.load_image(archive):
-        if isinstance(doc, dict) and (doc.get("error") or doc.get("errorDetail")):
-            raise BadInput(f"docker load failed: {doc.get('error') or doc['errorDetail']}")
-
-
-def _output_path(out: str, src_path) -> str:
-    """Where -o really writes: a symlink is followed (the link stays); the source itself,
-    under any name, and anything but a file or a directory are refused, --force or not."""
-    if not out:
-        raise BadInput("-o: the output path is empty")
-    real = os.path.realpath(out) if os.path.islink(out) else out
-    if src_path and (os.path.realpath(real) == os.path.realpath(src_path)
-                     or _same_file(real, src_path)):
-        raise BadInput(f"-o {out} is the source itself; the source is never overwritten")
-    if os.path.lexists(real) and not (os.path.isfile(real) or os.path.isdir(real)):
-        raise BadInput(f"-o {out} is not a regular file or a directory; slim writes an image "
-                       "archive or an OCI layout there")
-    return real
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def _commit_path(tmp: str, out: str, force: bool) -> None:
-    """Give the staged output its name. Without --force the name is claimed atomically
-    (a link for a file, mkdir for a layout): of two runs, one wins and one says so."""
-    if force:
-        _replace_path(tmp, out)
-        return
-    try:
-        if os.path.isdir(tmp):
-            os.mkdir(out)               # our claim; the rename below replaces it
-            os.replace(tmp, out)
-        else:
-            os.link(tmp, out)
-            os.unlink(tmp)
-    except FileExistsError:
-        raise BadInput(f"{out} appeared while slimming; pass --force to replace it") from None
-
-
-def _replace_path(tmp: str, out: str) -> None:
-    """Move tmp to out; an existing directory out is swapped away first (with --force)."""
-    if os.path.isdir(out) and not os.path.islink(out):
-        old = tempfile.mkdtemp(prefix=".slimscope-old-", dir=os.path.dirname(os.path.abspath(out)))
-        os.rmdir(old)
-        os.replace(out, old)
-        try:
-            os.replace(tmp, out)
-        except BaseException:
-            os.replace(old, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
-
-
-class Cleanup:
-    """What to undo unless the slim completes: temporary files, dirs and tags."""
-
-    def __init__(self):
-        self.paths, self.tags, self.client = [], [], None
-        self.committed: list = []      # outputs already given their names
-
-    def run(self):
-        for p in self.paths:
-            if os.path.isdir(p) and not os.path.islink(p):
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                try:
-                    os.unlink(p)
-                except OSError:
-                    pass
-        for t in self.tags:
-            _untag(self.client, t)
+from slimscope.errors import BadInput, CheckFailed, EngineUnavailable
+from slimscope.slim import destinations, loading
 
 
 def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, removes, presets,
@@ -156,7 +30,7 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
         raise BadInput("say where the slimmed image goes: --tag NAME[:TAG] and/or -o PATH")
     for given, flag in ((tag, "--tag"), (name, "--name")):
         if given:
-            _check_tag(given, flag)
+            destinations.check_tag(given, flag)
     if name and not out:
         raise BadInput("--name names the file or layout -o writes; give -o PATH (or use --tag)")
     if fmt == "oci" and not out:
@@ -165,7 +39,7 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
     in_engine = src.in_engine
     src_path = src.local_path
     if out:
-        out = _output_path(out, src_path)
+        out = destinations.output_path(out, src_path)
     if out and os.path.lexists(out) and not force and not dry_run:
         raise BadInput(f"{out} exists; pass --force to replace it")
     if out and not dry_run and not os.path.isdir(os.path.dirname(os.path.abspath(out))):
@@ -199,9 +73,9 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
         raise BadInput(f"--via engine needs an image in the engine; {image} is not (use --via "
                        "offline, or `docker load` it first)")
     if tag and not dry_run:
-        if in_engine and _same_tag(tag, src.engine_ref):
+        if in_engine and destinations.same_tag(tag, src.engine_ref):
             raise BadInput(f"--tag {tag} is the source image; the source is never changed")
-        if _tag_exists(client, tag) and not force:
+        if destinations.tag_exists(client, tag) and not force:
             raise BadInput(f"image {tag} exists; pass --force to replace the tag")
 
     before = load_analysis(image, image_sel, platform, no_hash, no_cache)
@@ -211,7 +85,7 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
         start, why = keepbase.find_base(before, base_layers, client)
         notes.append(f"base: the first {start} layer{'s' if start != 1 else ''} ({why})")
     session = None
-    scratch = Cleanup()     # what the trace made for itself (the original under a temporary
+    scratch = destinations.Cleanup()     # what the trace made for itself (the original under a temporary
     scratch.client = client  # tag): undone whatever happens
     try:
         if tracing:
@@ -248,8 +122,8 @@ def _trace_session(client, before, trace, scratch):
     if src.in_engine:
         original = before.image.id
     elif src.archive_path:
-        original = _temp_tag()
-        _load_as(client, src.archive_path, original, scratch)
+        original = destinations.temp_tag()
+        loading.load_as(client, src.archive_path, original, scratch)
     else:
         raise BadInput("--trace and --keep-from run the image: give it in the engine or as a "
                        "docker archive")
@@ -267,7 +141,7 @@ def _slim(before, plan, start, via, client, tag, out, name, fmt, force, smoke, n
         sys.stderr.write("slimscope: measuring gzip sizes of the input's and the output's "
                          "layers (--compressed): a second read of each\n")
         measuring = _Background(measure_compressed, before)
-    cleanup = Cleanup()
+    cleanup = destinations.Cleanup()
     cleanup.client = client
     ok = False
     try:
@@ -282,7 +156,7 @@ def _slim(before, plan, start, via, client, tag, out, name, fmt, force, smoke, n
                            smoke_result)
     except KeyboardInterrupt as e:
         if cleanup.committed:       # say what is true: the output is there and complete
-            raise StoppedAfterCommit(e, cleanup.committed) from None
+            raise destinations.StoppedAfterCommit(e, cleanup.committed) from None
         raise
     finally:
         if not ok:
@@ -294,41 +168,6 @@ def _slim(before, plan, start, via, client, tag, out, name, fmt, force, smoke, n
     if as_json:
         return json.dumps(doc, indent=2)
     return report.render_text(doc) + ("\n" + text if text else "")
-
-
-class StoppedAfterCommit(SlimscopeError):
-    """Ctrl-C or SIGTERM came after the output got its name: it is written, and whole."""
-
-    def __init__(self, signal_error: KeyboardInterrupt, targets: list):
-        word = "terminated" if isinstance(signal_error, Terminated) else "interrupted"
-        super().__init__(f"{word} after writing {', '.join(targets)} (complete and verified; "
-                         "the report was not printed)")
-        self.exit_code = 143 if isinstance(signal_error, Terminated) else 130
-
-
-@contextlib.contextmanager
-def _signals_held():
-    """Hold SIGINT and SIGTERM for the few calls that give the outputs their names."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _same_tag(tag: str, src_ref: str) -> bool:
-    from slimscope.slim.engine import split_tag
-    return split_tag(tag) == split_tag(src_ref)
 
 
 class _Background(threading.Thread):
@@ -405,23 +244,23 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
             if not no_verify:
                 after = _verify(before, plan, ref, no_hash, not no_compressed, start)
         if tag:
-            temp_tag = _temp_tag()
+            temp_tag = destinations.temp_tag()
             archive = os.path.join(work.name, "load.tar")
             offline.write_docker_archive(archive, cfg, layers, [temp_tag])
             if not no_verify and after is None:
                 after = _verify(before, plan, archive, no_hash, not no_compressed, start)
             cleanup.tags.append(temp_tag)
-            _load(client, archive)
+            loading.load(client, archive)
             engine_ref = temp_tag
         work.cleanup()
     else:
         from slimscope.slim.engine import export_squashed
-        temp_tag = _temp_tag()
+        temp_tag = destinations.temp_tag()
         work = offline.workdir_near(out)
         cleanup.paths.append(work.name)
         archive = export_squashed(client, before, plan, work.name, temp_tag, comment)
         cleanup.tags.append(temp_tag)
-        _load(client, archive)
+        loading.load(client, archive)
         work.cleanup()
         engine_ref = temp_tag
         if not no_verify:
@@ -442,107 +281,35 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
 
     smoke_result = None
     if smoke or session is not None:
-        scratch = Cleanup()
+        scratch = destinations.Cleanup()
         scratch.client = client
         try:
             if smoke:
-                smoke_result = _smoke(client, before, engine_ref, staged_out, fmt, smoke, scratch)
+                smoke_result = loading.smoke(client, before, engine_ref, staged_out, fmt, smoke, scratch)
             if session is not None:     # the proof: every probe answers as on the original
-                session.replay(_slimmed_ref(client, engine_ref, staged_out, fmt, scratch))
+                session.replay(loading.slimmed_ref(client, engine_ref, staged_out, fmt, scratch))
                 session.write_keep_list(before, force)
         finally:
             scratch.run()
 
     # commit: nothing above touched a user-visible name. Ctrl-C waits until the names
     # are given, so that what the user is told matches what was written.
-    with _signals_held():
+    with destinations.signals_held():
         if out:
             if not os.path.isdir(staged_out):
-                os.chmod(staged_out, 0o666 & ~_umask())
-            _commit_path(staged_out, out, force)
+                os.chmod(staged_out, 0o666 & ~destinations.umask())
+            destinations.commit_path(staged_out, out, force)
             cleanup.paths.remove(staged_out)
             targets.append(out)
             cleanup.committed.append(out)
         if tag:
             image_id = client.api.inspect_image(engine_ref)["Id"]
-            _retag(client, image_id, tag)
+            destinations.retag(client, image_id, tag)
             targets.append(tag)
             cleanup.committed.append(tag)
     if engine_ref:
-        _untag(client, engine_ref)      # only the temporary name (the image keeps --tag)
+        destinations.untag(client, engine_ref)      # only the temporary name (the image keeps --tag)
         cleanup.tags.remove(engine_ref)
     return after, targets, smoke_result
 
 
-def _smoke(client, before, engine_ref, staged_out, fmt, command, cleanup):
-    from slimscope.slim.verify import smoke as run_smoke
-
-    src = before.image.source
-    if src.in_engine:
-        original = before.image.id
-    elif src.archive_path:
-        original = _temp_tag()
-        _load_as(client, src.archive_path, original, cleanup)
-    else:
-        raise BadInput("--smoke needs the source in the engine or a docker archive")
-    slimmed = _slimmed_ref(client, engine_ref, staged_out, fmt, cleanup)
-    problems, (code, stdout) = run_smoke(client, original, slimmed, command)
-    if problems:
-        raise CheckFailed("; ".join(problems) + "; nothing was written")
-    return f"{command!r} gives exit code {code} and the same {len(stdout)} bytes of stdout"
-
-
-def _slimmed_ref(client, engine_ref, staged_out, fmt, cleanup) -> str:
-    """The slimmed image in the engine: under its temporary tag, else loaded for the run."""
-    if engine_ref is not None:
-        return engine_ref
-    if fmt == "oci":
-        raise BadInput("running the slimmed image with --format oci needs --tag as well")
-    slimmed = _temp_tag()
-    _load_as(client, staged_out, slimmed, cleanup)
-    return slimmed
-
-
-def _load_as(client, archive: str, temp_tag: str, cleanup) -> None:
-    """Load an archive under a temporary tag only: the tags it records are not
-    applied, so no tag of the user's moves."""
-    import io
-    import tarfile
-    import threading
-
-    r, w = os.pipe()
-    errors = []
-
-    def pump():
-        try:
-            with os.fdopen(w, "wb") as sink, tarfile.open(archive, "r|*") as src, \
-                    tarfile.open(fileobj=sink, mode="w|") as dst:
-                for ti in src:
-                    name = ti.name.lstrip("./")
-                    if name == "repositories":
-                        continue
-                    if name == "manifest.json":
-                        doc = json.loads(src.extractfile(ti).read())
-                        for m in doc:
-                            m["RepoTags"] = [temp_tag]
-                        data = json.dumps(doc[:1]).encode()
-                        ti.size = len(data)
-                        dst.addfile(ti, io.BytesIO(data))
-                        continue
-                    dst.addfile(ti, src.extractfile(ti) if ti.isreg() else None)
-        except BrokenPipeError:
-            pass
-        except BaseException as e:
-            errors.append(e)
-
-    t = threading.Thread(target=pump, daemon=True)
-    t.start()
-    cleanup.tags.append(temp_tag)
-    with os.fdopen(r, "rb") as f:
-        try:
-            _load(client, f)
-        finally:
-            f.close()
-            t.join(timeout=60)
-    if errors:
-        raise BadInput(f"cannot read {archive} to load it: {errors[0]}")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from slimscope.cli import main
 from slimscope.errors import BadInput
-from slimscope.slim import pipeline
+from slimscope.slim import destinations
 from tests.golden.cases import ROOT, TAR
 
 
@@ -61,10 +61,10 @@ def test_without_force_the_name_is_claimed_atomically(tmp_path):
         make(staged)
         out.write_text("written by another run meanwhile")
         with pytest.raises(BadInput, match="appeared while slimming"):
-            pipeline._commit_path(str(staged), str(out), force=False)
+            destinations.commit_path(str(staged), str(out), force=False)
         assert out.read_text() == "written by another run meanwhile"
         out.unlink()
-        pipeline._commit_path(str(staged), str(out), force=False)
+        destinations.commit_path(str(staged), str(out), force=False)
         assert out.exists() and not staged.exists()
         shutil.rmtree(out) if out.is_dir() else out.unlink()
 
