@@ -80,7 +80,7 @@ def index_member(name: str, reader: Peekable, hash_contents: bool,
         return hit  # its digest is checked against the member's name in load()
     got = index_blob(reader, hash_contents, what=f"layer {name}")
     if cache is not None:
-        cache.put({got.digest, got.index.diff_id}, got.index)
+        cache.put({got.digest, got.index.diff_id}, got.index, got.digest, got.stored_bytes)
     return got
 
 

@@ -124,5 +124,5 @@ def oci_layer(where: str, pos: int, digest: str, path: str, hash_contents: bool,
             got = index_blob(reader, hash_contents, what=f"layer {pos} ({digest[:19]})")
         check_digest(where, digest, digest, got.digest)
     if fresh and cache is not None:
-        cache.put({digest, got.index.diff_id}, got.index)
+        cache.put({digest, got.index.diff_id}, got.index, got.digest, got.stored_bytes)
     return got
