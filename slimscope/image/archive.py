@@ -20,6 +20,7 @@ import zlib
 from typing import NamedTuple, Optional
 
 from slimscope.errors import BadInput
+from slimscope.regular import open_regular
 from slimscope.image.manifest import (check_diff_ids, image_name, json_object, media_type_for,
                                       parse_json, resolve_docker_manifest, resolve_oci)
 from slimscope.image.model import Image, Layer, LayerStreams, Options, Resolved, Source
@@ -27,7 +28,7 @@ from slimscope.index import parallel
 from slimscope.index.cache import IndexCache, cached_blob, is_cached
 from slimscope.index.digests import blob_name, check_digest, digest_of_name, sha256_digest
 from slimscope.index.streams import (CHUNK, COMPRESSED_MAGIC, ByteFile, CountingReader,
-                                     Peekable, RangeReader, sniff, uncompressed)
+                                     InflateLimit, Peekable, RangeReader, sniff, uncompressed)
 from slimscope.index.walk import Indexed, index_blob
 
 SMALL_BLOB = 8 << 20  # JSON blobs (configs, manifests, indexes) are far below this
@@ -78,7 +79,10 @@ def index_member(name: str, reader: Peekable, hash_contents: bool,
     hit = cached_blob(cache, digest_of_name(name), reader, hash_contents)
     if hit is not None:
         return hit  # its digest is checked against the member's name in load()
-    got = index_blob(reader, hash_contents, what=f"layer {name}")
+    try:
+        got = index_blob(reader, hash_contents, what=f"layer {name}")
+    except InflateLimit as e:
+        raise BadInput(f"layer {name}: {e}") from None
     if cache is not None:
         cache.put({got.digest, got.index.diff_id}, got.index, got.digest, got.stored_bytes)
     return got
@@ -249,10 +253,7 @@ class ArchiveSource(TarStreamSource):
         return self.path
 
     def open_stream(self) -> ByteFile:
-        try:
-            return open(self.path, "rb")
-        except OSError as e:
-            raise BadInput(f"cannot read {self.path}: {e.strerror}") from None
+        return open_regular(self.path, self.path)  # type: ignore[return-value]  # a buffered file
 
     def total_bytes(self) -> Optional[int]:
         try:
