@@ -87,13 +87,20 @@ class LayerIndex:
     def add(self, path: str, kind: int, size: int, mode: int, uid: int, gid: int, mtime: int,
             digest: bytes = NO_DIGEST, link: Optional[str] = None) -> int:
         i = len(self.paths)
+        try:
+            # the fixed-width columns first: a value out of their range (a tar may write
+            # uids and times of any size) is refused before any column has grown
+            self.sizes.append(size)
+            self.modes.append(mode)
+            self.uids.append(uid)
+            self.gids.append(gid)
+            self.mtimes.append(mtime)
+        except (OverflowError, TypeError):
+            del self.sizes[i:], self.modes[i:], self.uids[i:], self.gids[i:], self.mtimes[i:]
+            raise BadInput(f"layer entry {path!r} has a size, mode, uid, gid or mtime out of "
+                           "range") from None
         self.paths.append(path)
         self.kinds.append(kind)
-        self.sizes.append(size)
-        self.modes.append(mode)
-        self.uids.append(uid)
-        self.gids.append(gid)
-        self.mtimes.append(mtime)
         self.digests += digest
         if link is not None:
             self.links[i] = link
