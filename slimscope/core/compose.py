@@ -8,16 +8,15 @@ not, which layer hid it and how. Entries are referred to by a packed int
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Set as AbcSet
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbcSet
 from dataclasses import dataclass, field
 from typing import Optional
 
 from slimscope.errors import BadInput
-from slimscope.index.records import (DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, SYMLINK, WHITEOUT,
-                                     LayerIndex)
+from slimscope.index.records import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, SYMLINK, WHITEOUT, LayerIndex
 
 # Per-entry status of a layer's entries, relative to the tree below it.
 ADDED, MODIFIED, METADATA, UNCHANGED, DELETED, OPAQUED = range(6)

@@ -10,8 +10,15 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from slimscope.catalog import GROUPS
-from slimscope.dockerfile.classify import (Segment, is_apt_update, join_commands, make_segment,
-                                           package_install, pip_install, split_commands)
+from slimscope.dockerfile.classify import (
+    Segment,
+    is_apt_update,
+    join_commands,
+    make_segment,
+    package_install,
+    pip_install,
+    split_commands,
+)
 from slimscope.dockerfile.words import split as words_split
 
 # Where each cache lives, to measure what a fix saves: the catalogue's directories.

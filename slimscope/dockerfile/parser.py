@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
+from slimscope.dockerfile.words import split as words_split
 from slimscope.errors import BadInput
 from slimscope.regular import read_regular
-from slimscope.dockerfile.words import split as words_split
 
 DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 # `<<<` is a bash here-string, not a heredoc

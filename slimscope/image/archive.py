@@ -20,16 +20,32 @@ import zlib
 from typing import NamedTuple, Optional
 
 from slimscope.errors import BadInput
-from slimscope.regular import open_regular
-from slimscope.image.manifest import (check_diff_ids, image_name, json_object, media_type_for,
-                                      parse_json, resolve_docker_manifest, resolve_oci)
+from slimscope.image.manifest import (
+    check_diff_ids,
+    image_name,
+    json_object,
+    media_type_for,
+    parse_json,
+    resolve_docker_manifest,
+    resolve_oci,
+)
 from slimscope.image.model import Image, Layer, LayerStreams, Options, Resolved, Source
 from slimscope.index import parallel
 from slimscope.index.cache import IndexCache, cached_blob, is_cached
 from slimscope.index.digests import blob_name, check_digest, digest_of_name, sha256_digest
-from slimscope.index.streams import (CHUNK, COMPRESSED_MAGIC, ByteFile, CountingReader,
-                                     InflateLimit, Peekable, RangeReader, sniff, uncompressed)
+from slimscope.index.streams import (
+    CHUNK,
+    COMPRESSED_MAGIC,
+    ByteFile,
+    CountingReader,
+    InflateLimit,
+    Peekable,
+    RangeReader,
+    sniff,
+    uncompressed,
+)
 from slimscope.index.walk import Indexed, index_blob
+from slimscope.regular import open_regular
 
 SMALL_BLOB = 8 << 20  # JSON blobs (configs, manifests, indexes) are far below this
 LAYER_KINDS = ("gzip", "zstd", "tar")

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 from slimscope.errors import BadInput
-from slimscope.regular import open_regular, read_regular, regular_size
 from slimscope.image.manifest import check_diff_ids, image_name, json_object, resolve_oci
 from slimscope.image.model import Image, Layer, LayerStreams, Options, Source
 from slimscope.index import parallel
@@ -21,6 +20,7 @@ from slimscope.index.cache import IndexCache, cached_blob, is_cached
 from slimscope.index.digests import blob_name, check_digest, sha256_digest
 from slimscope.index.streams import CHUNK, CountingReader, InflateLimit, Progress, uncompressed
 from slimscope.index.walk import Indexed, index_blob
+from slimscope.regular import open_regular, read_regular, regular_size
 
 SMALL_BLOB = 8 << 20  # manifests, indexes and configs are far below this
 

@@ -16,8 +16,10 @@ import hashlib
 import os
 import stat
 import zlib
-from typing import Iterable, Optional
+from collections.abc import Iterable
+from typing import Optional
 
+from slimscope import stale
 from slimscope.index.records import LayerIndex
 from slimscope.index.streams import HashingReader, Peekable, sniff
 from slimscope.index.walk import Indexed
@@ -26,7 +28,9 @@ FORMAT = b"SLIMCACHE2"
 # An index takes well under 100 bytes an entry; these bound a hostile entry, not a real one.
 MAX_ENTRY_BYTES = 256 << 20
 MAX_INDEX_BYTES = 2 << 30
-TMP_MARK = ".slimscope-tmp-"
+
+
+_swept: dict[str, bool] = {}
 
 
 def cache_dir() -> Optional[str]:
@@ -158,11 +162,14 @@ class IndexCache:
             os.makedirs(self.directory, exist_ok=True)
         except (OSError, ValueError, MemoryError):
             return
+        if not _swept.get(self.directory):
+            _swept[self.directory] = True
+            stale.sweep(self.directory)  # what killed runs left
         for key in keys:
             final = self._file(key)
-            tmp = final + TMP_MARK + str(os.getpid())
+            tmp = ""
             try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+                fd, tmp = stale.mkstemp("idx", self.directory)
                 try:
                     view = memoryview(blob)
                     while view:
@@ -171,7 +178,8 @@ class IndexCache:
                     os.close(fd)
                 os.replace(tmp, final)
             except (OSError, ValueError):
-                self._discard(tmp)
+                if tmp:
+                    self._discard(tmp)
 
 
 def is_cached(cache: Optional[IndexCache], key: str) -> bool:

@@ -26,12 +26,23 @@ import tarfile
 import tempfile
 from dataclasses import dataclass, field
 
+from slimscope import stale
 from slimscope.core.compose import compose, unpack
 from slimscope.errors import BadInput
-from slimscope.slim.tarout import stream_writer
-from slimscope.index.records import (TAR_KINDS, BLOCK, CHAR, DIR, FIFO, SYMLINK,
-                                  WH_OPAQUE, WH_PREFIX, clean_path, parent_of)
+from slimscope.index.records import (
+    BLOCK,
+    CHAR,
+    DIR,
+    FIFO,
+    SYMLINK,
+    TAR_KINDS,
+    WH_OPAQUE,
+    WH_PREFIX,
+    clean_path,
+    parent_of,
+)
 from slimscope.index.streams import CHUNK
+from slimscope.slim.tarout import stream_writer
 
 MT_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -416,6 +427,7 @@ def workdir_near(path: str | None) -> tempfile.TemporaryDirectory:
     """A scratch directory next to the output (same filesystem), else in $TMPDIR."""
     where = os.path.dirname(os.path.abspath(path)) if path else None
     try:
-        return tempfile.TemporaryDirectory(prefix=".slimscope-work-", dir=where)
+        stale.sweep(where or tempfile.gettempdir())
+        return tempfile.TemporaryDirectory(prefix=stale.prefix("work"), dir=where)
     except OSError as e:
         raise BadInput(f"cannot write next to {path}: {e.strerror}") from None

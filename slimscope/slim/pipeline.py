@@ -8,13 +8,14 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import uuid
 
+from slimscope import stale
 from slimscope.core.analysis import measure_compressed
 from slimscope.engine import engine_client
 from slimscope.errors import BadInput, CheckFailed, EngineUnavailable, SlimscopeError, Terminated
+
 
 def _temp_tag() -> str:
     return f"slimscope-tmp/{uuid.uuid4().hex[:16]}:slim"
@@ -106,7 +107,7 @@ def _commit_path(tmp: str, out: str, force: bool) -> None:
 def _replace_path(tmp: str, out: str) -> None:
     """Move tmp to out; an existing directory out is swapped away first (with --force)."""
     if os.path.isdir(out) and not os.path.islink(out):
-        old = tempfile.mkdtemp(prefix=".slimscope-old-", dir=os.path.dirname(os.path.abspath(out)))
+        old = stale.mkdtemp("old", os.path.dirname(os.path.abspath(out)))
         os.rmdir(old)
         os.replace(out, old)
         try:
@@ -390,12 +391,12 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
         if out:
             parent = os.path.dirname(os.path.abspath(out))
             if fmt == "oci":
-                staged_out = tempfile.mkdtemp(prefix=".slimscope-", dir=parent)
+                staged_out = stale.mkdtemp("staged", parent)
                 cleanup.paths.append(staged_out)
                 offline.write_oci_layout(staged_out, cfg, layers, out_name)
                 ref = "oci:" + staged_out
             else:
-                fd, staged_out = tempfile.mkstemp(prefix=".slimscope-", suffix=".tar", dir=parent)
+                fd, staged_out = stale.mkstemp("staged", parent, ".tar")
                 os.close(fd)
                 cleanup.paths.append(staged_out)
                 offline.write_docker_archive(staged_out, cfg, layers,
@@ -423,8 +424,8 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
             after = _verify(before, plan, "docker-daemon:" + temp_tag, no_hash,
                             not no_compressed)
         if out:
-            fd, staged_out = tempfile.mkstemp(prefix=".slimscope-", suffix=".tar",
-                                              dir=os.path.dirname(os.path.abspath(out)))
+            fd, staged_out = stale.mkstemp("staged", os.path.dirname(os.path.abspath(out)),
+                                           ".tar")
             os.close(fd)
             cleanup.paths.append(staged_out)
             if fmt == "oci":

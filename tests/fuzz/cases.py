@@ -12,8 +12,8 @@ import json
 import os
 import random
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from tests.hostile import oci_with_blob, zstd_bomb
 from tests.synth import config_for, docker_archive, layer_tar, oci_layout

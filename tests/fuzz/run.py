@@ -50,7 +50,7 @@ def _snapshot(d: str) -> dict[str, str]:
             elif stat.S_ISLNK(st.st_mode):
                 out[p] = "l:" + os.readlink(p)
             else:
-                out[p] = "t:%o" % stat.S_IFMT(st.st_mode)
+                out[p] = f"t:{stat.S_IFMT(st.st_mode):o}"
     return out
 
 

@@ -111,6 +111,7 @@ def test_dev_zero_entry_is_not_read(tmp_path):
 def test_huge_inflation_is_refused(tmp_path, monkeypatch):
     import hashlib
     import zlib
+
     from slimscope.index import cache as cache_mod
     monkeypatch.setattr(cache_mod, "MAX_INDEX_BYTES", 1 << 20)
     d, cache = _image(tmp_path), tmp_path / "cache"

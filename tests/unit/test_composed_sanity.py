@@ -10,7 +10,7 @@ import tarfile
 import pytest
 
 from tests.hostile import one_line_error, run_cli
-from tests.synth import docker_archive, layer_tar
+from tests.synth import docker_archive
 
 
 def _raw_tar(*members: tuple[str, bytes]) -> bytes:

@@ -12,7 +12,7 @@ import pytest
 from slimscope.errors import BadInput
 from slimscope.index.streams import InflateLimit
 from slimscope.index.walk import index_blob
-from tests.hostile import gzip_bomb, one_line_error, oci_with_blob, run_cli, zstd_bomb
+from tests.hostile import gzip_bomb, oci_with_blob, one_line_error, run_cli, zstd_bomb
 from tests.synth import layer_tar
 
 ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
