@@ -67,7 +67,7 @@ def is_stale(name: str) -> bool:
 
 def sweep(directory: str | None) -> list[str]:
     """Remove the stale temporaries of earlier runs from `directory`; never fails."""
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(directory or ".")
     except OSError:
