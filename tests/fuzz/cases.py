@@ -8,6 +8,7 @@ same seed makes the same inputs, so a failure can be replayed exactly.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import random
@@ -88,7 +89,7 @@ def wrong_json(rnd: random.Random, d: str) -> Case:
     tars = [layer_tar(l) for l in _layers(rnd)]
     cfg = config_for(tars)
     names = [f"l{i}/layer.tar" for i in range(len(tars))]
-    manifest: object = [{"Config": "cfg.json", "RepoTags": ["f:1"], "Layers": names}]
+    manifest: object = [{"Config": "cfg.json", "RepoTags": ["f:1"], "Layers": list(names)}]
     if rnd.random() < 0.5:
         manifest = _mutate(manifest, rnd)
     else:
@@ -102,7 +103,6 @@ def wrong_json(rnd: random.Random, d: str) -> Case:
         for name, data in members:
             ti = tarfile.TarInfo(name)
             ti.size = len(data)
-            import io
             tf.addfile(ti, io.BytesIO(data))
     return _analyze(path, "wrong-json")
 

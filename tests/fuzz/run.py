@@ -117,8 +117,12 @@ def run(count: int, seed: int, families: list[str] | None = None,
         rnd = random.Random(case_seed)
         scratch = tempfile.mkdtemp(prefix="slimscope-fuzz-")
         try:
-            case = FAMILIES[family](rnd, scratch)
-            kind, detail, took = run_case(case, scratch)
+            try:
+                case = FAMILIES[family](rnd, scratch)
+            except Exception as e:  # a bug of the generator: reported, the run goes on
+                kind, detail, took = "generator-error", repr(e)[:200], 0.0
+            else:
+                kind, detail, took = run_case(case, scratch)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         outcomes.append(Outcome(family, case_seed, kind, detail, took))
