@@ -77,6 +77,11 @@ def _output_path(out: str, src_path) -> str:
     if os.path.lexists(real) and not (os.path.isfile(real) or os.path.isdir(real)):
         raise BadInput(f"-o {out} is not a regular file or a directory; slim writes an image "
                        "archive or an OCI layout there")
+    if real.endswith("/") and not os.path.isdir(real):
+        real = real.rstrip("/") or "/"   # the name the link or mkdir below can take
+    parent = os.path.dirname(os.path.abspath(real))
+    if not os.path.isdir(parent):
+        raise BadInput(f"-o {out}: no directory {parent} to write it in")
     return real
 
 
