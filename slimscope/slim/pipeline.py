@@ -79,9 +79,6 @@ def _output_path(out: str, src_path) -> str:
                        "archive or an OCI layout there")
     if real.endswith("/") and not os.path.isdir(real):
         real = real.rstrip("/") or "/"   # the name the link or mkdir below can take
-    parent = os.path.dirname(os.path.abspath(real))
-    if not os.path.isdir(parent):
-        raise BadInput(f"-o {out}: no directory {parent} to write it in")
     return real
 
 
