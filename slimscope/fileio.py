@@ -12,8 +12,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 
+from slimscope import stale
 from slimscope.errors import BadInput
 
 
@@ -63,7 +63,8 @@ def _replace(path: str, target: str, data: bytes, old: os.stat_result | None,
              force: bool) -> None:
     directory = os.path.dirname(os.path.abspath(target))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".slimscope-", dir=directory)
+        stale.sweep(directory)
+        fd, tmp = stale.mkstemp("out", directory)
     except OSError as e:
         raise BadInput(f"cannot write {path}: {_why(e)}") from None
     try:

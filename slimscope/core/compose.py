@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from slimscope.errors import BadInput
-from slimscope.index.records import DIR, FILE, HARDLINK, OPAQUE, WHITEOUT, LayerIndex
+from slimscope.index.records import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, SYMLINK, WHITEOUT, LayerIndex
 
 # Per-entry status of a layer's entries, relative to the tree below it.
 ADDED, MODIFIED, METADATA, UNCHANGED, DELETED, OPAQUED = range(6)
@@ -205,6 +205,7 @@ class _Composer:
         for i in range(len(kinds)):
             k = kinds[i]
             if k == WHITEOUT:
+                _check_whiteout(li, paths[i])
                 roots[paths[i]] = "deleted"
                 status[i] = DELETED
                 ends[li][i] = li
@@ -223,6 +224,10 @@ class _Composer:
                 continue
             path = paths[i]
             ref = pack(li, i)
+            if path == "/":
+                raise BadInput(f"layer {li}: an entry named \"\" or \".\" would make the root "
+                               f"directory a {KIND_NAMES[k]}, which no engine can apply")
+            self._check_parent(li, path)
             prev = final.get(path)
             if prev is None:
                 status[i] = ADDED
@@ -260,6 +265,37 @@ class _Composer:
             self.drop_subtrees({}, replaced_dirs, li)
         return status
 
+    def _check_parent(self, li: int, path: str) -> None:
+        """Refuse an entry whose path passes through a non-directory of the tree so far.
+
+        An engine applying the layer would follow a symlink there (`link -> /etc` below,
+        `link/evil` here writes /etc/evil) or fail on a file: either way the image is not
+        what its entries say. Only the nearest ancestor in the tree is looked at: every
+        entry is checked as it arrives, and a non-directory over a directory drops that
+        directory's subtree, so nothing in the tree already lies below a non-directory.
+        """
+        final = self.final
+        parent = path
+        while True:
+            cut = parent.rfind("/")
+            parent = parent[:cut] if cut > 0 else "/"
+            if parent == "/":
+                return
+            ref = final.get(parent)
+            if ref is not None:
+                break
+        pl, pi = unpack(ref)
+        lower = self.layers[pl]
+        kind = lower.kinds[pi]
+        if kind == DIR:
+            return
+        if kind == SYMLINK:
+            raise BadInput(f"layer {li}: {path} passes through the symlink {parent} "
+                           f"(-> {lower.links.get(pi, '?')}) of layer {pl}: an engine would "
+                           "write it through the link, somewhere else")
+        raise BadInput(f"layer {li}: {path} lies under {parent}, which is a "
+                       f"{KIND_NAMES[kind]} (layer {pl}), not a directory")
+
     def _same_content(self, prev: int, idx: LayerIndex, i: int) -> bool:
         unit = self.unit_of(prev)
         if unit is None or not self.hashed:
@@ -269,6 +305,13 @@ class _Composer:
         if lower.sizes[ui] != idx.sizes[i]:
             return False
         return bool(lower.digests[ui * 32:(ui + 1) * 32] == idx.digests[i * 32:(i + 1) * 32])
+
+
+def _check_whiteout(li: int, path: str) -> None:
+    name = path.rsplit("/", 1)[-1]
+    if path == "/" or name in ("", ".", ".."):
+        raise BadInput(f"layer {li}: a whiteout of {path!r} would delete the root or climb "
+                       "out of it; no engine applies that")
 
 
 def compose(layers: list[LayerIndex]) -> Composed:

@@ -111,10 +111,14 @@ def view_from_json(doc: Any, where: str) -> ImageView:
         files = doc.get("files")
         totals = doc["totals"]
         layers = [LayerView(l.get("index"), l["diff_id"], l.get("created_by", ""),
-                            l.get("bytes"), l.get("compressed_bytes"), l.get("comment") or "")
-                  for l in doc["layers"]]
+                            _count(l.get("bytes"), where, f"layers[{i}].bytes"),
+                            _count(l.get("compressed_bytes"), where,
+                                   f"layers[{i}].compressed_bytes"),
+                            l.get("comment") or "")
+                  for i, l in enumerate(doc["layers"])]
         return ImageView(img.get("reference", ""), img.get("id", ""), where,
-                         Totals(**{k: totals.get(k) for k in TOTAL_KEYS}), layers,
+                         Totals(**{k: _count(totals.get(k), where, f"totals.{k}")
+                                   for k in TOTAL_KEYS}), layers,
                          None if files is None else FinalTable.of_records(files, where))
     except (KeyError, TypeError, AttributeError) as e:
         raise BadInput(f"{where}: malformed slimscope report (missing {e})") from None
@@ -137,11 +141,26 @@ def is_report(name: str) -> bool:
 def read_report(path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            return json.load(f, parse_constant=_no_constant)
     except OSError as e:
         raise BadInput(f"cannot read {path}: {e.strerror}") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise BadInput(f"{path} is not valid JSON ({e})") from None
+    except RecursionError:
+        raise BadInput(f"{path} nests too deep to be a slimscope report") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a report can hold")
+
+
+def _count(value: Any, where: str, key: str) -> Optional[int]:
+    """A byte count of a saved report: a whole number, or absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadInput(f'{where}: "{key}" must be a whole number of bytes, not {value!r}')
+    return value
 
 
 def load_view(name: str,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from dataclasses import dataclass, field
 
 # The build-tool packages and build inputs are the catalogue's; importable from here too.
 from slimscope.catalog import is_build_package, is_source_file  # noqa: F401
+from slimscope.dockerfile.words import split as words_split
 
 # What builds run; their presence makes a RUN a build step.
 COMPILERS = {"gcc", "g++", "cc", "c++", "clang", "clang++", "musl-gcc", "tcc", "gfortran", "ld", "as"}
@@ -51,6 +51,13 @@ def split_commands(script: str) -> list:
     out, buf, sep = [], [], ""
     i, n, quote, depth = 0, len(script), "", 0
     while i < n:
+        # runs of characters that mean nothing here are taken whole: linear in practice
+        # as well as in theory on a megabyte line
+        m = (_QUOTED[quote] if quote else _PLAIN).match(script, i)
+        if m and m.end() > i:
+            buf.append(m.group())
+            i = m.end()
+            continue
         c = script[i]
         if quote:
             buf.append(c)
@@ -92,15 +99,21 @@ def split_commands(script: str) -> list:
             continue
         first = _split_pipe(t)
         try:
-            words = shlex.split(first, posix=True)
+            words = words_split(first)
         except ValueError:
             words = first.split()
         segs.append(Segment(t, s if segs else "", words, pipe=first != t))
     return segs
 
 
+_PLAIN = re.compile(r"[^'\"\\$)&|;\n]+")
+_QUOTED = {"'": re.compile(r"[^']+"), '"': re.compile(r'[^"\\]+')}
+
+
 def _split_pipe(text: str) -> str:
     quote = ""
+    if "|" not in text:
+        return text
     for i, c in enumerate(text):
         if quote:
             if c == quote:
@@ -124,7 +137,7 @@ def join_commands(segs: list, indent: str = "    ") -> str:
 
 
 def make_segment(text: str, sep: str = "&&") -> Segment:
-    return Segment(text, sep, shlex.split(text))
+    return Segment(text, sep, words_split(text))
 
 
 # --------------------------------------------------------------------------- #

@@ -19,6 +19,7 @@ from slimscope.dockerfile.classify import (
     pip_install,
     split_commands,
 )
+from slimscope.dockerfile.words import split as words_split
 
 # Where each cache lives, to measure what a fix saves: the catalogue's directories.
 APT = GROUPS["apt-lists"].dirs + GROUPS["apt-archives"].dirs + GROUPS["apt-pkgcache"].dirs
@@ -68,7 +69,7 @@ def run_text(ins, segs: list) -> str:
 
 def _add_flag(seg: Segment, after: str, flag: str) -> Segment:
     """Insert `flag` right after the first word equal to `after`."""
-    words = shlex.split(seg.text) if not seg.pipe else None
+    words = words_split(seg.text) if not seg.pipe else None
     if words is None:
         return seg
     k = words.index(after)

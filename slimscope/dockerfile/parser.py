@@ -4,11 +4,14 @@ directive, heredocs, ARG/ENV substitution and multi-stage input."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Optional
 
+from slimscope.dockerfile.words import split as words_split
 from slimscope.errors import BadInput
+from slimscope.regular import read_regular
 
 DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 # `<<<` is a bash here-string, not a heredoc
@@ -22,6 +25,7 @@ KNOWN = {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HE
          "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
 # a builder refuses these with no argument at all
 NEEDS_ARGS = KNOWN - {"CMD", "ENTRYPOINT", "FROM"}   # FROM: its own message
+MAX_DOCKERFILE = 64 << 20
 
 
 @dataclass
@@ -86,25 +90,40 @@ class Dockerfile:
         return {s.name for s in self.stages if s.name} | {str(s.index) for s in self.stages}
 
 
+# What one substitution may grow to: far past any real value, and short of the memory
+# that eleven lines of `ENV A=$A$A` would otherwise take (2 ** 11 times per line).
+MAX_EXPANSION = 1 << 20
+
+
+class ExpansionTooLarge(BadInput):
+    """A substitution grew past MAX_EXPANSION; the message names the variable."""
+
+
 def substitute(text: str, env: dict) -> str:
     """Expand $VAR, ${VAR}, ${VAR:-default} and ${VAR:+alt}; unknown names stay as written."""
+    grown = [len(text)]
+
     def repl(m: re.Match) -> str:
         name = m.group(1) or m.group(4)
         op, word = m.group(2), m.group(3)
         val = env.get(name)
         if op in (":-", "-"):
-            return val if val not in (None, "") or (op == "-" and val is not None) else word
-        if op in (":+", "+"):
-            return word if val not in (None, "") or (op == "+" and val is not None) else ""
-        return val if val is not None else m.group(0)
+            out = val if val not in (None, "") or (op == "-" and val is not None) else word
+        elif op in (":+", "+"):
+            out = word if val not in (None, "") or (op == "+" and val is not None) else ""
+        else:
+            out = val if val is not None else m.group(0)
+        grown[0] += len(out)
+        if grown[0] > MAX_EXPANSION:
+            raise ExpansionTooLarge(f"${name} expands past {MAX_EXPANSION} bytes")
+        return out
     return VAR.sub(repl, text)
 
 
 def parse_assignments(text: str) -> list:
     """`K=V K2="a b"` (or the legacy `K V`) -> [(key, value)]; values unquoted."""
-    import shlex
     try:
-        words = shlex.split(text, posix=True)
+        words = words_split(text)
     except ValueError:
         words = text.split()
     if words and "=" not in words[0]:
@@ -134,6 +153,7 @@ class _Problems:
 
     def __init__(self, path: str, tolerant: bool):
         self.path, self.tolerant, self.found = path, tolerant, []
+        self.at = 0   # the line being resolved, for an error raised beneath it
 
     def add(self, line: int, message: str) -> None:
         if not self.tolerant:
@@ -224,7 +244,10 @@ def parse(text: str, path: str = "Dockerfile", tolerant: bool = False) -> Docker
         ins.text = "\n".join(src)
         instructions.append(ins)
 
-    df = _resolve(instructions, directives, escape, path, problems)
+    try:
+        df = _resolve(instructions, directives, escape, path, problems)
+    except ExpansionTooLarge as e:
+        raise BadInput(f"{path}:{problems.at}: {e}") from None
     df.comments = comments
     return df
 
@@ -264,6 +287,7 @@ def _resolve(instructions: list, directives: dict, escape: str, path: str,
     stage_args: dict = {}
     kept: list = []
     for ins in instructions:
+        problems.at = ins.line
         _finish(ins)
         if problems.tolerant:
             # an instruction no builder accepts is skipped (lint reports it), the rest read on
@@ -320,14 +344,15 @@ def _resolve(instructions: list, directives: dict, escape: str, path: str,
 
 
 def read(path: str, tolerant: bool = False) -> Dockerfile:
+    if not os.path.lexists(path):
+        raise BadInput(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise BadInput(f"{path} is a directory; name the Dockerfile")
+    # only a regular file: a FIFO would hang the read, a device never end
+    data = read_regular(path, path, MAX_DOCKERFILE)
     try:
         # utf-8-sig: editors on Windows start files with a byte-order mark
-        with open(path, encoding="utf-8-sig") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path} is a directory; name the Dockerfile") from None
-    except (OSError, UnicodeDecodeError) as e:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
         raise BadInput(f"cannot read {path}: {e}") from None
     return parse(text, path, tolerant)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 
 from slimscope.dockerfile.classify import split_commands
+from slimscope.dockerfile.words import split as words_split
 
 ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # a heredoc RUN whose whole argument is the marker: the body is the shell script
@@ -63,7 +63,7 @@ def _pipeline(text: str) -> list:
     out = []
     for p in parts:
         try:
-            out.append(shlex.split(p, posix=True))
+            out.append(words_split(p))
         except ValueError:
             out.append(p.split())
     return out

@@ -47,6 +47,7 @@ from slimscope.index.streams import (
     uncompressed,
 )
 from slimscope.index.walk import Indexed
+from slimscope.regular import open_regular
 
 SMALL_BLOB = 8 << 20  # JSON blobs (configs, manifests, indexes) are far below this
 
@@ -327,10 +328,7 @@ class ArchiveSource(TarStreamSource):
         return self.path
 
     def open_stream(self) -> ByteFile:
-        try:
-            return open(self.path, "rb")
-        except OSError as e:
-            raise BadInput(f"cannot read {self.path}: {e.strerror}") from None
+        return open_regular(self.path, self.path)  # type: ignore[return-value]  # a buffered file
 
     def total_bytes(self) -> Optional[int]:
         try:

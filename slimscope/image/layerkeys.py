@@ -18,9 +18,10 @@ import io
 import re
 from typing import Optional
 
+from slimscope.errors import BadInput
 from slimscope.index.cache import IndexCache, cached_blob
 from slimscope.index.digests import digest_of_name
-from slimscope.index.streams import CHUNK, HashingReader, Peekable, decompressed, sniff
+from slimscope.index.streams import CHUNK, HashingReader, InflateLimit, Peekable, decompressed, sniff
 from slimscope.index.walk import Indexed, index_blob
 
 LAYER_KINDS = ("gzip", "zstd", "tar")
@@ -39,9 +40,13 @@ def index_member(name: str, reader: Peekable, hash_contents: bool,
     hit = cached_blob(cache, digest_of_name(name), reader, hash_contents)
     if hit is not None:
         return hit  # its digest is checked against the member's name in load()
-    got = index_blob(reader, hash_contents, what=f"layer {name}")
+    try:
+        got = index_blob(reader, hash_contents, what=f"layer {name}")
+    except InflateLimit as e:
+        raise BadInput(f"layer {name}: {e}") from None
     if cache is not None:
-        cache.put({got.digest, got.index.diff_id, legacy_key(name)}, got.index)
+        cache.put({got.digest, got.index.diff_id, legacy_key(name)} - {""}, got.index,
+                  got.digest, got.stored_bytes)
     return got
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from slimscope.errors import BadInput
+from slimscope.image import shapes
 from slimscope.image.model import JSONObject, Options, Resolved
 from slimscope.index.digests import sha256_digest
 from slimscope.index.records import LayerIndex
@@ -28,12 +29,18 @@ def host_platform() -> str:
 
 def parse_json(data: bytes, what: str) -> JSONObject | list[Any]:
     try:
-        doc = json.loads(data)
+        doc = json.loads(data, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as e:
         raise BadInput(f"{what} is not valid JSON ({e})") from None
+    except RecursionError:
+        raise BadInput(f"{what} nests too deep to be an image document") from None
     if not isinstance(doc, (dict, list)):
         raise BadInput(f"{what} is not a JSON object")
     return doc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def json_object(data: bytes, what: str) -> JSONObject:
@@ -102,8 +109,8 @@ def _matches_ref(names: Iterable[str], want: str) -> bool:
 
 def resolve_oci(read_blob: ReadBlob, index: JSONObject, opts: Options, where: str) -> Resolved:
     """Walk an OCI index down to one image manifest (by --image and --platform)."""
-    manifests = index.get("manifests")
-    if not isinstance(manifests, list) or not manifests:
+    manifests = shapes.oci_index(index, f"{where}: index.json")["manifests"]
+    if not manifests:
         raise BadInput(f"{where}: index.json lists no manifests")
     candidates = manifests
     if opts.image:
@@ -139,14 +146,16 @@ def _descend(read_blob: ReadBlob, descs: Sequence[JSONObject], opts: Options, wh
                            "choose by")
         desc = descs[0]
     mt = desc.get("mediaType", "")
-    doc = json_object(read_blob(desc.get("digest", "")), f"{where}: manifest {desc.get('digest')}")
+    at = f"{where}: manifest {desc.get('digest')}"
+    doc = shapes.oci_manifest(json_object(read_blob(desc.get("digest", "")), at), at)
     if "index" in mt or "manifest.list" in mt or ("manifests" in doc and "layers" not in doc):
         return _descend(read_blob, doc.get("manifests") or [], opts, where, reference, depth + 1)
     layers = doc.get("layers")
     cfg_desc = doc.get("config") or {}
     if not isinstance(layers, list) or "digest" not in cfg_desc:
         raise BadInput(f"{where}: manifest {desc.get('digest')} is not an image manifest")
-    config = json_object(read_blob(cfg_desc["digest"]), f"{where}: config {cfg_desc['digest']}")
+    at = f"{where}: config {cfg_desc['digest']}"
+    config = shapes.config(json_object(read_blob(cfg_desc["digest"]), at), at)
     return Resolved(reference, cfg_desc["digest"], config,
                     [ld.get("digest", "") for ld in layers],
                     [ld.get("digest", "") for ld in layers],
@@ -156,7 +165,8 @@ def _descend(read_blob: ReadBlob, descs: Sequence[JSONObject], opts: Options, wh
 def resolve_docker_manifest(manifest: JSONObject | list[Any], blobs: Mapping[str, bytes],
                             opts: Options, where: str) -> Resolved:
     """`docker save`'s manifest.json (both the legacy and the Docker >= 25 layout)."""
-    if not isinstance(manifest, list) or not manifest:
+    manifest = shapes.docker_manifest(manifest, f"{where}: manifest.json")
+    if not manifest:
         raise BadInput(f"{where}: manifest.json lists no images")
     chosen = manifest
     if opts.image:
@@ -174,7 +184,8 @@ def resolve_docker_manifest(manifest: JSONObject | list[Any], blobs: Mapping[str
     cfg_name = m.get("Config", "")
     if cfg_name not in blobs:
         raise BadInput(f"{where}: manifest.json names a config that is missing: {cfg_name}")
-    config = json_object(blobs[cfg_name], f"{where}: {cfg_name}")
+    config = shapes.config(json_object(blobs[cfg_name], f"{where}: {cfg_name}"),
+                           f"{where}: {cfg_name}")
     layer_names = list(m.get("Layers") or [])
     tags = m.get("RepoTags") or []
     return check_config_platform(

@@ -19,8 +19,11 @@ from slimscope.image.model import Image, Layer, LayerStreams, Options, Source
 from slimscope.index import parallel
 from slimscope.index.cache import IndexCache, cached_blob, is_cached
 from slimscope.index.digests import blob_name, check_digest, sha256_digest
-from slimscope.index.streams import CHUNK, CountingReader, Progress, uncompressed
+from slimscope.index.streams import CHUNK, CountingReader, InflateLimit, Progress, uncompressed
 from slimscope.index.walk import Indexed, index_blob
+from slimscope.regular import open_regular, read_regular, regular_size
+
+SMALL_BLOB = 8 << 20  # manifests, indexes and configs are far below this
 
 
 class OCIDirSource(Source):
@@ -39,40 +42,32 @@ class OCIDirSource(Source):
         return os.path.join(self.path, blob_name(digest, self.where))
 
     def read_blob(self, digest: str) -> bytes:
-        p = self._blob_path(digest)
-        try:
-            with open(p, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            raise BadInput(f"{self.where}: blob {digest} is missing") from None
-        except OSError as e:
-            raise BadInput(f"{self.where}: cannot read blob {digest}: {e.strerror}") from None
+        data = read_regular(self._blob_path(digest), f"{self.where}: blob {digest}", SMALL_BLOB,
+                            self.path)
         check_digest(self.where, digest, digest, sha256_digest(data))
         return data
 
     def load(self, opts: Options) -> Image:
-        try:
-            with open(os.path.join(self.path, "index.json"), "rb") as f:
-                index = json_object(f.read(), f"{self.where}/index.json")
-        except FileNotFoundError:
-            raise BadInput(f"{self.where} is not an OCI layout (no index.json)") from None
+        index_path = os.path.join(self.path, "index.json")
+        if not os.path.lexists(index_path):
+            raise BadInput(f"{self.where} is not an OCI layout (no index.json)")
+        index = json_object(read_regular(index_path, f"{self.where}/index.json", SMALL_BLOB,
+                                         self.path), f"{self.where}/index.json")
         res = resolve_oci(self.read_blob, index, opts, self.where)
         sizes = []
         for d in res.layer_digests:
-            try:
-                sizes.append(os.path.getsize(self._blob_path(d)))
-            except OSError:
-                sizes.append(0)
+            sizes.append(regular_size(self._blob_path(d)) or 0)
         total = sum(sizes)
         done = 0
-        tasks = [(self.where, pos, digest, self._blob_path(digest), opts.hash_contents, opts.cache)
+        tasks = [(self.where, pos, digest, self._blob_path(digest), opts.hash_contents, opts.cache,
+                  self.path)
                  for pos, digest in enumerate(res.layer_digests)]
         jobs = parallel.jobs_for(len(tasks), sum(
             size for size, digest in zip(sizes, res.layer_digests)
             if not is_cached(opts.cache, digest)))
 
         def layer(pos: int, got: Indexed) -> Layer:
-            _, _, digest, path, _, _ = tasks[pos]
+            _, _, digest, path, _, _, _ = tasks[pos]
             return Layer(pos, digest, got.index.diff_id, res.media_types[pos], got.stored_bytes,
                          got.kind != "tar", got.index, path)
 
@@ -113,7 +108,8 @@ class OCIDirSource(Source):
 
     def layer_streams(self, image: Image) -> LayerStreams:
         for layer in image.layers:
-            yield [layer.position], uncompressed(open(layer.member, "rb"))
+            f = open_regular(layer.member, f"{self.where}: layer {layer.position} blob", self.path)
+            yield [layer.position], uncompressed(f)  # type: ignore[arg-type]  # a buffered file
 
 
 def _offset(progress: Progress, base: int, total: int) -> Progress:
@@ -125,19 +121,20 @@ def _offset(progress: Progress, base: int, total: int) -> Progress:
 
 
 def oci_layer(where: str, pos: int, digest: str, path: str, hash_contents: bool,
-              cache: Optional[IndexCache], progress: Progress = None) -> Indexed:
+              cache: Optional[IndexCache], root: Optional[str] = None,
+              progress: Progress = None) -> Indexed:
     """Index one layer blob of an OCI layout (or take it from the cache)."""
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        raise BadInput(f"{where}: layer {pos} blob {digest} is missing") from None
-    with f:
+    what = f"layer {pos} ({digest[:19]})"
+    with open_regular(path, f"{where}: layer {pos} blob {digest}", root) as f:
         reader = io.BufferedReader(CountingReader(f, progress, None), CHUNK)
         got = cached_blob(cache, digest, reader, hash_contents)
         fresh = got is None
         if got is None:
-            got = index_blob(reader, hash_contents, what=f"layer {pos} ({digest[:19]})")
+            try:
+                got = index_blob(reader, hash_contents, what=what)
+            except InflateLimit as e:
+                raise BadInput(f"{where}: {what}: {e}") from None
         check_digest(where, digest, digest, got.digest)
     if fresh and cache is not None:
-        cache.put({digest, got.index.diff_id}, got.index)
+        cache.put({digest, got.index.diff_id}, got.index, got.digest, got.stored_bytes)
     return got

@@ -199,7 +199,8 @@ class RegistrySource(Source):
                 stream.close()
             check_digest(self.where, digest, digest, indexed.digest)
             if opts.cache is not None:
-                opts.cache.put({digest, indexed.index.diff_id}, indexed.index)
+                opts.cache.put({digest, indexed.index.diff_id}, indexed.index, digest,
+                               indexed.stored_bytes)
             return digest, indexed.index
 
         if len(wanted) <= 1:

@@ -1,16 +1,36 @@
 """Layer indexes on disk, keyed by diff_id (and by blob digest when compressed):
-images that share a base share the work."""
+images that share a base share the work.
+
+A cache directory is not trusted: anything may have been written there (a
+restored CI cache, another tool, a full disk). So each entry says what it was
+made from (the keys it was filed under, the blob's digest and size, the format
+version) and carries a sha256 of its payload; an entry is used only when all of
+that agrees with what is asked for, and is otherwise discarded and rebuilt.
+Only regular files are opened, and only so many bytes are read or inflated.
+"""
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
+import stat
 import zlib
 from collections.abc import Iterable
 from typing import Optional
 
+from slimscope import stale
 from slimscope.index.records import LayerIndex
 from slimscope.index.streams import HashingReader, Peekable, sniff
 from slimscope.index.walk import Indexed
+
+FORMAT = b"SLIMCACHE2"
+# An index takes well under 100 bytes an entry; these bound a hostile entry, not a real one.
+MAX_ENTRY_BYTES = 256 << 20
+MAX_INDEX_BYTES = 2 << 30
+
+
+_swept: dict[str, bool] = {}
 
 
 def cache_dir() -> Optional[str]:
@@ -20,7 +40,60 @@ def cache_dir() -> Optional[str]:
     if not base:
         base = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
                             "slimscope")
-    return os.path.join(base, "layers-v1")
+    return os.path.join(base, "layers-v2")
+
+
+def encode_entry(keys: Iterable[str], idx: LayerIndex, blob_digest: str = "",
+                 blob_size: int = -1) -> bytes:
+    """One cache file: a header naming what the index was made from, then the index."""
+    payload = idx.dumps()
+    filed = ",".join(sorted(k for k in keys if k))
+    head = b" ".join([FORMAT, filed.encode() or b"-", (blob_digest or "-").encode(),
+                      str(blob_size).encode(), (idx.diff_id or "-").encode(),
+                      str(len(payload)).encode(), hashlib.sha256(payload).hexdigest().encode()])
+    return head + b"\n" + payload
+
+
+def decode_entry(data: bytes, key: str) -> tuple[LayerIndex, str, int]:
+    """(index, blob digest or "", blob size or -1) of an entry asked for under `key`;
+    ValueError when anything about it disagrees."""
+    nl = data.find(b"\n", 0, 1024)
+    if nl < 0:
+        raise ValueError("no header")
+    fields = data[:nl].decode("ascii").split(" ")
+    if len(fields) != 7 or fields[0] != FORMAT.decode():
+        raise ValueError("not this format")
+    _, filed, blob_digest, blob_size, diff_id, length, checksum = fields
+    payload = data[nl + 1:]
+    if key not in filed.split(",") or len(payload) != int(length) \
+            or hashlib.sha256(payload).hexdigest() != checksum:
+        raise ValueError("entry made from something else, or damaged")
+    idx = LayerIndex.loads(payload, MAX_INDEX_BYTES)
+    if (idx.diff_id or "-") != diff_id:
+        raise ValueError("entry's diff_id disagrees with its header")
+    return idx, "" if blob_digest == "-" else blob_digest, int(blob_size)
+
+
+def read_regular(path: str, limit: int) -> bytes:
+    """The bytes of `path` if it is a regular file of at most `limit` bytes (not a
+    symlink, FIFO or device: those are never opened for reading); OSError otherwise."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            raise OSError(errno.EINVAL, "not a regular file of a sane size")
+        chunks, left = [], st.st_size + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        if left <= 0:
+            raise OSError(errno.EFBIG, "grew while read")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 class IndexCache:
@@ -36,35 +109,77 @@ class IndexCache:
 
     def has(self, key: str) -> bool:
         """Whether an index is stored under key (cheap: no read), to plan work by."""
-        return self.enabled and bool(key) and os.path.exists(self._file(key))
+        if not self.enabled or not key:
+            return False
+        try:
+            return stat.S_ISREG(os.lstat(self._file(key)).st_mode)
+        except (OSError, ValueError):
+            return False
 
-    def get(self, key: str, need_hash: bool) -> Optional[LayerIndex]:
+    def lookup(self, key: str, need_hash: bool) -> Optional[tuple[LayerIndex, str, int]]:
+        """(index, blob digest, blob size) stored under key, or None; a stored entry that
+        does not check out is removed so that the next run rebuilds it."""
         if not self.enabled or not key:
             return None
+        path = self._file(key)
         try:
-            with open(self._file(key), "rb") as f:
-                idx = LayerIndex.loads(f.read())
-        except (OSError, ValueError, zlib.error, UnicodeDecodeError):
+            data = read_regular(path, MAX_ENTRY_BYTES)
+        except (OSError, ValueError):
+            if os.path.lexists(path):
+                self._discard(path)
             return None
-        if need_hash and not idx.hashed:
+        try:
+            found = decode_entry(data, key)
+        except (ValueError, IndexError, zlib.error, UnicodeDecodeError, OverflowError,
+                MemoryError):
+            self._discard(path)
             return None
-        return idx
+        if need_hash and not found[0].hashed:
+            return None
+        return found
 
-    def put(self, keys: Iterable[str], idx: LayerIndex) -> None:
+    def get(self, key: str, need_hash: bool) -> Optional[LayerIndex]:
+        found = self.lookup(key, need_hash)
+        return found[0] if found else None
+
+    def _discard(self, path: str) -> None:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+    def put(self, keys: Iterable[str], idx: LayerIndex, blob_digest: str = "",
+            blob_size: int = -1) -> None:
+        """File `idx` under each key. Never fails: a cache that cannot be written (full
+        disk, read-only directory) only costs time, and leaves no temporary behind."""
         if not self.enabled or self.directory is None:
             return
+        keys = sorted({k for k in keys if k})
+        if not keys:
+            return
         try:
+            blob = encode_entry(keys, idx, blob_digest, blob_size)
             os.makedirs(self.directory, exist_ok=True)
-            blob = idx.dumps()
-            for key in keys:
-                if not key:
-                    continue
-                tmp = self._file(key) + f".{os.getpid()}.tmp"
-                with open(tmp, "wb") as f:
-                    f.write(blob)
-                os.replace(tmp, self._file(key))
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+        except (OSError, ValueError, MemoryError):
+            return
+        if not _swept.get(self.directory):
+            _swept[self.directory] = True
+            stale.sweep(self.directory)  # what killed runs left
+        for key in keys:
+            final = self._file(key)
+            tmp = ""
+            try:
+                fd, tmp = stale.mkstemp("idx", self.directory)
+                try:
+                    view = memoryview(blob)
+                    while view:
+                        view = view[os.write(fd, view):]
+                finally:
+                    os.close(fd)
+                os.replace(tmp, final)
+            except (OSError, ValueError):
+                if tmp:
+                    self._discard(tmp)
 
 
 def is_cached(cache: Optional[IndexCache], key: str) -> bool:
@@ -79,11 +194,15 @@ def cached_blob(cache: Optional[IndexCache], key: str, blob: Peekable,
     On a hit the blob is still read to its end, for its true digest and size: the
     caller checks that digest against `key` (slimscope.index.digests.check_digest),
     so a blob changed since it was cached is refused, never answered from the cache.
+    An entry made from another blob than `key` names is not a hit.
     """
     if cache is None or not key:
         return None
-    hit = cache.get(key, hash_contents)
-    if hit is None:
+    found = cache.lookup(key, hash_contents)
+    if found is None:
+        return None
+    hit, made_from, made_size = found
+    if made_from and made_from != key and hit.diff_id != key:
         return None
     kind = sniff(blob.peek(512)[:512])
     h = HashingReader(blob)

@@ -87,13 +87,20 @@ class LayerIndex:
     def add(self, path: str, kind: int, size: int, mode: int, uid: int, gid: int, mtime: int,
             digest: bytes = NO_DIGEST, link: Optional[str] = None) -> int:
         i = len(self.paths)
+        try:
+            # the fixed-width columns first: a value out of their range (a tar may write
+            # uids and times of any size) is refused before any column has grown
+            self.sizes.append(size)
+            self.modes.append(mode)
+            self.uids.append(uid)
+            self.gids.append(gid)
+            self.mtimes.append(mtime)
+        except (OverflowError, TypeError):
+            del self.sizes[i:], self.modes[i:], self.uids[i:], self.gids[i:], self.mtimes[i:]
+            raise BadInput(f"layer entry {path!r} has a size, mode, uid, gid or mtime out of "
+                           "range") from None
         self.paths.append(path)
         self.kinds.append(kind)
-        self.sizes.append(size)
-        self.modes.append(mode)
-        self.uids.append(uid)
-        self.gids.append(gid)
-        self.mtimes.append(mtime)
         self.digests += digest
         if link is not None:
             self.links[i] = link
@@ -113,8 +120,15 @@ class LayerIndex:
         return zlib.compress(head + b"".join(parts), 1)
 
     @classmethod
-    def loads(cls, blob: bytes) -> LayerIndex:
-        raw = zlib.decompress(blob)
+    def loads(cls, blob: bytes, limit: int = 0) -> LayerIndex:
+        """The index `dumps` wrote; with `limit`, refuse to inflate more than that."""
+        if limit:
+            inflate = zlib.decompressobj()
+            raw = inflate.decompress(blob, limit)
+            if inflate.unconsumed_tail or not inflate.eof:
+                raise ValueError("layer index too large or damaged")
+        else:
+            raw = zlib.decompress(blob)
         nl = raw.index(b"\n")
         magic, count, hashed, tar_bytes, diff_id, lens = raw[:nl].decode().split(" ")
         if magic != "SLIMIDX1":
@@ -137,7 +151,9 @@ class LayerIndex:
         if links:
             items = links.decode("utf-8", "surrogateescape").split("\0")
             idx.links = {int(items[i]): items[i + 1] for i in range(0, len(items), 2)}
-        if not (len(idx.paths) == len(idx.kinds) == len(idx.sizes) == n):
+        if not (len(idx.paths) == len(idx.kinds) == len(idx.sizes) == len(idx.modes)
+                == len(idx.uids) == len(idx.gids) == len(idx.mtimes) == n) \
+                or len(idx.digests) != 32 * n or any(not 0 <= i < n for i in idx.links):
             raise ValueError("layer index columns disagree")
         return idx
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, BinaryIO, Optional, Protocol, Union
+from typing import TYPE_CHECKING, BinaryIO, Optional, Protocol, Union, cast
+
+from slimscope.errors import BadInput
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -176,15 +178,97 @@ def sniff(head: bytes) -> str:
     return "other"
 
 
+# A real layer rarely inflates past 20 times its size; a bomb inflates past 1000.
+# These bound how far one may go (each can be raised from the environment, for an
+# image with a huge file of zeros), so that a hostile blob ends in seconds.
+EXPANSION_ENV = "SLIMSCOPE_MAX_EXPANSION"        # times the compressed bytes read so far
+LAYER_BYTES_ENV = "SLIMSCOPE_MAX_LAYER_BYTES"    # uncompressed bytes of one layer
+DEFAULT_EXPANSION = 100
+DEFAULT_LAYER_BYTES = 256 << 30
+EXPANSION_FLOOR = 512 << 20  # a small layer may always inflate this far
+
+
+def _env_int(name: str, default: int) -> int:
+    import os
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadInput(f"{name} must be a whole number, not {text!r}") from None
+    if value <= 0:
+        raise BadInput(f"{name} must be positive, not {value}")
+    return value
+
+
+class InflateLimit(BadInput):
+    """A compressed stream inflated past its bound (the message says which, and how to
+    raise it); the reader that knows which layer it was adds that to the message."""
+
+
+class _Counted:
+    """The compressed side of a decompressor: counts what the decompressor takes."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw, self.count = raw, 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.count += len(data)
+        return data
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class BoundedInflate(io.RawIOBase):
+    """A decompressor's output, refused once it outgrows its input by too much."""
+
+    def __init__(self, inner: Readable, source: _Counted, kind: str):
+        self.inner, self.source, self.kind, self.count = inner, source, kind, 0
+        self.ratio = _env_int(EXPANSION_ENV, DEFAULT_EXPANSION)
+        self.cap = _env_int(LAYER_BYTES_ENV, DEFAULT_LAYER_BYTES)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: WriteableBuffer) -> int:
+        with memoryview(b) as view:
+            data = self.inner.read(len(view))
+            n = len(data)
+            view[:n] = data
+        self.count += n
+        if self.count > self.cap:
+            raise InflateLimit(f"{self.kind} data inflates past {self.cap} bytes, the limit "
+                           f"({LAYER_BYTES_ENV} raises it)")
+        if self.count > max(EXPANSION_FLOOR, self.ratio * self.source.count):
+            raise InflateLimit(f"{self.kind} data inflates more than {self.ratio} times its "
+                           f"compressed size (past {self.count} bytes from "
+                           f"{self.source.count}); {EXPANSION_ENV} raises the limit")
+        return n
+
+    def close(self) -> None:
+        try:
+            self.inner.close()
+        finally:
+            super().close()
+
+
 def decompressed(raw: BinaryIO, kind: str) -> Readable:
-    """The uncompressed bytes of a blob that `sniff` called `kind`."""
+    """The uncompressed bytes of a blob that `sniff` called `kind`, bounded (BoundedInflate)."""
+    if kind not in ("gzip", "zstd"):
+        return raw
+    counted = _Counted(raw)
+    source = cast(BinaryIO, counted)  # reads like a file, which is all either decompressor asks
+    inner: Readable
     if kind == "gzip":
         import gzip
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if kind == "zstd":
+        inner = gzip.GzipFile(fileobj=source, mode="rb")
+    else:
         import zstandard
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-    return raw
+        inner = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True)
+    return BoundedInflate(inner, counted, kind)
 
 
 def uncompressed(raw: ByteFile) -> Readable:

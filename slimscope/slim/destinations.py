@@ -7,10 +7,10 @@ import contextlib
 import os
 import shutil
 import signal
-import tempfile
 import threading
 import uuid
 
+from slimscope import stale
 from slimscope.errors import BadInput, SlimscopeError, Terminated
 
 
@@ -64,6 +64,8 @@ def output_path(out: str, src_path) -> str:
     if os.path.lexists(real) and not (os.path.isfile(real) or os.path.isdir(real)):
         raise BadInput(f"-o {out} is not a regular file or a directory; slim writes an image "
                        "archive or an OCI layout there")
+    if real.endswith("/") and not os.path.isdir(real):
+        real = real.rstrip("/") or "/"   # the name the link or mkdir below can take
     return real
 
 
@@ -94,7 +96,7 @@ def commit_path(tmp: str, out: str, force: bool) -> None:
 def replace_path(tmp: str, out: str) -> None:
     """Move tmp to out; an existing directory out is swapped away first (with --force)."""
     if os.path.isdir(out) and not os.path.islink(out):
-        old = tempfile.mkdtemp(prefix=".slimscope-old-", dir=os.path.dirname(os.path.abspath(out)))
+        old = stale.mkdtemp("old", os.path.dirname(os.path.abspath(out)))
         os.rmdir(old)
         os.replace(out, old)
         try:

@@ -26,6 +26,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass, field
 
+from slimscope import stale
 from slimscope.core.compose import compose, unpack
 from slimscope.errors import BadInput
 from slimscope.index.records import (
@@ -426,6 +427,7 @@ def workdir_near(path: str | None) -> tempfile.TemporaryDirectory:
     """A scratch directory next to the output (same filesystem), else in $TMPDIR."""
     where = os.path.dirname(os.path.abspath(path)) if path else None
     try:
-        return tempfile.TemporaryDirectory(prefix=".slimscope-work-", dir=where)
+        stale.sweep(where or tempfile.gettempdir())
+        return tempfile.TemporaryDirectory(prefix=stale.prefix("work"), dir=where)
     except OSError as e:
         raise BadInput(f"cannot write next to {path}: {e.strerror}") from None

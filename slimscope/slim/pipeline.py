@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import threading
 
+from slimscope import stale
 from slimscope.core.analysis import measure_compressed
 from slimscope.engine import engine_client
 from slimscope.errors import BadInput, CheckFailed, EngineUnavailable
@@ -230,12 +230,12 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
         if out:
             parent = os.path.dirname(os.path.abspath(out))
             if fmt == "oci":
-                staged_out = tempfile.mkdtemp(prefix=".slimscope-", dir=parent)
+                staged_out = stale.mkdtemp("staged", parent)
                 cleanup.paths.append(staged_out)
                 offline.write_oci_layout(staged_out, cfg, layers, out_name)
                 ref = "oci:" + staged_out
             else:
-                fd, staged_out = tempfile.mkstemp(prefix=".slimscope-", suffix=".tar", dir=parent)
+                fd, staged_out = stale.mkstemp("staged", parent, ".tar")
                 os.close(fd)
                 cleanup.paths.append(staged_out)
                 offline.write_docker_archive(staged_out, cfg, layers,
@@ -267,8 +267,8 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
             after = _verify(before, plan, "docker-daemon:" + temp_tag, no_hash,
                             not no_compressed)
         if out:
-            fd, staged_out = tempfile.mkstemp(prefix=".slimscope-", suffix=".tar",
-                                              dir=os.path.dirname(os.path.abspath(out)))
+            fd, staged_out = stale.mkstemp("staged", os.path.dirname(os.path.abspath(out)),
+                                           ".tar")
             os.close(fd)
             cleanup.paths.append(staged_out)
             if fmt == "oci":

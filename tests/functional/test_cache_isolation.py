@@ -21,7 +21,7 @@ def _files(d) -> set:
 
 
 def test_cli_caches_into_the_tests_own_dir(layer_cache):
-    assert cache_dir() == os.path.join(str(layer_cache), "layers-v1")
+    assert cache_dir() == os.path.join(str(layer_cache), "layers-v2")
     assert _files(layer_cache) == set()
     r = CliRunner().invoke(main, ["analyze", str(DEMO)])
     assert r.exit_code == 0, r.output

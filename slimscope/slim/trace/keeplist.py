@@ -13,8 +13,8 @@ in a path are written as \\\\, \\t and \\n.
 from __future__ import annotations
 
 import os
-import tempfile
 
+from slimscope import stale
 from slimscope.errors import BadInput
 
 HEADER = "# slimscope keep list v1"
@@ -58,7 +58,7 @@ def write(path: str, text: str, force: bool) -> None:
         raise BadInput(f"{path} exists; pass --force to replace it")
     parent = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".slimscope-keep-", dir=parent)
+        fd, tmp = stale.mkstemp("keep", parent)
     except OSError as e:
         raise BadInput(f"cannot write {path}: {e.strerror}") from None
     try:
