@@ -148,8 +148,34 @@ def source_for(ref: Reference) -> Source:
         return StreamSource(ref.value)
     if not ref.bare:
         _engine_ref(ref.value)   # a bare name was checked as it was parsed
+    elif _podman_instead(ref.value):
+        from slimscope.image.exported import ExportedSource
+        return ExportedSource(PODMAN, ref.value, None)
     return DaemonSource(ref.value, bare=ref.bare,
                         path_like=ref.bare and looks_like_path(ref.value))
+
+
+def _podman_instead(name: str) -> bool:
+    """A bare reference goes to Podman when no Docker engine answers and Podman has the
+    image (as on a machine with Podman only); otherwise to the engine, which says why."""
+    import shutil
+    import subprocess
+
+    from slimscope.engine import engine_client
+    from slimscope.errors import EngineUnavailable
+
+    if shutil.which("podman") is None:
+        return False
+    try:
+        engine_client()
+        return False
+    except EngineUnavailable:
+        pass
+    try:
+        return subprocess.run(["podman", "image", "exists", name], capture_output=True,
+                              timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def open_source(name: str) -> Source:

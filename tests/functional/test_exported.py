@@ -55,6 +55,15 @@ def test_podman_equals_the_archive(podman_image, want):
     assert report(f"podman:{podman_image}") == want
 
 
+def test_a_bare_name_goes_to_podman_when_no_docker_engine_answers(podman_image, want,
+                                                                 monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    assert report(podman_image) == want
+    # and with no such image in Podman either, the engine's answer is the one line
+    with pytest.raises(BadInput, match="no Docker engine answers"):
+        analyze("localhost/slimscope-nope:1", use_cache=False)
+
+
 def test_podman_unknown_image():
     require_tools("podman")
     with pytest.raises(BadInput, match=r"^no such image in podman: localhost/slimscope-nope:1$"):
