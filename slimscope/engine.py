@@ -4,8 +4,10 @@ engine's errors are shortened to one line."""
 from __future__ import annotations
 
 import shlex
+import uuid
 from typing import TYPE_CHECKING
 
+from slimscope import stale
 from slimscope.errors import BadInput, EngineUnavailable
 
 if TYPE_CHECKING:
@@ -33,7 +35,8 @@ def run_once(client: DockerClient, image: str, argv: list[str], timeout: int = 1
     """(exit code, stdout) of `docker run --rm --network none image argv`."""
     import docker
     try:
-        cid = client.api.create_container(image, command=argv, network_disabled=True)["Id"]
+        cid = client.api.create_container(image, command=argv, network_disabled=True,
+                                          labels=owner_labels())["Id"]
     except docker.errors.APIError as e:
         raise BadInput(f"--smoke: cannot create a container from {image}: "
                        f"{e.explanation or e}") from None
@@ -59,3 +62,37 @@ def smoke_argv(command: str) -> list[str]:
     if not argv:
         raise BadInput("--smoke wants a command, e.g. --smoke 'python -c \"import app\"'")
     return argv
+
+
+OWNER_LABEL = "org.slimscope.owner"   # on every container slimscope creates
+TEMP_REPO = "slimscope-tmp/"          # temporary tags: slimscope-tmp/<owner>-<random>:slim
+
+
+def owner_labels() -> dict[str, str]:
+    return {OWNER_LABEL: stale.owner()}
+
+
+def temp_tag() -> str:
+    """A tag for an image under construction, named after this process."""
+    return f"{TEMP_REPO}{stale.owner()}-{uuid.uuid4().hex[:8]}:slim"
+
+
+def sweep_engine(client: DockerClient) -> list[str]:
+    """Remove the containers and temporary tags of slimscope runs that ended without
+    cleaning up (kill -9, a power cut); only those whose maker is gone. Never fails."""
+    removed: list[str] = []
+    try:
+        for c in client.api.containers(all=True, filters={"label": OWNER_LABEL}):
+            if stale.owner_is_stale((c.get("Labels") or {}).get(OWNER_LABEL, "")):
+                client.api.remove_container(c["Id"], force=True)
+                removed.append(c["Id"][:12])
+        for img in client.api.images(filters={"reference": TEMP_REPO + "*"}):
+            for tag in img.get("RepoTags") or []:
+                repo = tag.rsplit(":", 1)[0]
+                who = repo[len(TEMP_REPO):].rsplit("-", 1)[0]
+                if repo.startswith(TEMP_REPO) and stale.owner_is_stale(who):
+                    client.api.remove_image(tag, force=True)
+                    removed.append(tag)
+    except Exception:   # the engine is busy or refuses: the next run tries again
+        pass
+    return removed

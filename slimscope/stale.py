@@ -56,6 +56,24 @@ def mkdtemp(kind: str, directory: str | None) -> str:
 
 def is_stale(name: str) -> bool:
     m = _NAME.match(name)
+    if m is None:
+        return False
+    return owner_is_stale(f"{m.group(1)}-{m.group(2)}-{m.group(3)}")
+
+
+def owner() -> str:
+    """This process, as temporaries outside the file system (engine tags, containers)
+    name their maker: boot id, pid and start time."""
+    pid = os.getpid()
+    return f"{_boot()}-{pid}-{_start_time(pid) or 0}"
+
+
+_OWNER = re.compile(r"^([0-9a-f]{8})-(\d+)-(\d+)$")
+
+
+def owner_is_stale(who: str) -> bool:
+    """True when the process `who` names (see owner()) has ended on this boot."""
+    m = _OWNER.match(who)
     if m is None or m.group(1) != _boot():
         return False  # not ours, or made on another boot/host we cannot ask about
     pid, start = int(m.group(2)), m.group(3)

@@ -8,14 +8,14 @@ import os
 import shutil
 import signal
 import threading
-import uuid
 
 from slimscope import stale
+from slimscope.engine import temp_tag as engine_temp_tag
 from slimscope.errors import BadInput, SlimscopeError, Terminated
 
 
 def temp_tag() -> str:
-    return f"slimscope-tmp/{uuid.uuid4().hex[:16]}:slim"
+    return engine_temp_tag()
 
 
 def tag_exists(client, tag: str) -> bool:

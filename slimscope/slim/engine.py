@@ -18,6 +18,7 @@ import os
 import tarfile
 
 from slimscope.core.snapshot import ENGINE_PATHS, norm
+from slimscope.engine import owner_labels
 from slimscope.errors import BadInput
 from slimscope.index.records import FILE, clean_path
 from slimscope.index.streams import CHUNK, IterStream
@@ -144,7 +145,8 @@ def export_squashed(client, analysis, plan, workdir: str, temp_tag: str, comment
     own = own_engine_files(analysis, keep)
     command = None if (cfg.get("Cmd") or cfg.get("Entrypoint")) else ["/slimscope-not-run"]
     try:
-        cid = client.api.create_container(analysis.image.id, command=command)["Id"]
+        cid = client.api.create_container(analysis.image.id, command=command,
+                                          labels=owner_labels())["Id"]
     except docker.errors.APIError as e:
         raise BadInput(f"cannot create a container from {analysis.image.reference}: "
                        f"{e.explanation or e}") from None

@@ -9,7 +9,7 @@ import threading
 
 from slimscope import stale
 from slimscope.core.analysis import measure_compressed
-from slimscope.engine import engine_client
+from slimscope.engine import engine_client, sweep_engine
 from slimscope.errors import BadInput, CheckFailed, EngineUnavailable
 from slimscope.slim import destinations, loading
 
@@ -65,6 +65,8 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
                 raise EngineUnavailable(f"--trace runs the image: {e}") from None
             if tag or smoke or via == "engine" or (in_engine and not dry_run):
                 raise
+    if client is not None and not dry_run:
+        sweep_engine(client)     # what killed runs of slimscope left in the engine
     if via is None:
         via = "engine" if in_engine and client is not None and not keep_base else "offline"
     if via == "engine" and keep_base:

@@ -19,7 +19,7 @@ import struct
 import time
 import uuid
 
-from slimscope.engine import short_error
+from slimscope.engine import owner_labels, short_error
 from slimscope.errors import BadInput
 from slimscope.slim.trace.fanotify import Watch
 
@@ -56,6 +56,7 @@ class Containers:
         import docker
         name = f"{PREFIX}{self.run_id}-{role}-{len(self.ids)}"
         try:
+            kwargs["labels"] = {**owner_labels(), **(kwargs.get("labels") or {})}
             cid = self.client.api.create_container(image, name=name, **kwargs)["Id"]
         except docker.errors.APIError as e:
             raise BadInput(f"cannot create a container from {image}: "
