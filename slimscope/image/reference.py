@@ -45,7 +45,10 @@ class Reference:
 
 
 def looks_like_path(name: str) -> bool:
-    return "/" in name or name.endswith((".tar", ".tgz", ".gz"))
+    """A name more likely meant as a file than an image: `repo/app:1` is an image, but
+    `./app`, `/x/app.tar` or `app.tar.gz` are files."""
+    return (name.startswith(("/", "./", "../", "~")) or
+            name.endswith((".tar", ".tgz", ".gz", ".zst", ".oci")))
 
 
 def _is_pipe(path: str) -> bool:

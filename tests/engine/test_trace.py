@@ -23,7 +23,7 @@ from slimscope.cli import main
 from slimscope.slim.trace.containers import PREFIX
 from tests.support import bases, engine, images
 from tests.support import trace_images as T
-from tests.support.engine import named
+from tests.support.engine import export_snapshot, named
 
 pytestmark = pytest.mark.engine
 
@@ -111,7 +111,7 @@ def test_busybox_script_runs_identically(engine, busybox_script, out_tag, tmp_pa
     result, doc2 = _slim(busybox_script, "--keep-from", str(keep), "--tag", again)
     assert result.exit_code == 0, result.output
     assert doc2["trace"]["mode"] == "keep-from"
-    assert engine.export_snapshot(again) == engine.export_snapshot(tag)
+    assert export_snapshot(again) == export_snapshot(tag)
 
 
 def test_an_insufficient_keep_list_fails_the_replay_and_tags_nothing(engine, busybox_script,
@@ -221,7 +221,7 @@ def test_keep_base_leaves_the_base_layers_whole(engine, busybox_script, out_tag,
     got = engine.api.inspect_image(tag)["RootFS"]["Layers"]
     assert got[:len(base)] == base and len(got) == len(base) + 1
     assert doc["trace"]["kept_by_reason"]["base"]["paths"] > 100
-    snap = engine.export_snapshot(tag)
+    snap = export_snapshot(tag)
     assert "/data/big.bin" not in snap and "/data/small.bin" in snap and "/bin/busybox" in snap
     assert _run(engine, tag) == _run(engine, busybox_script)
 
@@ -249,7 +249,7 @@ def test_probe_script_and_duration_count_as_use(engine, out_tag, tmp_path):
     shown = {p["probe"]: p for p in doc["trace"]["probes"]}
     assert "asked for by the probe script" in shown[f"--probe-script {script}"]["slimmed"]
     assert shown["service"]["same"] and shown["service"]["slimmed"] == "still running"
-    snap = engine.export_snapshot(tag)
+    snap = export_snapshot(tag)
     assert "/www/other.txt" in snap and "/www/never.bin" not in snap
 
 
@@ -264,4 +264,4 @@ def test_keep_from_reslims_a_rebuilt_image(engine, busybox_script, out_tag, tmp_
     result, doc = _slim(rebuilt, "--keep-from", str(keep), "--tag", tag)
     assert result.exit_code == 0, result.output
     assert _run(engine, tag) == (0, b"hello from rebuilt-world\n3000\n")
-    assert "/data/big.bin" not in engine.export_snapshot(tag)
+    assert "/data/big.bin" not in export_snapshot(tag)

@@ -42,7 +42,9 @@ int main(int argc, char **argv) {
 """
 
 # libz is linked by its path: the builder has zlib's runtime, not its -dev package
-C_DOCKERFILE = f"""FROM {images.fixture_tag("apt-gcc")} AS build
+# the builder's RUN is the dockerfile engine tests' GCC_RUN: the engine builds it once
+C_DOCKERFILE = f"""FROM {bases.DEBIAN_TAG} AS build
+RUN apt-get update && apt-get install -y gcc libc6-dev
 COPY hello.c /src/hello.c
 RUN gcc -O2 -o /src/hello /src/hello.c /usr/lib/x86_64-linux-gnu/libz.so.1 -lm
 FROM {bases.DEBIAN_TAG}
@@ -136,6 +138,6 @@ TARGETS = {
 
 def build(name: str) -> str:
     tag, dockerfile, files, _probes, _ratio = TARGETS[name]
-    if name == "c":
-        images.fixture_image("apt-gcc")       # the builder stage
+    if name in ("c", "python", "nginx"):
+        bases.debian_base()
     return images.build_image(tag, dockerfile, files)
