@@ -22,8 +22,9 @@ from slimscope.engine import owner_labels
 from slimscope.errors import BadInput
 from slimscope.index.records import FILE, clean_path
 from slimscope.index.streams import CHUNK, IterStream
-from slimscope.slim.offline import LayerFile, _HashWriter, restamp, rewrite_config, write_docker_archive
+from slimscope.slim.offline import LayerFile, _HashWriter, restamp
 from slimscope.slim.tarout import stream_writer
+from slimscope.slim.writers import rewrite_config, write_docker_archive
 
 
 class FilteredExport:

@@ -213,7 +213,7 @@ def source_name(analysis) -> str:
 
 def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_verify, no_hash,
              no_compressed, cleanup, notes, out_name="", session=None):
-    from slimscope.slim import offline
+    from slimscope.slim import offline, writers
     n = len(before.layers)
     comment = (f"slimscope slim: layers {start}..{n - 1} squashed into one"
                + (f"; removed {', '.join(r.name for r in plan.rules)}" if plan.rules else ""))
@@ -227,20 +227,20 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
         sq = offline.squash(before, plan, start, work.name)
         notes.extend(sq.notes)
         layers = sq.base + [sq.layer]
-        cfg = offline.rewrite_config(before.image.config, start, [l.diff_id for l in layers],
+        cfg = writers.rewrite_config(before.image.config, start, [l.diff_id for l in layers],
                                      comment)
         if out:
             parent = os.path.dirname(os.path.abspath(out))
             if fmt == "oci":
                 staged_out = stale.mkdtemp("staged", parent)
                 cleanup.paths.append(staged_out)
-                offline.write_oci_layout(staged_out, cfg, layers, out_name)
+                writers.write_oci_layout(staged_out, cfg, layers, out_name)
                 ref = "oci:" + staged_out
             else:
                 fd, staged_out = stale.mkstemp("staged", parent, ".tar")
                 os.close(fd)
                 cleanup.paths.append(staged_out)
-                offline.write_docker_archive(staged_out, cfg, layers,
+                writers.write_docker_archive(staged_out, cfg, layers,
                                              [out_name] if out_name else [])
                 ref = staged_out
             if not no_verify:
@@ -248,7 +248,7 @@ def _rewrite(before, plan, start, via, client, tag, out, fmt, force, smoke, no_v
         if tag:
             temp_tag = destinations.temp_tag()
             archive = os.path.join(work.name, "load.tar")
-            offline.write_docker_archive(archive, cfg, layers, [temp_tag])
+            writers.write_docker_archive(archive, cfg, layers, [temp_tag])
             if not no_verify and after is None:
                 after = _verify(before, plan, archive, no_hash, not no_compressed, start)
             cleanup.tags.append(temp_tag)

@@ -46,6 +46,9 @@ DIFFERENCES = {
         "the line where it gave up",
     ("text:FROM a:1\nRUN <<EOT\nx\n", "DL1000"):
         "the same never-closed heredoc: the RUN's line (2) against hadolint's line 3",
+    ("trace_images-1.Dockerfile", "DL3009"):
+        "apt lists left in a builder stage: hadolint checks only the last stage; slimscope "
+        "reports every stage, since a stage is often made the final one by --target",
     ("onbuild.Dockerfile", "DL3003"):
         "`ONBUILD RUN cd /src` (line 5) runs in every child build just like a RUN: slimscope "
         "checks ONBUILD triggers with the RUN rules, hadolint checks only some (DL3004 yes, "
