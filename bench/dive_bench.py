@@ -33,6 +33,7 @@ sys.path[:0] = [HERE]
 
 import gen  # noqa: E402
 from cli_bench import measure  # noqa: E402
+from cli_bench import run as cli_run  # noqa: E402
 
 DEBIAN_BASE = os.path.expanduser("~/.cache/slimscope-tests/debian-bookworm-minbase.tar.gz")
 
@@ -91,17 +92,7 @@ CODE = [REPO]  # the slimscope checkout measured (--code PATH: another one, for 
 
 
 def slimscope_run(args: list[str], cache: str | None) -> dict:
-    env = dict(os.environ, PYTHONPATH=CODE[0])
-    env.pop("SLIMSCOPE_NO_CACHE", None)
-    # compiled modules kept, as an installed package has them (this machine sets
-    # PYTHONDONTWRITEBYTECODE, which would make every run compile ~120 modules)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = os.path.join(tempfile.gettempdir(), "slimscope-bench-pyc")
-    if cache is None:
-        env["SLIMSCOPE_NO_CACHE"] = "1"
-    else:
-        env["SLIMSCOPE_CACHE_DIR"] = cache
-    return measure([sys.executable, "-m", "slimscope", *args], env, CODE[0])
+    return cli_run(CODE[0], args, cache)
 
 
 def dive_run(dive: str, img: str) -> dict:

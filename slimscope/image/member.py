@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import tarfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Optional
+from typing import IO, Optional
 
 from slimscope.errors import BadInput
 from slimscope.image.model import Image
 from slimscope.index.records import clean_path
+from slimscope.index.streams import Readable
 
 
 @dataclass
@@ -30,6 +32,24 @@ class Member:
         return len(self.data) < self.size
 
 
+def regular_files(stream: Readable) -> Iterator[tuple[str, tarfile.TarInfo, IO[bytes]]]:
+    """(clean path, header, body) of every regular file of one layer tar, read as a
+    stream; entries whose names cannot be cleaned are skipped, as the index skips them."""
+    tf = tarfile.open(fileobj=stream, mode="r|", encoding="utf-8",  # type: ignore[call-overload]
+                      errors="surrogateescape")
+    with tf:
+        for ti in tf:
+            if not ti.isreg():
+                continue
+            try:
+                name = clean_path(ti.name)
+            except BadInput:
+                continue
+            body = tf.extractfile(ti)
+            if body is not None:
+                yield name, ti, body
+
+
 def open_member(image: Image, layer: int, path: str, limit: Optional[int] = None) -> Member:
     """The regular file `path` as layer `layer` of `image` stores it (the last entry of
     that name in the tar, as the composed tree shows it). BadInput when it is not there."""
@@ -40,22 +60,10 @@ def open_member(image: Image, layer: int, path: str, limit: Optional[int] = None
             if layer not in positions:
                 continue
             try:
-                tf = tarfile.open(fileobj=stream, mode="r|", encoding="utf-8",  # type: ignore[call-overload]
-                                  errors="surrogateescape")
-                for ti in tf:
-                    if not ti.isreg():
-                        continue
-                    try:
-                        name = clean_path(ti.name)
-                    except BadInput:
-                        continue
-                    if name != path:
-                        continue
-                    body = tf.extractfile(ti)
-                    if body is None:
-                        continue
-                    data = body.read() if limit is None else body.read(limit)
-                    found = Member(path, ti.size, data, ti.mode)
+                for name, ti, body in regular_files(stream):
+                    if name == path:
+                        data = body.read() if limit is None else body.read(limit)
+                        found = Member(path, ti.size, data, ti.mode)
             except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
                 raise BadInput(f"layer {layer} could not be read again ({e})") from None
             break

@@ -20,7 +20,8 @@ import tarfile
 from slimscope.core.snapshot import ENGINE_PATHS, norm
 from slimscope.engine import owner_labels
 from slimscope.errors import BadInput
-from slimscope.index.records import FILE, clean_path
+from slimscope.image.member import regular_files
+from slimscope.index.records import FILE
 from slimscope.index.streams import CHUNK, IterStream
 from slimscope.slim.offline import LayerFile, _HashWriter, restamp
 from slimscope.slim.tarout import stream_writer
@@ -101,19 +102,10 @@ def own_engine_files(analysis, keep: dict) -> dict:
             mine = todo.intersection(positions)
             if not mine:
                 continue
-            with tarfile.open(fileobj=stream, mode="r|", encoding="utf-8",
-                              errors="surrogateescape") as tf:
-                for ti in tf:
-                    if not ti.isreg():
-                        continue
-                    try:
-                        name = clean_path(ti.name)
-                    except BadInput:
-                        continue
-                    want = wanted.get(name)
-                    body = tf.extractfile(ti) if want and want[0] in mine else None
-                    if want and body is not None:   # the last entry of a name is the one shown
-                        found[name] = (composed.layers[want[0]], want[1], body.read())
+            for name, _ti, body in regular_files(stream):
+                want = wanted.get(name)
+                if want and want[0] in mine:   # the last entry of a name is the one shown
+                    found[name] = (composed.layers[want[0]], want[1], body.read())
             todo -= mine
             if not todo:
                 break
