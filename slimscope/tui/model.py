@@ -24,9 +24,8 @@ not import Textual.
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import repeat
 from operator import itemgetter
@@ -36,9 +35,8 @@ import numpy as np
 
 from slimscope.core.compose import ADDED, DELETED, METADATA, MODIFIED, OPAQUED, UNCHANGED, unpack
 from slimscope.core.paths import HistoryTable
-from slimscope.errors import BadInput
-from slimscope.globs import Glob, compile_glob
 from slimscope.index.records import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, WHITEOUT, parent_of
+from slimscope.tui.filters import Lines, path_filter
 
 # A row of the image view that a lower layer put there and this layer left alone.
 INHERITED = 6
@@ -361,84 +359,6 @@ class Totals(Mapping):
         return int(self.shown.on.sum())
 
 
-# -- filter texts ---------------------------------------------------------------
-def _parse_filter(text: str):
-    """What a filter text asks: ("glob", Glob) or ("fragment", lower-cased text); None if empty.
-
-    Text with a glob character is a path glob of slimscope.globs' dialect (`*.so` is
-    any file so named, `share/*/pkg` such a path at any depth, `/usr/*` anchored); text
-    without one, or a glob the dialect refuses, is a case-insensitive substring of the
-    path: a filter is typed a key at a time and never an error.
-    """
-    text = text.strip()
-    if not text:
-        return None
-    # a bracket that opens no class ("[", "a]") is text, not a glob that matches nothing
-    if any(c in text for c in "*?") or re.search(r"\[[^\]]+\]", text):
-        try:
-            return "glob", compile_glob(text)
-        except BadInput:
-            pass
-    return "fragment", text.lower()
-
-
-def path_matcher(text: str) -> Optional[Callable[[str], bool]]:
-    """One path at a time: does it match the filter text (see `_parse_filter`)?"""
-    parsed = _parse_filter(text)
-    if parsed is None:
-        return None
-    kind, how = parsed
-    if kind == "glob":
-        return how.match
-    return lambda p: how in p.lower()
-
-
-class Lines:
-    """A list of strings as one newline-joined text, so a regex scans them all in C."""
-
-    def __init__(self, items: list):
-        self.text = "\n".join(items)
-        lengths = np.fromiter(map(len, items), np.int64, len(items)) + 1
-        self.starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        self.n = len(items)
-        # a string holding a newline would shift every line after it
-        self.usable = self.text.count("\n") == max(self.n - 1, 0)
-
-    def mask(self, pattern: re.Pattern) -> np.ndarray:
-        """Per item: does `pattern` (compiled with re.M, anchored ^...$) match it?"""
-        hits = np.fromiter((m.start() for m in pattern.finditer(self.text)), np.int64)
-        out = np.zeros(self.n, bool)
-        out[np.searchsorted(self.starts, hits, side="right") - 1] = True
-        return out
-
-
-def _line_pattern(glob: Glob) -> re.Pattern:
-    """The glob made to match one line of a Lines text (its wildcards refuse newlines)."""
-    return re.compile("^(?:" + glob.lines_source + ")", re.M)
-
-
-def path_filter(text: str) -> Optional[Callable[[Table], np.ndarray]]:
-    """`path_matcher` over every path of a table at once: table -> boolean mask.
-
-    The same tests, as one regex scan of the joined paths instead of a Python call
-    per path; falls back to one call per path if a path holds a newline."""
-    parsed = _parse_filter(text)
-    if parsed is None:
-        return None
-    kind, how = parsed
-    if kind == "fragment":
-        pattern = re.compile(re.escape(how))
-        return lambda t: t.lines("lower").mask(pattern) if t.lines("lower").usable \
-            else _each(t.paths, path_matcher(text))
-    pattern = _line_pattern(how)
-    return lambda t: t.lines("paths").mask(pattern) if t.lines("paths").usable \
-        else _each(t.paths, path_matcher(text))
-
-
-def _each(paths: list, match: Callable[[str], bool]) -> np.ndarray:
-    return np.fromiter(map(match, paths), bool, len(paths))
-
-
 @dataclass
 class Touch:
     """One layer's word on a path, for the details pane."""
@@ -643,5 +563,5 @@ class ImageModel:
 
 
 __all__ = ["ImageModel", "View", "Shown", "Entry", "Touch", "CHANGES", "IMAGE", "INHERITED",
-           "STATUS_LABELS", "MARKERS", "IMPLIED", "path_matcher", "path_filter", "ADDED",
+           "STATUS_LABELS", "MARKERS", "IMPLIED", "ADDED",
            "MODIFIED", "METADATA", "UNCHANGED", "DELETED", "OPAQUED"]

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from slimscope.tui.app import ExplorerApp
-from slimscope.tui.model import CHANGES, path_matcher
+from slimscope.tui.filters import path_matcher
+from slimscope.tui.model import CHANGES
 from tests.support.tui_helpers import ready, run_async, settle
 
 REPO = Path(__file__).resolve().parents[2]

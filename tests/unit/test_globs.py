@@ -171,7 +171,7 @@ def test_against_the_reference_on_random_globs():
 # -- the consumers speak it ---------------------------------------------------------------
 
 def test_tui_filter_uses_the_dialect_and_never_fails():
-    from slimscope.tui.model import path_matcher
+    from slimscope.tui.filters import path_matcher
     assert path_matcher("/usr/*/doc")("/usr/share/doc")
     assert not path_matcher("/usr/*/doc")("/usr/share/x/doc")      # was fnmatch: * crossed /
     assert path_matcher("*.so")("/usr/lib/libx.so")

@@ -7,7 +7,8 @@ import pytest
 from slimscope.core.analysis import analyze
 from slimscope.core.compose import compose, unpack
 from slimscope.index.records import FILE, OPAQUE, WHITEOUT
-from slimscope.tui.model import CHANGES, DELETED, IMAGE, ImageModel, path_matcher
+from slimscope.tui.filters import path_matcher
+from slimscope.tui.model import CHANGES, DELETED, IMAGE, ImageModel
 from tests.support.tui_images import demo_image
 
 
@@ -163,7 +164,8 @@ _PATHS = ["/", "/usr", "/usr/lib/libbig.so", "/usr/lib/libbig.so.1", "/usr/share
                                   "[[]x]", "\\\\", "b^c", "*.tar.*"])
 def test_path_filter_agrees_with_path_matcher(text):
     """The one-scan filter over a whole table says what the per-path matcher says."""
-    from slimscope.tui.model import Table, path_filter
+    from slimscope.tui.filters import path_filter
+    from slimscope.tui.model import Table
 
     match = path_matcher(text)
     for paths in (_PATHS, _PATHS + ["/a/new\nline.so"]):   # a newline: one call per path
