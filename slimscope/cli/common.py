@@ -43,8 +43,7 @@ def registry_options(f):
                        "CONTAINERD_NAMESPACE, else default).")
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        from slimscope.image.registry import configure
-        from slimscope.image.registry_auth import Access
+        from slimscope.image.registry_auth import Access, configure
 
         # Where images live is the sources' business, not each command's: the
         # settings are handed to the transports once, here.

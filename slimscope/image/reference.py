@@ -138,10 +138,11 @@ def source_for(ref: Reference) -> Source:
     """The source a parsed name says to read; nothing is read yet."""
     if ref.transport in (REGISTRY, *EXPORTED):
         # imported here: the HTTP client is loaded only when a registry is named
-        from slimscope.image.exported import ExportedSource
-        from slimscope.image.registry import RegistrySource, current_access, parse_registry_ref
         if ref.transport == REGISTRY:
+            from slimscope.image.registry import RegistrySource, parse_registry_ref
             return RegistrySource(parse_registry_ref(ref.value))
+        from slimscope.image.exported import ExportedSource
+        from slimscope.image.registry_auth import current_access
         return ExportedSource(ref.transport, ref.value, current_access().namespace)
     if ref.transport == ARCHIVE:
         return ArchiveSource(ref.value)

@@ -21,7 +21,7 @@ from slimscope.errors import BadInput
 from slimscope.image.manifest import check_diff_ids, json_object, resolve_oci
 from slimscope.image.model import Image, JSONObject, Layer, LayerStreams, Options, Source
 from slimscope.image.reference import PREFIX
-from slimscope.image.registry_auth import Access
+from slimscope.image.registry_auth import Access, current_access
 from slimscope.image.registry_http import Registry
 from slimscope.index.digests import check_digest, digest_hex, sha256_digest
 from slimscope.index.records import LayerIndex
@@ -33,22 +33,6 @@ if TYPE_CHECKING:
 
 DOCKER_HUB = "docker.io"
 MAX_DOWNLOADS = 4   # blob downloads at once: enough to fill a link, few enough to be polite
-
-_access = Access()
-
-
-def configure(access: Access) -> None:
-    """Set how registries are reached for this process (the CLI's --tls-verify, --creds…).
-
-    A process-wide setting rather than an argument: every command reaches sources
-    through open_source by name, some from worker threads (the TUI loads in one)."""
-    global _access
-    _access = access
-
-
-def current_access() -> Access:
-    """A fresh copy of the settings, with its own record of credentials tried."""
-    return dataclasses.replace(_access, tried=[])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,7 +18,7 @@ import json
 import os
 import re
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from slimscope.errors import BadInput
@@ -183,3 +183,22 @@ def parse_challenge(header: str) -> Optional[Challenge]:
 def basic_header(creds: Credentials) -> str:
     raw = f"{creds.username}:{creds.password}".encode()
     return "Basic " + base64.b64encode(raw).decode()
+
+
+# The process-wide settings live beside Access, not in registry.py, so that every
+# command can set them without importing the HTTP client (requests is ~0.1 s of start-up).
+_access = Access()
+
+
+def configure(access: Access) -> None:
+    """Set how registries are reached for this process (the CLI's --tls-verify, --creds…).
+
+    A process-wide setting rather than an argument: every command reaches sources
+    through open_source by name, some from worker threads (the TUI loads in one)."""
+    global _access
+    _access = access
+
+
+def current_access() -> Access:
+    """A fresh copy of the settings, with its own record of credentials tried."""
+    return replace(_access, tried=[])

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urljoin
 
 from slimscope.errors import BadInput
-from slimscope.image.registry import RegistryRef, RegistrySource, current_access, parse_registry_ref
+from slimscope.image.registry import RegistryRef, RegistrySource, parse_registry_ref
+from slimscope.image.registry_auth import current_access
 from slimscope.index.digests import blob_name
 
 

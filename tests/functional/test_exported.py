@@ -15,7 +15,7 @@ import pytest
 from slimscope.core.analysis import analyze
 from slimscope.core.report import to_json
 from slimscope.errors import BadInput
-from slimscope.image import registry as registry_mod
+from slimscope.image import registry_auth as registry_mod
 from slimscope.image.registry_auth import Access
 from tests.support.registry import require_tools
 
