@@ -34,7 +34,7 @@ from slimscope.image.manifest import (
 )
 from slimscope.image.model import Image, Layer, LayerStreams, Options, Resolved, Source
 from slimscope.index import parallel
-from slimscope.index.cache import IndexCache, is_cached
+from slimscope.index.cache import IndexCache, file_identity, is_cached, note_blob, noted_blob
 from slimscope.index.digests import blob_name, check_digest, digest_of_name, sha256_digest
 from slimscope.index.streams import (
     CHUNK,
@@ -112,11 +112,20 @@ def index_member_job(where: str, path: str, name: str, offset: int, size: int,
                 raw = RangeReader(f, offset, size)
                 return io.BufferedReader(CountingReader(raw, progress, size) if progress else raw,
                                          CHUNK)
+            identity = file_identity(f.fileno(), offset, size) if cache is not None else ""
+            if identity:
+                f.seek(offset)
+                got = noted_blob(cache, identity, f.read(min(size, 512)), hash_contents)
+                if got is not None:
+                    return got
+            got = None
             if diff_id and cache is not None and not digest_of_name(name):
-                hit, _ = verified_hit(cache, diff_id, member(), hash_contents, diff_id)
-                if hit is not None:
-                    return hit
-            return index_member(name, member(), hash_contents, cache)
+                got, _ = verified_hit(cache, diff_id, member(), hash_contents, diff_id)
+            if got is None:
+                got = index_member(name, member(), hash_contents, cache)
+            if identity and identity == file_identity(f.fileno(), offset, size):
+                note_blob(cache, identity, got)
+            return got
     except BadInput:
         raise
     except (tarfile.TarError, OSError, EOFError, zlib.error) as e:

@@ -7,6 +7,16 @@ made from (the keys it was filed under, the blob's digest and size, the format
 version) and carries a sha256 of its payload; an entry is used only when all of
 that agrees with what is asked for, and is otherwise discarded and rebuilt.
 Only regular files are opened, and only so many bytes are read or inflated.
+
+A second kind of entry, a *file note*, lets a run skip reading a layer at all: it
+says that a byte range of a local file, while the file kept its identity (device,
+inode, size, modification and change time, all in ns), was read through and hashed
+to this blob digest and diff_id. The change time is set by the kernel on every
+write and cannot be set back by a user, so an unchanged identity means unchanged
+bytes, the bargain make, rsync and git's index strike too. The note names the
+entry filed under the blob's digest; that entry is still checked as above. A note
+cannot be planted for a file before it exists (its key holds the file's inode and
+change time), so a cache restored from elsewhere brings no note that matches.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from slimscope.index.streams import HashingReader, Peekable, sniff
 from slimscope.index.walk import Indexed
 
 FORMAT = b"SLIMCACHE2"
+NOTE = "SLIMNOTE1"
 # An index takes well under 100 bytes an entry; these bound a hostile entry, not a real one.
 MAX_ENTRY_BYTES = 256 << 20
 MAX_INDEX_BYTES = 2 << 30
@@ -159,27 +170,79 @@ class IndexCache:
             return
         try:
             blob = encode_entry(keys, idx, blob_digest, blob_size)
-            os.makedirs(self.directory, exist_ok=True)
         except (OSError, ValueError, MemoryError):
+            return
+        for key in keys:
+            self.write(key, blob)
+
+    def write(self, key: str, blob: bytes) -> None:
+        """Store `blob` as the file of `key`, atomically; never fails (see put)."""
+        if not self.enabled or self.directory is None:
+            return
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+        except OSError:
             return
         if not _swept.get(self.directory):
             _swept[self.directory] = True
             stale.sweep(self.directory)  # what killed runs left
-        for key in keys:
-            final = self._file(key)
-            tmp = ""
+        final = self._file(key)
+        tmp = ""
+        try:
+            fd, tmp = stale.mkstemp("idx", self.directory)
             try:
-                fd, tmp = stale.mkstemp("idx", self.directory)
-                try:
-                    view = memoryview(blob)
-                    while view:
-                        view = view[os.write(fd, view):]
-                finally:
-                    os.close(fd)
-                os.replace(tmp, final)
-            except (OSError, ValueError):
-                if tmp:
-                    self._discard(tmp)
+                view = memoryview(blob)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+            os.replace(tmp, final)
+        except (OSError, ValueError):
+            if tmp:
+                self._discard(tmp)
+
+
+def file_identity(fd: int, offset: int, size: int) -> str:
+    """The note key of bytes [offset, offset+size) of the open file `fd`, or "" when
+    it is no regular file (a pipe or device has no identity to trust)."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        return ""
+    raw = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{offset}:{size}"
+    return "file-v1:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def noted_blob(cache: Optional[IndexCache], identity: str, head: bytes,
+               hash_contents: bool) -> Optional[Indexed]:
+    """The index of a file range a note vouches for, without reading the range;
+    `head` is its first 512 bytes (for what kind of blob it is)."""
+    if cache is None or not cache.enabled or not identity:
+        return None
+    try:
+        fields = read_regular(cache._file(identity), 1024).decode("ascii").split()
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if len(fields) != 5 or fields[0] != NOTE or fields[1] != identity \
+            or not fields[4].isdigit():
+        return None
+    _, _, blob_digest, diff_id, blob_size = fields
+    # the entry filed under the blob's digest, as a run that reads the blob would use
+    found = cache.lookup(blob_digest, hash_contents)
+    if found is None or found[0].diff_id != diff_id:
+        return None
+    return Indexed(found[0], blob_digest, int(blob_size), sniff(head))
+
+
+def note_blob(cache: Optional[IndexCache], identity: str, got: Indexed) -> None:
+    """Record that the file range `identity` names was read through as `got` (the blob
+    hashed to got.digest, its tar to got.index.diff_id), so that the next run need
+    not read it. What the image says of those bytes is checked on every run, noted or not."""
+    if cache is None or not cache.enabled or not identity or not got.index.diff_id:
+        return
+    if not cache.has(got.digest):
+        cache.put({got.digest, got.index.diff_id}, got.index, got.digest, got.stored_bytes)
+    cache.write(identity, f"{NOTE} {identity} {got.digest} {got.index.diff_id} "
+                          f"{got.stored_bytes}\n".encode())
 
 
 def is_cached(cache: Optional[IndexCache], key: str) -> bool:
