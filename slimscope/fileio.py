@@ -12,6 +12,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
+from typing import IO
 
 from slimscope import stale
 from slimscope.errors import BadInput
@@ -29,6 +31,13 @@ def _why(e: OSError) -> str:
 
 def write_atomic(path: str, data: bytes, force: bool = True) -> None:
     """Write `data` to `path`; an existing file is replaced only with `force`."""
+    write_atomic_with(path, lambda f: f.write(data), force)
+
+
+def write_atomic_with(path: str, produce: Callable[[IO[bytes]], object],
+                      force: bool = True) -> None:
+    """As write_atomic, with the bytes written by `produce` into the open file as they
+    are made: a long report is never held whole."""
     if not path:
         raise BadInput("the output path is empty")
     if path.endswith(os.sep) or os.path.isdir(path):
@@ -44,23 +53,23 @@ def write_atomic(path: str, data: bytes, force: bool = True) -> None:
         if not force:
             raise BadInput(f"{path} exists; pass --force to replace it")
         if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
-            _write_through(path, target, data)
+            _write_through(path, target, produce)
             return
         if not stat.S_ISREG(st.st_mode):
             raise BadInput(f"cannot write {path}: it is not a regular file")
-    _replace(path, target, data, st, force)
+    _replace(path, target, produce, st, force)
 
 
-def _write_through(path: str, target: str, data: bytes) -> None:
+def _write_through(path: str, target: str, produce: Callable[[IO[bytes]], object]) -> None:
     try:
         with open(target, "wb") as f:
-            f.write(data)
+            produce(f)
     except OSError as e:
         raise BadInput(f"cannot write {path}: {_why(e)}") from None
 
 
-def _replace(path: str, target: str, data: bytes, old: os.stat_result | None,
-             force: bool) -> None:
+def _replace(path: str, target: str, produce: Callable[[IO[bytes]], object],
+             old: os.stat_result | None, force: bool) -> None:
     directory = os.path.dirname(os.path.abspath(target))
     try:
         stale.sweep(directory)
@@ -69,7 +78,7 @@ def _replace(path: str, target: str, data: bytes, old: os.stat_result | None,
         raise BadInput(f"cannot write {path}: {_why(e)}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            produce(f)
         # as any tool that writes a file: the old file's mode, else what the umask allows
         os.chmod(tmp, stat.S_IMODE(old.st_mode) if old else 0o666 & ~_umask())
         if force:

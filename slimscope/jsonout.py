@@ -24,7 +24,7 @@ def _encoder(depth: int) -> json.JSONEncoder:
     return enc
 
 
-CHUNK_ITEMS = 4096  # items of an iterator encoded at a time
+CHUNK_ITEMS = 512  # items of an iterator encoded at a time: ~0.3 MB held; more saves no CPU
 
 
 class _Stream:

@@ -42,13 +42,26 @@ def analyze(image, fmt, files, top, compressed, output, image_sel, platform, no_
     if compressed:
         from slimscope.core.analysis import measure_compressed
         measure_compressed(result)
-    if fmt == "json" and files and not output:
+    if fmt == "json" and files:
         # streamed: the records of every file are made, encoded and written a few
         # thousand at a time, never all held (the same text as below)
-        doc = report.to_json(result)
-        doc["files"] = (report.file_json(r) for r in result.files())
-        jsonout.dump(doc, sys.stdout)
-        sys.stdout.write("\n")
+        def stream(out) -> None:
+            doc = report.to_json(result)
+            doc["files"] = (report.file_json(r) for r in result.files())
+            jsonout.dump(doc, out)
+            out.write("\n")
+            out.flush()
+        if output:
+            import io
+
+            from slimscope.fileio import write_atomic_with
+            def into(f) -> None:
+                text = io.TextIOWrapper(f, "utf-8", newline="\n")
+                stream(text)
+                text.detach()   # the file is closed by its writer, not by this wrapper
+            write_atomic_with(output, into)
+        else:
+            stream(sys.stdout)
         return
     if fmt == "json":
         text = jsonout.dumps(report.to_json(result, include_files=files))

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from slimscope.errors import BadInput
-from slimscope.fileio import write_atomic
+from slimscope.fileio import write_atomic, write_atomic_with
 
 
 def test_a_new_file_honours_the_umask(tmp_path):
@@ -83,3 +83,22 @@ def test_without_force_an_existing_file_is_kept(tmp_path):
         write_atomic(str(p), b"second", force=False)
     assert p.read_bytes() == b"first"
     assert sorted(os.listdir(tmp_path)) == ["r.json"]
+
+
+def test_a_report_written_as_it_is_made_replaces_only_when_complete(tmp_path):
+    out = tmp_path / "report.json"
+    out.write_text("old")
+
+    def fails(f):
+        f.write(b"half a rep")
+        raise RuntimeError("the producer broke")
+    with pytest.raises(RuntimeError):
+        write_atomic_with(str(out), fails)
+    assert out.read_text() == "old"
+    assert os.listdir(tmp_path) == ["report.json"]   # no temporary left behind
+
+    def chunks(f):
+        for k in range(3):
+            f.write(b"part %d\n" % k)
+    write_atomic_with(str(out), chunks)
+    assert out.read_bytes() == b"part 0\npart 1\npart 2\n"
