@@ -87,7 +87,8 @@ def analyze(path: str, hash_contents: bool, cache: str):
     entries = sum(len(l.index) for l in a.image.layers)
     try:   # how many processes indexed the layers (a checkout before workers: one)
         from slimscope.index.parallel import jobs_for
-        jobs = jobs_for(len(a.layers), sum(l.size for l in a.image.layers))
+        sizes = [l.size for l in a.image.layers]
+        jobs = jobs_for(len(sizes), sum(sizes), max(sizes, default=0))
     except ImportError:
         jobs = 1
     return {"seconds": seconds, "entries": entries, "final_paths": len(a.composed.final),

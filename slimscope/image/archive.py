@@ -362,8 +362,8 @@ class ArchiveSource(TarStreamSource):
         keys = [digest_of_name(m.name) or diff_ids.get(m.name, "") for m in members]
         wanted = self._preview(found, opts, feed) if feed is not None else None
         layer_bytes = sum(m.size for m in members)
-        jobs = parallel.jobs_for(len(members), sum(
-            m.size for m, key in zip(members, keys) if not is_cached(opts.cache, key)))
+        uncached = [m.size for m, key in zip(members, keys) if not is_cached(opts.cache, key)]
+        jobs = parallel.jobs_for(len(members), sum(uncached), max(uncached, default=0))
         done = [file_size - layer_bytes]  # everything but the layer bodies is read already
 
         def on_done(i: int, result: Indexed) -> None:

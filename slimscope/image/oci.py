@@ -62,9 +62,9 @@ class OCIDirSource(Source):
         tasks = [(self.where, pos, digest, self._blob_path(digest), opts.hash_contents, opts.cache,
                   self.path)
                  for pos, digest in enumerate(res.layer_digests)]
-        jobs = parallel.jobs_for(len(tasks), sum(
-            size for size, digest in zip(sizes, res.layer_digests)
-            if not is_cached(opts.cache, digest)))
+        uncached = [size for size, digest in zip(sizes, res.layer_digests)
+                    if not is_cached(opts.cache, digest)]
+        jobs = parallel.jobs_for(len(tasks), sum(uncached), max(uncached, default=0))
 
         def layer(pos: int, got: Indexed) -> Layer:
             _, _, digest, path, _, _, _ = tasks[pos]

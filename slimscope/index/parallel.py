@@ -23,21 +23,27 @@ from typing import Any, Optional, TextIO, TypeVar
 
 from slimscope.errors import BadInput
 
-# Below this many layer bytes, starting worker processes (~0.15 s CPU each: an
-# interpreter and slimscope's imports) costs more than it saves. Raised from 64 MiB
-# when the tar walk became ~3x faster (index/tarwalk.py): a 91 MiB, 60k-file archive
-# took 1.1 s CPU and 2.4 s wall with two workers, 0.8 s and 1.7 s in one process.
+# Workers must take at least this many layer bytes off the longest path (the
+# sequential run's bytes less those of the busiest worker) to be worth starting:
+# each costs ~0.15 s CPU (an interpreter and slimscope's imports) and its index is
+# pickled back. Measured on the dive-bench archives: a 282 MiB Debian image whose
+# base layer is 99% of it, and 256 MiB in layers of 128/89/38 MiB, both took more
+# wall time with two workers (0.2 s more CPU) than in one process; the 700 MB,
+# 10-layer image of bench (a) takes half the wall time with them.
 # Tests lower it to run the parallel path on small synthetic images.
-PARALLEL_MIN_BYTES = 256 << 20
+PARALLEL_MIN_BYTES = 192 << 20
 
 R = TypeVar("R")
 
 
-def jobs_for(n_tasks: int, total_bytes: int) -> int:
-    """How many worker processes to use; 1 means stay sequential.
+def jobs_for(n_tasks: int, total_bytes: int, largest: int = 0) -> int:
+    """How many worker processes to use for `n_tasks` layers of `total_bytes` to read,
+    the biggest of them `largest` bytes; 1 means stay sequential.
 
     SLIMSCOPE_JOBS sets the number (1 turns workers off); the default is the cores
-    this process may run on. Never more than there are tasks.
+    this process may run on, never more than there are tasks, and none when the
+    workers would save less than PARALLEL_MIN_BYTES of reading (one big layer is read
+    by one worker however many there are).
     """
     env = os.environ.get("SLIMSCOPE_JOBS", "").strip()
     if env:
@@ -49,7 +55,9 @@ def jobs_for(n_tasks: int, total_bytes: int) -> int:
         jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1)
     jobs = min(jobs, n_tasks)
-    if jobs < 2 or total_bytes < PARALLEL_MIN_BYTES:
+    if jobs < 2:
+        return 1
+    if total_bytes - max(largest, total_bytes // jobs) < PARALLEL_MIN_BYTES:
         return 1
     return jobs
 

@@ -137,6 +137,9 @@ def test_jobs_setting(monkeypatch):
     monkeypatch.setenv("SLIMSCOPE_JOBS", "4")
     assert parallel.jobs_for(3, 1000) == 3 and parallel.jobs_for(3, 99) == 1
     assert parallel.jobs_for(1, 1000) == 1
+    # one layer holds nearly all of it: a worker would read it alone, the others idle
+    assert parallel.jobs_for(3, 1000, largest=950) == 1
+    assert parallel.jobs_for(2, 1000, largest=600) == 2    # 400 bytes off the longest path
     monkeypatch.setenv("SLIMSCOPE_JOBS", "1")
     assert parallel.jobs_for(3, 1000) == 1
     monkeypatch.setenv("SLIMSCOPE_JOBS", "many")
