@@ -147,7 +147,7 @@ class DetailsPane(ScrollView):
         if rec["type"] in ("file", "hardlink"):
             row("size", f"{size(rec['size'])} ({rec['size']:,} bytes)")
         elif rec["type"] == "dir":
-            total = view.full.totals.get(path, 0)
+            total = model.full(view.layer, view.mode).totals.get(path, 0)
             row("contents", f"{size(total)} in this view")
         if rec["mode"] is not None:
             row("mode", f"{mode_string(rec['mode'])} ({rec['mode']:04o})")
