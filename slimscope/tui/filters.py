@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Optional
+from typing import Optional, Protocol, Union
 
 import numpy as np
 
 from slimscope.errors import BadInput
 from slimscope.globs import Glob, compile_glob
 
-if TYPE_CHECKING:
-    from slimscope.tui.model import Table
-
 
 # -- filter texts ---------------------------------------------------------------
-def _parse_filter(text: str):
-    """What a filter text asks: ("glob", Glob) or ("fragment", lower-cased text); None if empty.
+def _parse_filter(text: str) -> Union[Glob, str, None]:
+    """What a filter text asks: a Glob, or a fragment (the lower-cased text); None if empty.
 
     Text with a glob character is a path glob of slimscope.globs' dialect (`*.so` is
     any file so named, `share/*/pkg` such a path at any depth, `/usr/*` anchored); text
@@ -32,21 +29,22 @@ def _parse_filter(text: str):
     # a bracket that opens no class ("[", "a]") is text, not a glob that matches nothing
     if any(c in text for c in "*?") or re.search(r"\[[^\]]+\]", text):
         try:
-            return "glob", compile_glob(text)
+            return compile_glob(text)
         except BadInput:
             pass
-    return "fragment", text.lower()
+    return text.lower()
+
+
+def _matcher(how: Union[Glob, str]) -> Callable[[str], bool]:
+    if isinstance(how, Glob):
+        return how.match
+    return lambda p: how in p.lower()
 
 
 def path_matcher(text: str) -> Optional[Callable[[str], bool]]:
     """One path at a time: does it match the filter text (see `_parse_filter`)?"""
-    parsed = _parse_filter(text)
-    if parsed is None:
-        return None
-    kind, how = parsed
-    if kind == "glob":
-        return how.match
-    return lambda p: how in p.lower()
+    how = _parse_filter(text)
+    return None if how is None else _matcher(how)
 
 
 class Lines:
@@ -68,27 +66,36 @@ class Lines:
         return out
 
 
+class Scanned(Protocol):
+    """What a filter scans: the paths of a table and their joined texts (tui/table.py's
+    Table; a protocol, so that the table can build on Lines without a cycle)."""
+
+    paths: list[str]
+
+    def lines(self, which: str) -> Lines: ...
+
+
 def _line_pattern(glob: Glob) -> re.Pattern:
     """The glob made to match one line of a Lines text (its wildcards refuse newlines)."""
     return re.compile("^(?:" + glob.lines_source + ")", re.M)
 
 
-def path_filter(text: str) -> Optional[Callable[[Table], np.ndarray]]:
+def path_filter(text: str) -> Optional[Callable[[Scanned], np.ndarray]]:
     """`path_matcher` over every path of a table at once: table -> boolean mask.
 
     The same tests, as one regex scan of the joined paths instead of a Python call
     per path; falls back to one call per path if a path holds a newline."""
-    parsed = _parse_filter(text)
-    if parsed is None:
+    how = _parse_filter(text)
+    if how is None:
         return None
-    kind, how = parsed
-    if kind == "fragment":
+    one = _matcher(how)
+    if isinstance(how, str):
         pattern = re.compile(re.escape(how))
         return lambda t: t.lines("lower").mask(pattern) if t.lines("lower").usable \
-            else _each(t.paths, path_matcher(text))
+            else _each(t.paths, one)
     pattern = _line_pattern(how)
     return lambda t: t.lines("paths").mask(pattern) if t.lines("paths").usable \
-        else _each(t.paths, path_matcher(text))
+        else _each(t.paths, one)
 
 
 def _each(paths: list, match: Callable[[str], bool]) -> np.ndarray:

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Optional
 
 from slimscope.tui.model import ImageModel
 
 if TYPE_CHECKING:
-    from slimscope.tui.app import ExplorerApp
+    from slimscope.core.analysis import Analysis
+    from slimscope.image.model import Image
+
+# Hands a preview to the app from the preview's thread; RuntimeError once the app has closed.
+Deliver = Callable[["Analysis", ImageModel, int], None]
 
 # A preview of the layers read so far waits this long after they are in, so that an
 # image read at once (a warm cache, a small image) is not slowed by one; later
@@ -23,14 +28,14 @@ class Previews:
     """Makes the views of the layers read so far, in a thread of its own, while the
     loader reads the rest: the newest prefix wins, none is made after the loader is done."""
 
-    def __init__(self, app: ExplorerApp):
-        self.app = app
+    def __init__(self, deliver: Deliver) -> None:
+        self.deliver = deliver
         self._cond = threading.Condition()
-        self._next = None
+        self._next: Optional[tuple[Image, int]] = None
         self._done = False
         self._thread: Optional[threading.Thread] = None
 
-    def offer(self, image, count: int) -> None:
+    def offer(self, image: Image, count: int) -> None:
         """The source's on_layer: called in the loading thread, so it only hands over."""
         with self._cond:
             self._next = (image, count)
@@ -53,7 +58,7 @@ class Previews:
                 while not self._done and (self._next is None or time.monotonic() < not_before):
                     self._cond.wait(None if self._next is None else
                                     max(not_before - time.monotonic(), 0.01))
-                if self._done:
+                if self._done or self._next is None:
                     return
                 image, count = self._next
                 self._next = None
@@ -66,7 +71,7 @@ class Previews:
                 if self._done:
                     return
             try:
-                self.app.call_from_thread(self.app._show_partial, analysis, model, count)
+                self.deliver(analysis, model, count)
             except RuntimeError:   # the app has closed
                 return
             not_before = time.monotonic() + PREVIEW_EVERY

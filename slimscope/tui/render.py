@@ -9,7 +9,7 @@ from typing import Optional
 from rich.text import Text
 
 from slimscope.core.fmt import short_command, size
-from slimscope.tui.model import (
+from slimscope.tui.entry import (
     ADDED,
     DELETED,
     INHERITED,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Union
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -38,7 +40,7 @@ class WasteScreen(Screen):
             (f" · ⚠ {secrets} hidden secret{'s' if secrets != 1 else ''} on top" if secrets
              else "", "bold red"))
         yield Static(head, id="waste-head")
-        table = DataTable(cursor_type="row", id="waste-table")
+        table: DataTable[Union[str, Text]] = DataTable(cursor_type="row", id="waste-table")
         yield table
         yield Footer()
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from slimscope.tui.model import ADDED, DELETED, INHERITED, METADATA, MODIFIED, OPAQUED, UNCHANGED, Shown
+from slimscope.tui.entry import ADDED, DELETED, INHERITED, METADATA, MODIFIED, OPAQUED, UNCHANGED
+from slimscope.tui.model import ImageModel
+from slimscope.tui.shown import Shown
 
 # What each toggle hides: "removed" is a deletion or an emptied directory, "modified"
 # includes a re-store for a mode/owner change, "unmodified" what a lower layer put there.
@@ -22,7 +24,7 @@ STATUS_GROUPS = {
 ORDER = tuple(STATUS_GROUPS)
 
 
-def shown(model, layer: int, mode: str, text: str, hidden: frozenset,
+def shown(model: ImageModel, layer: int, mode: str, text: str, hidden: frozenset[str],
           waste_only: bool = False) -> Shown:
     """The rows of (layer, mode) the filter text keeps, minus the hidden statuses.
 
@@ -40,11 +42,11 @@ def shown(model, layer: int, mode: str, text: str, hidden: frozenset,
     codes = [c for name in hidden for c in STATUS_GROUPS[name]]
     keep &= ~np.isin(st, codes)
     if waste_only:
-        keep &= model._wasteful(v, st)
+        keep &= model.wasteful(v, st)
     return Shown(v, keep, count_hidden=waste_only)
 
 
-def describe(hidden: frozenset) -> str:
+def describe(hidden: frozenset[str]) -> str:
     """`hiding unmodified, removed` for the status line ('' when nothing is hidden)."""
     names = [n for n in ORDER if n in hidden]
     return "hiding " + ", ".join(names) if names else ""

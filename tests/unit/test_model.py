@@ -57,17 +57,6 @@ def test_history_and_added_in(model):
     assert model.indexes[li].kinds[i] == FILE
 
 
-@pytest.mark.parametrize("text,path,hit", [
-    ("DOC", "/usr/share/doc/x", True),       # fragment, any case
-    ("*.so", "/usr/lib/libbig.so", True),    # glob without a slash: the name
-    ("*.so", "/usr/lib/libbig.so.1", False),
-    ("share/*/pkg", "/usr/share/doc/pkg", True),
-    ("/usr/*", "/app/usr/x", False),
-])
-def test_path_matcher(text, path, hit):
-    assert path_matcher(text)(path) is hit
-
-
 # -- the columnar views against the composer, on random layered images ----------
 
 DIRS, LEAVES = "abcd", "fgh"   # leaf names never name a directory: trees stay consistent
@@ -154,21 +143,8 @@ def test_views_agree_with_composition(tmp_path, seed):
         assert kept.total == expect
 
 
-_PATHS = ["/", "/usr", "/usr/lib/libbig.so", "/usr/lib/libbig.so.1", "/usr/share/doc/pkg",
-          "/app/usr/x", "/a/[x]", "/a/b^c", "/DOC/Read.Me", "/x/.hidden", "/x/y/z.tar.gz",
-          "/ü/İ"]
-
-
-@pytest.mark.parametrize("text", ["doc", "DOC", "İ", ".", "*.so", "*", "?", "[!a]*", "[]x]*",
-                                  "*[^x]*", "a[", "/usr/*", "share/*/pkg", "*/lib/*.so*",
-                                  "[[]x]", "\\\\", "b^c", "*.tar.*"])
-def test_path_filter_agrees_with_path_matcher(text):
-    """The one-scan filter over a whole table says what the per-path matcher says."""
-    from slimscope.tui.filters import path_filter
-    from slimscope.tui.model import Table
-
-    match = path_matcher(text)
-    for paths in (_PATHS, _PATHS + ["/a/new\nline.so"]):   # a newline: one call per path
-        t = Table.__new__(Table)
-        t.paths, t._lines = sorted(paths), {}
-        assert path_filter(text)(t).tolist() == [match(p) for p in t.paths]
+def test_the_unfiltered_view_is_kept_beside_its_view(model):
+    full = model.full(3, IMAGE)
+    assert model.shown(3, IMAGE) is full and model.shown(3, IMAGE, "  ") is full
+    assert full.view is model.view(3, IMAGE) and full.matched == len(full.view.rows)
+    assert model.shown(3, IMAGE, "doc") is not full

@@ -10,7 +10,7 @@ table measure and two or three screen layouts per change.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 from rich.text import Text
 from textual.content import Content
@@ -22,6 +22,10 @@ from textual.visual import Visual
 from slimscope.core.fmt import plural, short_command
 from slimscope.core.report import secret_sentence
 from slimscope.tui.render import mode_string, size, when
+
+if TYPE_CHECKING:
+    from textual.selection import Selection
+    from textual.style import Style
 
 LABEL_WIDTH = 10    # "touched by"; wider labels widen the column for that subject only
 MIN_VALUE_WIDTH = 12
@@ -49,12 +53,13 @@ class DetailsPane(ScrollView):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.border_title = "Details"
-        self.subject = None   # ("file", path) or ("layer", n)
+        # ("file", path) or ("layer", n)
+        self.subject: Union[tuple[str, str], tuple[str, int], None] = None
         self._rows: list[tuple[Content, Content]] = []
         self._lines: list[Content] = []      # _rows wrapped to _wrap_width
         self._wrap_width: Optional[int] = None
         self._strips: Optional[list[Strip]] = None
-        self._strips_key = None
+        self._strips_key: Optional[tuple[int, Style, Optional[Selection]]] = None
         self._secrets_of = None                # the analysis _secrets_by_layer is for
         self._secrets_by_layer: dict[int, list] = {}
 
@@ -133,6 +138,12 @@ class DetailsPane(ScrollView):
         return self._secrets_by_layer.get(layer, [])
 
     # -- subjects --------------------------------------------------------------------
+    @property
+    def file_path(self) -> Optional[str]:
+        """The path whose details are shown, if a file's are."""
+        subject = self.subject
+        return subject[1] if subject is not None and isinstance(subject[1], str) else None
+
     def show_file(self, model, view, path: str) -> None:
         self.subject = ("file", path)
         rec = model.record(view, path)
@@ -147,7 +158,7 @@ class DetailsPane(ScrollView):
         if rec["type"] in ("file", "hardlink"):
             row("size", f"{size(rec['size'])} ({rec['size']:,} bytes)")
         elif rec["type"] == "dir":
-            total = view.full.totals.get(path, 0)
+            total = model.full(view.layer, view.mode).totals.get(path, 0)
             row("contents", f"{size(total)} in this view")
         if rec["mode"] is not None:
             row("mode", f"{mode_string(rec['mode'])} ({rec['mode']:04o})")

@@ -7,6 +7,9 @@ that were open, keeping the open directories and the cursor where they were.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Optional, Union
+
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -18,6 +21,14 @@ from slimscope.core.compose import unpack
 from slimscope.index.records import OPAQUE, WHITEOUT, parent_of
 from slimscope.tui.messages import EntryHighlighted
 from slimscope.tui.render import entry_columns, entry_name
+
+if TYPE_CHECKING:
+    from slimscope.index.records import LayerIndex
+    from slimscope.tui.entry import Entry
+    from slimscope.tui.shown import Shown
+
+# A row's data: its path, or the "… more" row of a long directory.
+RowData = Union[str, "More"]
 
 PAGE = 500
 EXPAND_ALL_LIMIT = 5000
@@ -32,7 +43,7 @@ class More:
         self.offset = offset
 
 
-class FileTree(Tree):
+class FileTree(Tree[RowData]):
     BINDINGS = [
         Binding("right", "open", "Open", show=False),
         Binding("left", "close", "Close", show=False),
@@ -40,24 +51,25 @@ class FileTree(Tree):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("/", data="/", **kwargs)
-        self.shown = None
+        self.shown: Optional[Shown] = None
+        self.indexes: Sequence[LayerIndex] = ()   # the layers the rows' refs point into
         self.by_size = True
-        self.nodes: dict = {}       # path -> node, for the rows built so far
-        self.loaded: set = set()    # dirs whose children rows exist
+        self.nodes: dict[str, TreeNode[RowData]] = {}   # path -> node, for the rows built so far
+        self.loaded: set[str] = set()    # dirs whose children rows exist
         self.guide_depth = 2
         self.border_title = "Files"
         self.show_owner = False     # the mode and uid:gid columns (a toggle)
 
     # -- building --------------------------------------------------------------
-    def label_for(self, path: str):
+    def label_for(self, shown: Shown, path: str) -> Text:
         """The name part of a row; the fixed columns are drawn before the guides
         (`_render_line`), from the view, when the row is on screen."""
-        e = self.shown.view.rows[path]
+        e = shown.view.rows[path]
         name = "/" if path == "/" else path[path.rfind("/") + 1:]
         link = None
         if e.ref >= 0 and e.kind_name in ("symlink", "hardlink"):
             li, i = unpack(e.ref)
-            link = self.app.model.indexes[li].links.get(i)
+            link = self.indexes[li].links.get(i)
         return entry_name(name, e, link)
 
     # -- the row: fixed columns, then the guides, then the name -----------------
@@ -68,14 +80,14 @@ class FileTree(Tree):
         bar = self._bar_width()
         return 19 + (bar + 1 if bar else 0) + (18 if self.show_owner else 0)
 
-    def _owner(self, e):
+    def _owner(self, e: Entry) -> tuple[Optional[int], Optional[int], Optional[int]]:
         if e.ref < 0 or e.kind in (WHITEOUT, OPAQUE):
             return (None, None, None)
         li, i = unpack(e.ref)
-        idx = self.app.model.indexes[li]
+        idx = self.indexes[li]
         return (idx.modes[i], idx.uids[i], idx.gids[i])
 
-    def columns_for(self, node) -> Text:
+    def columns_for(self, node: TreeNode[RowData]) -> Text:
         path = node.data
         shown = self.shown
         if shown is None or not isinstance(path, str) or path not in shown.view.rows:
@@ -89,12 +101,12 @@ class FileTree(Tree):
         self.show_owner = on
         self._invalidate()
 
-    def render_label(self, node, base_style, style):
+    def render_label(self, node: TreeNode[RowData], base_style: Style, style: Style) -> Text:
         text = super().render_label(node, base_style, style)
         # leaves get the expander's two cells too, so names line up with their siblings'
         return text if node.allow_expand else Text("  ", style=base_style) + text
 
-    def get_label_width(self, node) -> int:
+    def get_label_width(self, node: TreeNode[RowData]) -> int:
         return self.columns_width() + super().get_label_width(node)
 
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
@@ -103,7 +115,7 @@ class FileTree(Tree):
         if y >= len(lines):
             return Strip.blank(width, base_style)
         line = lines[y]
-        key = ("cols", y, width, self._updates, self._pseudo_class_state, self.show_owner,
+        key = (y, width, self._updates, self._pseudo_class_state, self.show_owner,
                self.cursor_line == y, self.hover_line == y,
                tuple(node._updates for node in line.path))
         strip = self._line_cache.get(key)
@@ -135,33 +147,38 @@ class FileTree(Tree):
             self._line_cache[key] = strip
         return strip.crop(x1, x2)
 
-    def _load(self, node: TreeNode, offset: int = 0) -> None:
+    def _load(self, node: TreeNode[RowData], offset: int = 0) -> None:
         path = node.data
-        kids = self.shown.sorted_children(path, self.by_size)
-        children = self.shown.children
+        shown = self.shown
+        if shown is None or not isinstance(path, str):
+            return
+        kids = shown.sorted_children(path, self.by_size)
+        children = shown.children
         for c in kids[offset:offset + PAGE]:
             if c in children:
-                self.nodes[c] = node.add(self.label_for(c), data=c)
+                self.nodes[c] = node.add(self.label_for(shown, c), data=c)
             else:
-                self.nodes[c] = node.add_leaf(self.label_for(c), data=c)
+                self.nodes[c] = node.add_leaf(self.label_for(shown, c), data=c)
         rest = len(kids) - offset - PAGE
         if rest > 0:
             node.add_leaf(f"… {rest} more (Enter)", data=More(path, offset + PAGE))
         self.loaded.add(path)
 
-    def _ensure_loaded(self, node: TreeNode) -> None:
+    def _ensure_loaded(self, node: TreeNode[RowData]) -> None:
         if isinstance(node.data, str) and node.data not in self.loaded:
             self._load(node)
 
-    def show(self, shown, by_size: bool = True) -> None:
-        """Show another view; only the rows that were open are built again."""
+    def show(self, shown: Shown, indexes: Sequence[LayerIndex], by_size: bool = True) -> None:
+        """Show another view (`indexes`: the model's layers its rows point into); only the
+        rows that were open are built again."""
         opened = [p for p, n in self.nodes.items() if n.is_expanded] if self.shown else []
         cursor = self.cursor_path
         self.shown = shown
+        self.indexes = indexes
         self.by_size = by_size
         self.clear()
         self.root.data = "/"
-        self.root.set_label(self.label_for("/"))
+        self.root.set_label(self.label_for(shown, "/"))
         self.nodes = {"/": self.root}
         self.loaded = set()
         self._load(self.root)
@@ -203,19 +220,22 @@ class FileTree(Tree):
         self.call_after_refresh(self.move_cursor, node)
         return True
 
-    def _load_more(self, node: TreeNode) -> None:
+    def _load_more(self, node: TreeNode[RowData]) -> None:
         more = node.data
         parent = node.parent
+        if not isinstance(more, More) or parent is None:
+            return
         node.remove()
         self._load(parent, more.offset)
 
     # -- actions ---------------------------------------------------------------
     @property
-    def cursor_path(self):
+    def cursor_path(self) -> Optional[str]:
         node = self.cursor_node
         return node.data if node is not None and isinstance(node.data, str) else None
 
-    def expand_all_under(self, node=None, limit: int = EXPAND_ALL_LIMIT) -> int:
+    def expand_all_under(self, node: Optional[TreeNode[RowData]] = None,
+                         limit: int = EXPAND_ALL_LIMIT) -> int:
         """Open every directory under `node` (default: the root), breadth first, up to
         `limit` rows; -1 when it stopped there."""
         node = node or self.root
@@ -223,7 +243,8 @@ class FileTree(Tree):
         rows = 0
         while queue:
             n = queue.pop(0)
-            if not isinstance(n.data, str) or n.data not in self.shown.children:
+            if self.shown is None or not isinstance(n.data, str) \
+                    or n.data not in self.shown.children:
                 continue
             self._ensure_loaded(n)
             n.expand()
@@ -259,18 +280,18 @@ class FileTree(Tree):
             self.move_cursor(node.parent)
 
     # -- events ----------------------------------------------------------------
-    def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[RowData]) -> None:
         event.stop()
         self._ensure_loaded(event.node)
 
-    def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
+    def on_tree_node_selected(self, event: Tree.NodeSelected[RowData]) -> None:
         if isinstance(event.node.data, More):
             event.stop()
             parent = event.node.parent
             self._load_more(event.node)
             self.call_after_refresh(self.move_cursor, parent.children[-1] if parent else None)
 
-    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[RowData]) -> None:
         event.stop()
         if isinstance(event.node.data, str):
             self.post_message(EntryHighlighted(event.node.data))

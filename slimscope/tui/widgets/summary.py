@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,6 +11,9 @@ from textual.widgets import Label, ProgressBar, Static
 
 from slimscope.tui.layout import fit_items
 from slimscope.tui.render import size
+
+if TYPE_CHECKING:
+    from slimscope.core.analysis import Analysis
 
 SEP = "  "
 
@@ -57,8 +60,9 @@ class SummaryBar(Static):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._items = None
-        self._shown = None
+        self._items: Optional[list[tuple[int, Text]]] = None
+        # what the bar shows: (analysis, name, partial) as given to `show`
+        self._shown: Optional[tuple[Analysis, str, Optional[tuple[int, int]]]] = None
         self.plain = ""     # what the bar says now, for tests
 
     def show_loading(self, name: str) -> None:
@@ -66,12 +70,13 @@ class SummaryBar(Static):
         self.update(Text.assemble(("slimscope ", "bold"), (name, "bold cyan"), "  reading…"),
                     layout=False)
 
-    def show(self, analysis, name: str, partial=None) -> None:
+    def show(self, analysis: Analysis, name: str,
+             partial: Optional[tuple[int, int]] = None) -> None:
         self._shown = (analysis, name, partial)
         self._items = summary_items(analysis, name, partial)
         self._fit()
 
-    def loading(self, done: int, total) -> None:
+    def show_progress(self, done: int, total: Optional[int]) -> None:
         """How far the reading of the rest got, beside a preview's word."""
         if self._shown is None or self._shown[2] is None or not total:
             return
@@ -105,7 +110,7 @@ class LoadingPanel(Vertical):
         yield ProgressBar(id="loading-bar", show_eta=False)
         yield Label("", id="loading-bytes")
 
-    def progress(self, done: int, total) -> None:
+    def progress(self, done: int, total: Optional[int]) -> None:
         self.query_one(ProgressBar).update(total=total, progress=done)
         self.query_one("#loading-bytes", Label).update(
             f"{size(done)} of {size(total)}" if total else size(done))

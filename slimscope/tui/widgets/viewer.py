@@ -111,8 +111,10 @@ class ViewerScreen(Screen):
             return
         text = self.area.text
         row, col = self.area.cursor_location
-        start = self.area.document.get_index_from_location((row, col)) + (
-            1 if self.area.selected_text else 0)
+        # TextArea types its document as DocumentBase; the one it makes of a text is a
+        # Document, which has this.
+        index = self.area.document.get_index_from_location  # type: ignore[attr-defined]
+        start = index((row, col)) + (1 if self.area.selected_text else 0)
         at = find(text, self.needle, start)
         if at is None:
             self.notify(f"{self.needle!r} is not in the text shown", severity="warning")
