@@ -357,3 +357,40 @@ def test_debian_apt_fixture(engine, scratch_tags, debian_original, way):
     assert export_snapshot(tag) == expected
     assert "/var/lib/apt/lists/partial" in expected
     _assert_same_config(engine, original, tag)
+
+
+def test_engine_way_verifies_what_it_loads_without_saving_it_again(engine, scratch_tags,
+                                                                    monkeypatch):
+    """The output is verified from the archive given to `docker load` (while the engine
+    loads it), not from a second `docker save`; the engine must then hold exactly the
+    verified layers, or nothing is written."""
+    from slimscope.image import daemon
+
+    original = _image(FIXTURES[0])
+    saved = []
+    real_open = daemon.DaemonSource.open_stream
+
+    def open_stream(self):
+        saved.append(self.ref)
+        return real_open(self)
+    monkeypatch.setattr(daemon.DaemonSource, "open_stream", open_stream)
+    tag = named("slimmed-verify:engine")
+    scratch_tags.append(tag)
+    doc = _slim(original, "--tag", tag, "--force")
+    assert doc["via"] == "engine" and doc["verified"]
+    assert saved == [original]          # the input once; the output not at all
+    _check(engine, original, tag)
+
+    # an engine that holds other layers than the ones verified: refused, no tag given
+    real_inspect = type(engine.api).inspect_image
+
+    def inspect_image(api, ref):
+        got = real_inspect(api, ref)
+        if "slim" in str(ref) and ref != tag:
+            got = dict(got, RootFS={"Type": "layers", "Layers": ["sha256:" + "0" * 64]})
+        return got
+    monkeypatch.setattr(type(engine.api), "inspect_image", inspect_image)
+    other = named("slimmed-verify-refused:engine")
+    r = CliRunner().invoke(main, ["slim", original, "--tag", other])
+    assert r.exit_code == 1 and "not the verified" in r.output, r.output
+    assert not engine.images.list(name=other)
