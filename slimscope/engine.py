@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shlex
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from slimscope import stale
 from slimscope.errors import BadInput, EngineUnavailable
@@ -30,9 +30,10 @@ def short_error(e: BaseException) -> str:
     return text[:160]
 
 
-def run_once(client: DockerClient, image: str, argv: list[str], timeout: int = 120
+def run_once(client: DockerClient, image: str, argv: Optional[list[str]], timeout: int = 120
              ) -> tuple[int, bytes]:
-    """(exit code, stdout) of `docker run --rm --network none image argv`."""
+    """(exit code, stdout) of `docker run --rm --network none image argv` (the image's
+    own CMD when `argv` is None)."""
     import docker
     try:
         cid = client.api.create_container(image, command=argv, network_disabled=True,

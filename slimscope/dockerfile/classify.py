@@ -92,7 +92,7 @@ def split_commands(script: str) -> list:
         buf.append(c)
         i += 1
     out.append((sep, "".join(buf)))
-    segs = []
+    segs: list[Segment] = []
     for s, t in out:
         t = t.strip()
         if not t:

@@ -19,6 +19,7 @@ from slimscope.dockerfile.classify import (
     pip_install,
     split_commands,
 )
+from slimscope.dockerfile.parser import Instruction
 from slimscope.dockerfile.words import split as words_split
 
 # Where each cache lives, to measure what a fix saves: the catalogue's directories.
@@ -41,7 +42,7 @@ class Change:
 @dataclass
 class Out:
     """One instruction of the generated file."""
-    ins: object                     # the original Instruction (None for new ones)
+    ins: Instruction                # the original instruction
     text: str                       # Dockerfile text ("" drops it)
     changes: list = field(default_factory=list)
     segs: Optional[list] = None     # the shell commands of a RUN
@@ -89,7 +90,8 @@ def fix_segments(segs: list, line: int, measure, ins) -> tuple:
     """Cache and recommends fixes inside one RUN -> (segments, changes)."""
     changes: list = []
     out = []
-    apt = npm = dnf = conda = False
+    apt = conda = False
+    npm = dnf = ""       # the package manager whose cache the RUN fills
     for s in segs:
         pi = package_install(s)
         if pi and pi[0] in ("apt-get", "apt"):
@@ -225,7 +227,7 @@ def fix_stage(instructions: list, measure, legacy_builder: bool = False) -> list
 
 def _mentions(out: Out, path: str) -> bool:
     ins = out.ins
-    if ins is None or not out.text:
+    if not out.text:
         return False
     if ins.cmd in ("COPY", "ADD"):
         return False
@@ -277,10 +279,10 @@ def _fold_permissions(outs: list, workdirs: list, measure, legacy_builder: bool)
         targets = [perm_target(s, workdirs[k]) for s in out.segs]
         if not all(targets):
             continue
-        plan = {}
+        plan: dict[int, dict[str, str]] = {}   # COPY's position -> flags; empty: no fold
         for what, value, path in targets:
             if what == "chmod" and legacy_builder:
-                plan = None
+                plan = {}
                 break
             src = None
             for j in range(k - 1, -1, -1):
@@ -291,7 +293,7 @@ def _fold_permissions(outs: list, workdirs: list, measure, legacy_builder: bool)
                 if o.text and o.ins.cmd == "RUN" and path in (o.ins.expanded or ""):
                     break   # something else touched the path in between
             if src is None:
-                plan = None
+                plan = {}
                 break
             plan.setdefault(src, {})[what] = value
         if not plan:

@@ -143,7 +143,7 @@ def load(dockerfile: str, rules: dict, explicit: Optional[str] = None) -> LintCo
             raise BadInput(f"{explicit}: no [lint] table (or [tool.slimscope.lint] in pyproject.toml)")
         return from_table(data, explicit, rules)
     path, data = configfile.find("lint", [os.path.dirname(os.path.abspath(dockerfile)), os.getcwd()])
-    return from_table(data, path, rules) if path else LintConfig()
+    return from_table(data, path, rules) if path is not None and data is not None else LintConfig()
 
 
 # --------------------------------------------------------------------------- #

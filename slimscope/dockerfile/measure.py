@@ -45,7 +45,8 @@ class Measure:
         self._table: Optional[HistoryTable] = None   # made when bytes_under is first asked
         self.by_line: dict = {}      # instruction line -> layer index (None: empty layer)
         history = (analysis.image.config.get("history") or [])
-        entries, layer = [], 0
+        entries: list[tuple[dict, Optional[int]]] = []   # (history entry, its layer)
+        layer = 0
         for h in history:
             if h.get("empty_layer"):
                 entries.append((h, None))

@@ -66,7 +66,7 @@ def _inside(p: str, roots) -> bool:
 
 def copies(analysis, measure, build_steps: list[Planned], entry: list, notes: list) -> list:
     """The paths COPY --from=builder brings into the runtime stage."""
-    explicit = top_level(p for s in build_steps for p in s.step.outputs if s.kind != "fetch")
+    explicit = top_level(p for s in build_steps for p in s.run.outputs if s.kind != "fetch")
     measured = None
     if analysis is not None and measure.paired:
         layers = [measure.layer(s.ins) for s in build_steps if measure.layer(s.ins) is not None]
@@ -76,7 +76,7 @@ def copies(analysis, measure, build_steps: list[Planned], entry: list, notes: li
         return measured
     found = list(explicit)
     for s in build_steps:
-        if s.kind == "build" and not s.step.outputs and s.workdir != "/":
+        if s.kind == "build" and not s.run.outputs and s.workdir != "/":
             found.append(s.workdir)
     for p in entry:
         if not _inside(p, found) and any(p.startswith(s.workdir.rstrip("/") + "/")
@@ -148,4 +148,4 @@ def static_verdict(analysis, found: list, entry: list, build_steps: list[Planned
         heads = read_heads(analysis, set(entry[:1]))
         verdicts = [elf_static(h) for h in heads.values()]
         return bool(verdicts) and all(v is True for v in verdicts)
-    return all(s.step.static for s in build_steps if s.kind == "build")
+    return all(s.run.static for s in build_steps if s.kind == "build")

@@ -136,7 +136,8 @@ def parse_assignments(text: str) -> list:
 
 
 def _split_flags(args: str) -> tuple:
-    flags, rest = {}, args.lstrip()
+    flags: dict[str, str] = {}
+    rest = args.lstrip()
     while rest.startswith("--"):
         head, _, tail = rest.partition(" ")
         m = FLAG.match(head)
@@ -152,7 +153,8 @@ class _Problems:
     kept with their line so that lint can report them and read on."""
 
     def __init__(self, path: str, tolerant: bool):
-        self.path, self.tolerant, self.found = path, tolerant, []
+        self.path, self.tolerant = path, tolerant
+        self.found: list[tuple[int, str]] = []
         self.at = 0   # the line being resolved, for an error raised beneath it
 
     def add(self, line: int, message: str) -> None:

@@ -121,7 +121,7 @@ CHECKS = [("pin-apt", _apt, "apt-get install {p}=VERSION"), ("pin-apk", _apk, "a
 
 
 def check(df, enabled) -> list:
-    out = []
+    out: list[Finding] = []
     todo = [(rule, fn, hint) for rule, fn, hint in CHECKS if rule in enabled]
     if not todo:
         return out

@@ -53,7 +53,7 @@ FAT_BASES = [
 
 
 def _base_finding(ins, stage_names, measure, is_final: bool) -> list:
-    out = []
+    out: list[Finding] = []
     ref = ins.expanded.split()[0]
     if ref.lower() == "scratch" or ref in stage_names or "$" in ref:
         return out

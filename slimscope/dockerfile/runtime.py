@@ -152,7 +152,7 @@ def _runtime_step(rt: Runtime, s: Planned, copies: list, measure) -> None:
         rt.body.append(c.render())
         rt.changes.append(c)
     elif kind == "install":
-        text, ch = runtime_install(out, s.segments, s.step, measure)
+        text, ch = runtime_install(out, s.segments, s.run, measure)
         if text and not ch:
             ch = out.changes
         rt.changes += ch
@@ -175,7 +175,7 @@ def _runtime_step(rt: Runtime, s: Planned, copies: list, measure) -> None:
 
 def _build_step(rt: Runtime, s: Planned, copies: list, measure) -> None:
     """A build step runs in the builder only; its runtime packages and setup stay."""
-    ins, step = s.ins, s.step
+    ins, step = s.ins, s.run
     lb = measure.layer_bytes(ins)
     kept = measure.bytes_under(ins, [c.rstrip("/") for c in copies])
     c = Change("build-step", ins.line, f"build step ({step.reason}) runs in the builder only",

@@ -48,7 +48,9 @@ def commands(ins) -> list:
 
 def _pipeline(text: str) -> list:
     """The words of each element of a pipeline `a | b | c` (quotes respected)."""
-    parts, buf, quote = [], [], ""
+    parts: list[str] = []
+    buf: list[str] = []
+    quote = ""
     for k, c in enumerate(text):
         if quote:
             quote = "" if c == quote else quote

@@ -48,6 +48,14 @@ class Planned:
     def builds(self) -> bool:
         return self.kind in BUILD_KINDS
 
+    @property
+    def run(self) -> Step:
+        """The RUN's classification, for a step whose kind came from it (install, build,
+        fetch, runtime, unknown): those are the only ones asked for it."""
+        if self.step is None:
+            raise ValueError(f"line {self.ins.line} ({self.kind}) is not a classified RUN")
+        return self.step
+
 
 def abs_path(path: str, workdir: str) -> str:
     return posixpath.normpath(posixpath.join(workdir or "/", path))

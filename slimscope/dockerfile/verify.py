@@ -72,7 +72,7 @@ class BuildFailed(Exception):
         self.log = log
 
 
-def run(image: str, command: Optional[list]) -> RunResult:
+def run(image: str, command: Optional[list[str]]) -> RunResult:
     """Run `image` (its CMD, or `command`) once, without network; reuses the slimmer's runner."""
     from slimscope.engine import run_once
 
@@ -87,7 +87,7 @@ def tag_for(kind: str, text: str) -> str:
 
 
 def verify(original_text: Optional[str], original_image: Optional[str], generated_text: str,
-           context_dir: Optional[str], smoke: Optional[list],
+           context_dir: Optional[str], smoke: Optional[list[str]],
            keep_images: bool = False) -> Verification:
     """Build what is not built yet, run both, and remove what was built here unless
     `keep_images`: a verification should not leave hundreds of MB in the engine."""

@@ -371,13 +371,14 @@ class MaxGrowth(Rule):
                            budget_text, culprits, note, totals=totals)
 
 
-def build_rules(cfg: GateConfig) -> list:
+def build_rules(cfg: GateConfig) -> list[Rule]:
     """The enabled rules, in a fixed order."""
-    rules = []
-    simple = ((MaxSize, cfg.max_size), (MaxCompressedSize, cfg.max_compressed_size),
-              (MaxWastedBytes, cfg.max_wasted_bytes), (MaxWastedPercent, cfg.max_wasted_percent),
-              (MinEfficiency, cfg.min_efficiency), (MaxLayers, cfg.max_layers),
-              (MaxLayerSize, cfg.max_layer_size))
+    rules: list[Rule] = []
+    simple: tuple[tuple[type[Rule], object], ...] = (
+        (MaxSize, cfg.max_size), (MaxCompressedSize, cfg.max_compressed_size),
+        (MaxWastedBytes, cfg.max_wasted_bytes), (MaxWastedPercent, cfg.max_wasted_percent),
+        (MinEfficiency, cfg.min_efficiency), (MaxLayers, cfg.max_layers),
+        (MaxLayerSize, cfg.max_layer_size))
     for cls, value in simple:
         if value is not None:
             rules.append(cls(value))

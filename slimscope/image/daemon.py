@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from slimscope.engine import engine_client, short_error
 from slimscope.errors import BadInput, EngineUnavailable
-from slimscope.image.archive import TarStreamSource
+from slimscope.image.tarstream import TarStreamSource
 from slimscope.index.streams import ByteFile, IterStream
 
 if TYPE_CHECKING:

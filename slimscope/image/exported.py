@@ -17,8 +17,8 @@ import tempfile
 from typing import TYPE_CHECKING, BinaryIO, Optional
 
 from slimscope.errors import BadInput
-from slimscope.image.archive import TarStreamSource
 from slimscope.image.reference import CONTAINERD, PODMAN
+from slimscope.image.tarstream import TarStreamSource
 from slimscope.index.streams import ByteFile
 
 if TYPE_CHECKING:

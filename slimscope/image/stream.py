@@ -16,7 +16,7 @@ import tempfile
 from typing import IO, TYPE_CHECKING, Optional
 
 from slimscope.errors import BadInput
-from slimscope.image.archive import TarStreamSource
+from slimscope.image.tarstream import TarStreamSource
 from slimscope.index.streams import ByteFile
 
 if TYPE_CHECKING:

@@ -8,10 +8,14 @@ import os
 import shutil
 import signal
 import threading
+from typing import TYPE_CHECKING, Optional
 
 from slimscope import stale
 from slimscope.engine import temp_tag as engine_temp_tag
 from slimscope.errors import BadInput, SlimscopeError, Terminated
+
+if TYPE_CHECKING:
+    from docker import DockerClient
 
 
 def temp_tag() -> str:
@@ -112,8 +116,10 @@ def replace_path(tmp: str, out: str) -> None:
 class Cleanup:
     """What to undo unless the slim completes: temporary files, dirs and tags."""
 
-    def __init__(self):
-        self.paths, self.tags, self.client = [], [], None
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.tags: list[str] = []
+        self.client: Optional[DockerClient] = None   # the engine the tags are removed from
         self.committed: list = []      # outputs already given their names
 
     def run(self):

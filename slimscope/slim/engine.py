@@ -42,7 +42,7 @@ class FilteredExport:
         with stream_writer(sink) as dst:
             self._filter(src, dst)
 
-    def _filter(self, src, dst):
+    def _filter(self, src: tarfile.TarFile, dst: tarfile.TarFile) -> None:
         keep, survivors = self.keep, self.survivors
         renamed: dict = {}
         bodies: set = set()
@@ -55,8 +55,7 @@ class FilteredExport:
                 target = renamed.get(target, target)
                 if path in bodies or path not in keep:
                     continue
-                ti.pax_headers.pop("linkpath", None)
-                ti.linkname = target.lstrip("/")
+                ti.linkname = target.lstrip("/")   # restamp drops the stale linkpath record
                 dst.addfile(restamp(ti, path))
                 continue
             if path in keep:

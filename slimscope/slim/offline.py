@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import os
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, BinaryIO
 
 from slimscope import stale
 from slimscope.core.compose import compose, unpack
@@ -40,21 +42,30 @@ from slimscope.index.records import (
 from slimscope.index.streams import CHUNK
 from slimscope.slim.tarout import stream_writer
 
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
 # PAX records that tarfile rebuilds from the TarInfo fields; stale copies would win.
 _REBUILT_PAX = ("path", "linkpath", "size", "uid", "gid", "uname", "gname", "mtime", "hdrcharset")
 
 
-class _HashWriter:
-    """A write-only file that hashes and counts what passes through."""
+class _HashWriter(io.BufferedIOBase):
+    """A write-only file that hashes and counts what passes through (a file object, so
+    that tarfile and gzip take it as one)."""
 
-    def __init__(self, f):
+    def __init__(self, f: BinaryIO) -> None:
+        super().__init__()
         self.f, self.sha, self.n = f, hashlib.sha256(), 0
 
-    def write(self, b):
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: ReadableBuffer) -> int:
         self.f.write(b)
         self.sha.update(b)
-        self.n += len(b)
-        return len(b)
+        n = memoryview(b).nbytes
+        self.n += n
+        return n
 
     def digest(self) -> str:
         return "sha256:" + self.sha.hexdigest()
@@ -127,8 +138,8 @@ def _tarinfo(name: str, idx, i: int, kind: bytes) -> tarfile.TarInfo:
 
 def restamp(ti: tarfile.TarInfo, path: str, idx=None, i: int = 0) -> tarfile.TarInfo:
     """Give a read TarInfo a new name (and the metadata of entry i of idx, when given)."""
-    for key in _REBUILT_PAX:
-        ti.pax_headers.pop(key, None)
+    if ti.pax_headers:
+        ti.pax_headers = {k: v for k, v in ti.pax_headers.items() if k not in _REBUILT_PAX}
     ti.name = path.lstrip("/")
     if idx is not None:
         ti.mode, ti.uid, ti.gid, ti.mtime = idx.modes[i], idx.uids[i], idx.gids[i], idx.mtimes[i]

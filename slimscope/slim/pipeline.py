@@ -75,7 +75,7 @@ def run(load_analysis, image, tag, out, name, via, keep_base, base_layers, remov
         raise BadInput(f"--via engine needs an image in the engine; {image} is not (use --via "
                        "offline, or `docker load` it first)")
     if tag and not dry_run:
-        if in_engine and destinations.same_tag(tag, src.engine_ref):
+        if src.engine_ref is not None and destinations.same_tag(tag, src.engine_ref):
             raise BadInput(f"--tag {tag} is the source image; the source is never changed")
         if destinations.tag_exists(client, tag) and not force:
             raise BadInput(f"image {tag} exists; pass --force to replace the tag")

@@ -8,14 +8,14 @@ finalizer and print "Exception ignored ..." after our one-line message.
 
 from __future__ import annotations
 
+import io
 import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
 
 
 @contextmanager
-def stream_writer(fileobj: IO[bytes]) -> Iterator[tarfile.TarFile]:
+def stream_writer(fileobj: io.BufferedIOBase) -> Iterator[tarfile.TarFile]:
     """A PAX tar written front to back into `fileobj`, closed (end blocks written)
     only when the block inside finishes."""
     tf = tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.PAX_FORMAT,
@@ -25,7 +25,7 @@ def stream_writer(fileobj: IO[bytes]) -> Iterator[tarfile.TarFile]:
     except BaseException:
         # mark both the TarFile and its stream closed without writing anything more
         stream = tf.fileobj
-        tf.closed = True
+        tf.closed = True  # type: ignore[attr-defined]  # set in TarFile.__init__; typeshed omits it
         if stream is not None:
             stream.closed = True  # type: ignore[attr-defined]
         raise

@@ -10,8 +10,8 @@ import pytest
 
 from slimscope.core import snapshot
 from slimscope.core.analysis import analyze
-from tests.engine.test_groundtruth import FAST, check_expectations
 from tests.support import engine, images
+from tests.support.expectations import FAST, check_expectations
 from tests.support.registry import LocalRegistry, require_registry
 
 pytestmark = [pytest.mark.engine, pytest.mark.registry]

@@ -7,7 +7,7 @@ import pytest
 from slimscope.core.delta import LayerView, Totals, compare, view_from_json, view_of
 from slimscope.core.report import to_json
 from slimscope.errors import BadInput
-from tests.unit.test_paths import counted_by_hand, random_analysis
+from tests.support.random_images import counted_by_hand, random_analysis
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -9,8 +9,8 @@ import pytest
 from slimscope.core.analysis import analyze, measure_compressed
 from slimscope.gate.config import GateConfig
 from slimscope.gate.rules import Context, Forbid, MaxCompressedSize, PathBudgets, glob_match
+from tests.support.random_images import counted_by_hand, random_analysis
 from tests.support.synth import docker_archive
-from tests.unit.test_paths import counted_by_hand, random_analysis
 
 GLOBS = ["/a/**", "b", "*.d", "/b-c", "/b/**/f*", "**/g2", "/"]
 

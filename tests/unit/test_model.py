@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from slimscope.core.analysis import analyze
@@ -9,6 +11,8 @@ from slimscope.core.compose import compose, unpack
 from slimscope.index.records import FILE, OPAQUE, WHITEOUT
 from slimscope.tui.filters import path_matcher
 from slimscope.tui.model import CHANGES, DELETED, IMAGE, ImageModel
+from tests.support.random_images import random_layers
+from tests.support.synth import docker_archive
 from tests.support.tui_images import demo_image
 
 
@@ -59,35 +63,6 @@ def test_history_and_added_in(model):
 
 # -- the columnar views against the composer, on random layered images ----------
 
-DIRS, LEAVES = "abcd", "fgh"   # leaf names never name a directory: trees stay consistent
-
-
-def _random_layers(rng, n):
-    layers = []
-    for li in range(n):
-        entries, marked = [], set()
-        for _ in range(rng.randint(1, 20)):
-            d = "/".join(rng.choice(DIRS) for _ in range(rng.randint(0, 3)))
-            pre = d + "/" if d else ""
-            r = rng.random()
-            if r < 0.45:
-                entries.append((pre + rng.choice(LEAVES), "file", b"x" * rng.randint(0, 40)))
-            elif r < 0.6 and d:
-                entries.append((d, "dir", rng.choice([0o755, 0o700])))
-            elif r < 0.7:
-                entries.append((pre + rng.choice(LEAVES), "symlink", "x"))
-            elif li and r < 0.85 and pre + "gone" not in marked:
-                name = rng.choice(DIRS + LEAVES)
-                if pre + name not in marked:
-                    marked.add(pre + name)
-                    entries.append((pre + ".wh." + name, "whiteout"))
-            elif li and d and d not in marked:
-                marked.add(d)
-                entries.append((pre + ".wh..wh..opq", "opaque"))
-        layers.append(entries)
-    return layers
-
-
 def _parents(paths):
     out = set()
     for p in paths:
@@ -99,12 +74,9 @@ def _parents(paths):
 
 @pytest.mark.parametrize("seed", range(40))
 def test_views_agree_with_composition(tmp_path, seed):
-    import random
-
-    from tests.support.synth import docker_archive
     rng = random.Random(seed)
     path = tmp_path / "img.tar"
-    docker_archive(str(path), _random_layers(rng, rng.randint(1, 5)))
+    docker_archive(str(path), random_layers(rng, rng.randint(1, 5)))
     a = analyze(str(path), use_cache=False)
     model = ImageModel(a)
     for n in range(len(a.layers)):

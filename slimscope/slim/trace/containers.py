@@ -47,7 +47,7 @@ def engine_pids(client) -> set:
 class Containers:
     """Every container made here, so that none outlives the slim, whatever happens."""
 
-    def __init__(self, client):
+    def __init__(self, client) -> None:
         self.client = client
         self.ids: list = []
         self.run_id = uuid.uuid4().hex[:10]
@@ -84,11 +84,12 @@ class HeldRoot:
         self.client, self.cid = client, cid
         info = client.api.inspect_container(cid)
         data = (info.get("GraphDriver") or {}).get("Data") or {}
-        self.merged = data.get("MergedDir")
-        if not self.merged:
+        merged = data.get("MergedDir")
+        if not merged:
             driver = (info.get("GraphDriver") or {}).get("Name")
             raise BadInput(f"--trace needs the engine's overlay2 storage driver (it uses "
                            f"{driver!r}): no merged root directory to watch")
+        self.merged: str = merged
         try:
             self._stream = client.api._get(client.api._url("/containers/{0}/export", cid),
                                            stream=True)

@@ -27,7 +27,9 @@ class Dynamic:
 def read_dynamic(f) -> Dynamic | None:
     """What an ELF file asks of the loader, or None when f is not an ELF file."""
     from elftools.common.exceptions import ELFError
+    from elftools.elf.dynamic import DynamicSegment
     from elftools.elf.elffile import ELFFile
+    from elftools.elf.segments import InterpSegment
 
     if f.read(4) != b"\x7fELF":
         return None
@@ -35,18 +37,24 @@ def read_dynamic(f) -> Dynamic | None:
     try:
         elf = ELFFile(f)
         interp, needed, rpath, runpath = None, [], [], []
+        # pyelftools makes a PT_INTERP segment an InterpSegment, PT_DYNAMIC a DynamicSegment
         for seg in elf.iter_segments():
-            kind = seg["p_type"]
-            if kind == "PT_INTERP":
+            if isinstance(seg, InterpSegment):
                 interp = seg.get_interp_name()
-            elif kind == "PT_DYNAMIC":
+            elif isinstance(seg, DynamicSegment):
                 for tag in seg.iter_tags():
-                    if tag.entry.d_tag == "DT_NEEDED":
-                        needed.append(tag.needed)
-                    elif tag.entry.d_tag == "DT_RPATH":
-                        rpath += [d for d in tag.rpath.split(":") if d]
-                    elif tag.entry.d_tag == "DT_RUNPATH":
-                        runpath += [d for d in tag.runpath.split(":") if d]
+                    d_tag = tag.entry.d_tag
+                    if d_tag not in ("DT_NEEDED", "DT_RPATH", "DT_RUNPATH"):
+                        continue
+                    # pyelftools keeps the tag's string as an attribute it names after the
+                    # tag (needed, rpath, runpath), set at run time
+                    value: str = getattr(tag, d_tag[3:].lower())
+                    if d_tag == "DT_NEEDED":
+                        needed.append(value)
+                    elif d_tag == "DT_RPATH":
+                        rpath += [d for d in value.split(":") if d]
+                    else:
+                        runpath += [d for d in value.split(":") if d]
         return Dynamic(elf.elfclass, elf["e_machine"], interp, needed, rpath, runpath)
     except (ELFError, ValueError, KeyError, OSError, EOFError, UnicodeDecodeError):
         return None
@@ -82,7 +90,7 @@ class Closure:
     """Follows interpreters and DT_NEEDED through the image; `found` maps each path kept
     for the closure (libraries and the symlinks leading to them) to the file needing it."""
 
-    def __init__(self, view, env: list):
+    def __init__(self, view, env: list | None):
         self.view, self.tree = view, view.tree
         self.conf = ld_so_conf(view)
         self.ld_path = []
@@ -132,7 +140,7 @@ class Closure:
 
     def add(self, roots) -> None:
         """Close over roots (paths of kept regular files)."""
-        todo = [(p, []) for p in roots]
+        todo: list[tuple[str, list[str]]] = [(p, []) for p in roots]
         done = set()
         while todo:
             path, exe_rpath = todo.pop()

@@ -228,6 +228,7 @@ def _bound_ports(client, cid, ports) -> dict:
 
 
 def _get_when_up(client, cid, host_port, h: Http):
+    assert h.port is not None, "resolve_ports fills in every probe's port first"
     deadline = time.monotonic() + PORT_TIMEOUT
     why = "nothing listening"
     while time.monotonic() < deadline:

@@ -74,7 +74,7 @@ class Session:
         self.containers.remove_all()
 
     # -- on the original ------------------------------------------------------
-    def observe(self, before) -> None:
+    def observe(self, before) -> keep.Kept:
         from slimscope.slim.trace.tracer import Tracer
 
         listed = keeplist.read(self.opts.keep_from) if self.opts.keep_from else ()
@@ -98,26 +98,27 @@ class Session:
         config = before.image.config
         t0 = time.monotonic()
         if tracer is None:
-            self.kept = keep.compute(self.tree, config, (), self.opts.includes,
-                                     self.opts.include_presets, None, self.base_layers, listed)
+            kept = keep.compute(self.tree, config, (), self.opts.includes,
+                                self.opts.include_presets, None, self.base_layers, listed)
         else:
             self.traced_paths = len(tracer.paths)
             cid = self.containers.create(self.original, "root", command=["/slimscope-not-run"],
                                          network_disabled=True)
             held = HeldRoot(self.client, cid)
             try:
-                self.kept = keep.compute(self.tree, config, sorted(tracer.paths),
-                                         self.opts.includes, self.opts.include_presets,
-                                         RootView(self.tree, held.merged), self.base_layers)
+                kept = keep.compute(self.tree, config, sorted(tracer.paths),
+                                    self.opts.includes, self.opts.include_presets,
+                                    RootView(self.tree, held.merged), self.base_layers)
             finally:
                 held.release()
                 self.containers.remove(cid)
         self.timings["keep_s"] = round(time.monotonic() - t0, 3)
+        self.kept = kept
+        return kept
 
     def plan(self, before, removes, presets, base_layers: int):
         self.base_layers = base_layers
-        self.observe(before)
-        return keep.plan_for(before, self.kept, removes, presets)
+        return keep.plan_for(before, self.observe(before), removes, presets)
 
     # -- on the slimmed image ------------------------------------------------
     def _names(self) -> list:
@@ -148,15 +149,16 @@ class Session:
 
     # -- the report ------------------------------------------------------------
     def doc(self, before, plan) -> dict:
-        tree = self.tree
+        tree, kept = self.tree, self.kept
+        assert kept is not None, "the report is made after plan()"
         return {
             "mode": "trace" if self.opts.trace else "keep-from",
             "keep_from": self.opts.keep_from,
             "keep_list": self.opts.keep_list,
             "paths_seen": self.traced_paths,
-            "kept_by_reason": self.kept.by_reason(tree),
+            "kept_by_reason": kept.by_reason(tree),
             "removed_paths": len(plan.removed),
-            "missing_libraries": [{"file": f, "needs": n} for f, n in self.kept.missing_libs],
+            "missing_libraries": [{"file": f, "needs": n} for f, n in kept.missing_libs],
             "probes": [{"probe": a.probe, "original": a.shown,
                         "slimmed": b.shown if b is not None else None,
                         "same": b is not None and a.result == b.result}
@@ -164,7 +166,7 @@ class Session:
             "bytes_by_layer": _by_layer(tree, plan),
             "bytes_by_directory": _by_directory(tree, plan),
             "timings": self.timings,
-            "notes": self.kept.notes,
+            "notes": kept.notes,
         }
 
 

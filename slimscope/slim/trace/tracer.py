@@ -10,7 +10,7 @@ class Tracer:
     ends its watch once the container has stopped and adds what it saw; drop(cid)
     ends a watch that finish did not."""
 
-    def __init__(self, client):
+    def __init__(self, client) -> None:
         self.client = client
         self.ignore = engine_pids(client)
         self.paths: dict = {}
