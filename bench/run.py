@@ -20,7 +20,7 @@ Benchmarks (--only takes a comma-separated list):
   tui          TUI time-to-usable, layer switch and filter on (a)    [slimscope.tui]
   html         HTML report of (a): page size, time to interactive    [chromium, selenium]
   slim         slim --via offline/engine vs docker-squash vs export|import [engine]
-  peers        beside dive 0.13.1 and docker-squash, a table of its own (bench/peers_bench.py;
+  peers        beside dive 0.13.1 and docker-squash, medians, a table of its own (peers_bench.py;
                quick-scale images even in a full run)          [tmux; engine for one row]
 """
 
@@ -264,8 +264,8 @@ def render(results: dict, scale: gen.Scale, repeat: int, elapsed: float,
     results = {k: v for k, v in results.items() if k not in peers}
     lines = [MARK_START, "",
              f"Scale: **{scale.name}** ({scale.small_files:,} small files; "
-             f"{scale.big_total / (1 << 30):.2f} GiB of big files); best of {repeat} runs "
-             f"(slim: {slim_repeat})"
+             f"{scale.big_total / (1 << 30):.2f} GiB of big files)"
+             + (f"; best of {repeat} runs (slim: {slim_repeat})" if results else "")
              + (f"; whole run {elapsed / 60:.1f} min." if elapsed else "."), "",
              f"Machine: {mach['nproc']} CPUs ({mach['cpu']}), {mach['memory']} RAM, "
              f"Python {mach['python']}, {mach['os']}.", ""]
