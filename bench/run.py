@@ -289,7 +289,7 @@ def render(results: dict, scale: gen.Scale, repeat: int, elapsed: float,
                   "biggest process):", "", *peers_bench.render(res)]
     lines = [x for x in lines if x is not None]
     lines += ["", "Raw figures (seconds are the best run; all runs listed; peak RSS of the "
-              "measuring process):", ""]
+              "measuring process):" if results else "Raw figures:", ""]
     for name, res in results.items():
         if "skipped" in res:
             continue
