@@ -20,6 +20,8 @@ Benchmarks (--only takes a comma-separated list):
   tui          TUI time-to-usable, layer switch and filter on (a)    [slimscope.tui]
   html         HTML report of (a): page size, time to interactive    [chromium, selenium]
   slim         slim --via offline/engine vs docker-squash vs export|import [engine]
+  peers        beside dive 0.13.1 and docker-squash, medians, a table of its own (peers_bench.py;
+               quick-scale images even in a full run)          [tmux; engine for one row]
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ sys.path.insert(0, HERE)
 
 import gen  # noqa: E402
 
-ALL = ("small", "big", "oci-gzip", "oci-zstd", "reuse", "tui", "html", "slim")
+ALL = ("small", "big", "oci-gzip", "oci-zstd", "reuse", "tui", "html", "slim", "peers")
 MARK_START = "<!-- results:start (written by bench/run.py) -->"
 MARK_END = "<!-- results:end -->"
 
@@ -258,15 +260,18 @@ def _fmt_ratio(row):
 def render(results: dict, scale: gen.Scale, repeat: int, elapsed: float,
            slim_repeat: int = 1) -> str:
     mach = machine()
+    peers = {k: v for k, v in results.items() if v.get("kind") == "peers"}
+    results = {k: v for k, v in results.items() if k not in peers}
     lines = [MARK_START, "",
              f"Scale: **{scale.name}** ({scale.small_files:,} small files; "
-             f"{scale.big_total / (1 << 30):.2f} GiB of big files); best of {repeat} runs "
-             f"(slim: {slim_repeat})"
+             f"{scale.big_total / (1 << 30):.2f} GiB of big files)"
+             + (f"; best of {repeat} runs (slim: {slim_repeat})" if results else "")
              + (f"; whole run {elapsed / 60:.1f} min." if elapsed else "."), "",
              f"Machine: {mach['nproc']} CPUs ({mach['cpu']}), {mach['memory']} RAM, "
-             f"Python {mach['python']}, {mach['os']}.", "",
-             "| benchmark | measurement | figures | ratio | target | met |",
-             "| --- | --- | --- | --- | --- | --- |"]
+             f"Python {mach['python']}, {mach['os']}.", ""]
+    if results:
+        lines += ["| benchmark | measurement | figures | ratio | target | met |",
+                  "| --- | --- | --- | --- | --- | --- |"]
     for name, res in results.items():
         if "skipped" in res:
             lines.append(f"| {name} | skipped: {res['skipped']} | | | | |")
@@ -275,8 +280,16 @@ def render(results: dict, scale: gen.Scale, repeat: int, elapsed: float,
             ok = "" if row["ok"] is None else ("yes" if row["ok"] else "**no**")
             cells = [name, row["what"], row["value"], _fmt_ratio(row), _fmt_target(row), ok]
             lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    if peers:
+        import peers_bench  # bench/peers_bench.py
+    for name, res in peers.items():
+        lines += ["" if results else None,
+                  f"**{name[0].upper()}{name[1:]}** ({res['scale']}-scale images; medians of "
+                  f"{repeat} runs; CPU = user + sys of the whole process tree, peak RSS = its "
+                  "biggest process):", "", *peers_bench.render(res)]
+    lines = [x for x in lines if x is not None]
     lines += ["", "Raw figures (seconds are the best run; all runs listed; peak RSS of the "
-              "measuring process):", ""]
+              "measuring process):" if results else "Raw figures:", ""]
     for name, res in results.items():
         if "skipped" in res:
             continue
@@ -290,6 +303,8 @@ def render(results: dict, scale: gen.Scale, repeat: int, elapsed: float,
                 extra.append(f"image size in the engine {m['output_bytes'] / 1e6:.1f} MB")
             lines.append(f"  - {label}: {m['seconds']:.3f} s (runs: {runs})"
                          + "".join(", " + e for e in extra))
+    for name, res in peers.items():
+        lines += [f"- **{name}** (every run)", *peers_bench.render_raw(res)]
     lines += ["", MARK_END]
     return "\n".join(lines)
 
@@ -387,6 +402,13 @@ def main(argv=None):
                 results["HTML report of (a)"] = html_bench.run(r, imgs)
             elif name == "slim":
                 results["slim"] = bench_slim(r, imgs, args.slim_repeat or repeat)
+            elif name == "peers":
+                import peers_bench  # bench/peers_bench.py: dive, tmux, docker-squash
+                # the issue's targets are set on these images at quick scale; at full
+                # scale dive alone would take minutes a run
+                peer_imgs = gen.Images(gen.QUICK, os.path.dirname(imgs.root)) \
+                    if scale is gen.FULL else imgs
+                results["beside dive and docker-squash"] = peers_bench.run(r, peer_imgs)
         except Skip as e:
             results[name] = {"skipped": str(e)}
         if args.json:   # keep what is done even if a later benchmark fails

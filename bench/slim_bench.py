@@ -4,6 +4,8 @@ Every contender starts from the same image in the engine and ends with a new
 tagged image in the engine; the output tag is removed after each run so that no
 run finds another's layers already loaded. docker-squash is installed from PyPI
 into a venv under the bench cache dir (never into the project's environment).
+versus_squash: default `slim` beside docker-squash alone, for the peers benchmark
+(bench/peers_bench.py).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import subprocess
 import sys
 import time
 
-SOURCE_TAG = "slimscope-bench/small:latest"
 OUT = "slimscope-bench/out"
 
 
@@ -51,15 +52,17 @@ def _image_size(ref: str) -> int:
 
 
 def ensure_loaded(archive: str) -> str:
+    """Load ARCHIVE into the engine unless its image is there already; its tag."""
     import tarfile
     with tarfile.open(archive) as tf:
         manifest = json.load(tf.extractfile("manifest.json"))
+    tag = manifest[0]["RepoTags"][0]
     want = "sha256:" + manifest[0]["Config"].split(".")[0]
-    if _image_id(SOURCE_TAG) != want:
+    if _image_id(tag) != want:
         p = _sh(["docker", "load", "-i", archive])
         if p.returncode:
             raise RuntimeError(f"docker load failed: {p.stderr.strip()}")
-    return SOURCE_TAG
+    return tag
 
 
 def _rmi(tag: str) -> None:
@@ -87,6 +90,32 @@ def _timed(cmd, env=None, cwd=None, shell=False) -> float:
     if proc.returncode:
         raise RuntimeError(f"{cmd} failed ({proc.returncode}): {(err or out)[-2000:]}")
     return dt
+
+
+def versus_squash(code: str, archive: str, root: str, repeat: int) -> dict[str, list[dict]]:
+    """`slim` with its default options (verification on) and `docker-squash -t OUT SOURCE`,
+    each from ARCHIVE loaded into the engine to a new tagged image; wall seconds of every
+    run, the two interleaved. The caller checks that an engine answers."""
+    squash = squash_venv(root)
+    src = ensure_loaded(archive)
+    env = dict(os.environ, PYTHONPATH=code, SLIMSCOPE_NO_CACHE="1")
+    env.pop("SLIMSCOPE_CACHE_DIR", None)
+    contenders = {
+        "slim": (f"{OUT}-peers-slim", [sys.executable, "-m", "slimscope", "slim", src, "--tag",
+                                       f"{OUT}-peers-slim"]),
+        "docker-squash": (f"{OUT}-peers-squash", [squash, "-t", f"{OUT}-peers-squash", src]),
+    }
+    runs: dict[str, list[dict]] = {k: [] for k in contenders}
+    for _ in range(repeat):
+        for label, (tag, cmd) in contenders.items():
+            _rmi(tag)
+            try:
+                runs[label].append({"seconds": _timed(cmd, env=env, cwd=code)})
+            except TimedOut:
+                runs[label].append({"seconds": TIMEOUT, "timed_out": True})
+            finally:
+                _rmi(tag)
+    return runs
 
 
 def run(r, imgs) -> dict:

@@ -6,8 +6,11 @@ No timing is asserted here: the figures live in bench/RESULTS.md.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 from slimscope.core.analysis import analyze
 
@@ -51,3 +54,31 @@ def test_run_script_prints_the_table(tmp_path):
     p = subprocess.run([sys.executable, os.path.join(REPO, "bench", "run.py"), "--only", "nope"],
                        capture_output=True, text=True, env=env)
     assert p.returncode == 2 and "unknown benchmark" in p.stderr
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_tmux_harness_waits_for_the_tree_row():
+    import tmux_tui
+
+    # a longer name that starts like the one sought, then the row itself
+    show = ("printf '├── bootstrap\\n'; sleep 0.6; printf '│ x\\n└ ▶ boot/\\n'; sleep 30")
+    t = tmux_tui.time_to_row(["sh", "-c", show], "boot", size=(60, 10))
+    assert 0.5 <= t < 20
+    with pytest.raises(RuntimeError, match="ended before"):
+        tmux_tui.time_to_row(["sh", "-c", "printf 'no tree here\\n'"], "boot", size=(60, 10))
+
+
+def test_peers_results_print_one_table_of_their_own():
+    import peers_bench
+    import run
+
+    rows = [peers_bench._vs("flat (91 MiB)", "analyze cold: CPU", 0.8, 0.4, "s", 1.0),
+            peers_bench._vs("flat (91 MiB)", "analyze cold: peak RSS", 40, 50, "MiB", 1.0)]
+    res = {"kind": "peers", "scale": "quick", "rows": rows,
+           "measurements": {"flat: dive": [{"cpu": 0.4, "wall": 0.5, "rss_mib": 50.0}]}}
+    text = run.render({"beside dive": res}, gen.QUICK, 3, 0.0)
+    assert text.count("| image | case | slimscope | peer | ratio | target | met |") == 1
+    assert "| benchmark |" not in text
+    assert "| 0.80 s | dive 0.40 s | **2.00×** | ≤ 1.0× | **no** |" in text
+    assert "| 40 MiB | dive 50 MiB | **0.80×** | ≤ 1.0× | yes |" in text
+    assert "flat: dive: CPU 0.40 s; wall 0.50 s; peak 50.00 MiB" in text
