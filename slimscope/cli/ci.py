@@ -131,7 +131,6 @@ def _gate(image, config_path, no_config, max_size, max_compressed_size, max_wast
           max_wasted_percent, min_efficiency, max_layers, max_layer_size, forbid, path_budgets,
           allow_hidden_secrets, secrets_allow, max_growth, baseline, junit, json_path, html_path,
           markdown, github, top, image_sel, platform, no_hash, no_cache):
-    from slimscope.core.delta import load_view
     from slimscope.gate import config as gconfig
     from slimscope.gate import reports
     from slimscope.gate.rules import Context, build_rules, evaluate
@@ -160,6 +159,7 @@ def _gate(image, config_path, no_config, max_size, max_compressed_size, max_wast
 
     base_view = None
     if cfg.baseline:
+        from slimscope.core.delta import load_view  # and the path table: only for a baseline
         base_view = load_view(cfg.baseline, lambda name: load_analysis(
             name, None, platform, no_hash, no_cache, "reading baseline"))
     analysis = load_analysis(image, image_sel, platform, no_hash, no_cache)
