@@ -32,7 +32,7 @@ from slimscope.core.hints import Hint, find_hints
 from slimscope.core.records import Duplicate, FileRecord, LayerReport, WasteItem
 from slimscope.core.secrets import looks_secret
 from slimscope.image.model import Image, LayerCallback, Options
-from slimscope.image.reference import load_image
+from slimscope.image.reference import load_image, sketch_image
 from slimscope.index.cache import IndexCache
 from slimscope.index.records import FILE, HARDLINK, KIND_NAMES, LayerIndex
 from slimscope.index.streams import Progress
@@ -301,6 +301,17 @@ def open_image(name: str, hash_contents: bool = True, image: Optional[str] = Non
     opts = Options(hash_contents=hash_contents, image=image, platform=platform,
                    cache=IndexCache(enabled=use_cache), progress=progress, on_layer=on_layer)
     return load_image(name, opts)
+
+
+def sketch(name: str, image: Optional[str] = None,
+           platform: Optional[str] = None) -> Optional[Analysis]:
+    """The analysis of an image's tar headers alone, where its source can seek past the
+    bodies (an uncompressed archive file): sizes and paths exact, no content digests
+    (so no duplicates, and re-stored files count as overwritten), nothing verified.
+    A view shows it while the real analysis is made; None elsewhere."""
+    got = sketch_image(name, Options(hash_contents=False, image=image, platform=platform,
+                                     cache=None))
+    return build(got) if got is not None else None
 
 
 def analyze(name: str, hash_contents: bool = True, image: Optional[str] = None,

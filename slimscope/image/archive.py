@@ -20,7 +20,7 @@ from typing import NamedTuple, Optional
 from slimscope.errors import BadInput
 from slimscope.image.feed import LayerFeed
 from slimscope.image.layerkeys import LAYER_KINDS, index_member, verified_hit
-from slimscope.image.model import Options
+from slimscope.image.model import Image, Options
 from slimscope.image.tarstream import (
     SMALL_BLOB,
     Preview,
@@ -43,6 +43,7 @@ from slimscope.index.streams import (
     RangeReader,
     sniff,
 )
+from slimscope.index.tarwalk import SEEK_READ, index_tar
 from slimscope.index.walk import Indexed
 from slimscope.regular import open_regular
 
@@ -195,6 +196,37 @@ class ArchiveSource(TarStreamSource):
             for pos in order.get(name, ()):
                 feed.put(layer_of(res, pos, name, got))
         return preview, {name: positions[0] for name, positions in order.items()}
+
+    def sketch(self, opts: Options) -> Optional[Image]:
+        plan = self._plan()
+        if plan is None:
+            return None
+        found, members, _ = plan
+        try:
+            res = self._resolve(Scan(dict(found.blobs), {}, dict(found.links)), opts)
+        except BadInput:
+            return None   # load() says what is wrong
+        where = {m.name: m for m in members}
+        diff_ids = (res.config.get("rootfs") or {}).get("diff_ids") or []
+        layers = []
+        with open(self.path, "rb") as f:
+            for pos, key in enumerate(res.layer_keys):
+                m = where.get(self._member_for(key, found.links))
+                if m is None:
+                    return None
+                f.seek(m.offset)
+                if sniff(f.read(min(m.size, 512))) != "tar":
+                    return None   # inflating is most of the work: no quicker than load()
+                reader = io.BufferedReader(RangeReader(f, m.offset, m.size), SEEK_READ)
+                try:
+                    idx = index_tar(reader, False, what=f"layer {pos}", seek=True)
+                except BadInput:
+                    return None
+                diff_id = diff_ids[pos] if pos < len(diff_ids) else ""
+                idx.diff_id, idx.tar_bytes = diff_id if isinstance(diff_id, str) else "", m.size
+                layers.append(layer_of(res, pos, m.name, Indexed(
+                    idx, digest_of_name(m.name) or idx.diff_id, m.size, "tar")))
+        return self._image(res, layers)
 
     def _expected_diff_ids(self, found: Scan, opts: Options) -> dict[str, str]:
         """Member name -> the diff_id the config gives it, for members named by no digest."""

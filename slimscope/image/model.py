@@ -122,6 +122,13 @@ class Source(abc.ABC):
     def load(self, opts: Options) -> Image:
         """Read the config and index every layer."""
 
+    def sketch(self, opts: Options) -> Optional[Image]:
+        """The image from its layers' tar headers alone, bodies seeked past: no content
+        digest, no check of any layer against its digest or diff_id, nothing cached.
+        A view shows it while `load` does the real work; None where a source cannot
+        seek (streams, compressed layers) and would gain nothing."""
+        return None
+
     @abc.abstractmethod
     def layer_streams(self, image: Image) -> LayerStreams:
         """Yield (positions, uncompressed tar stream) for every layer blob, in storage order."""

@@ -206,6 +206,12 @@ def selected(ref: Reference, opts: Options) -> Options:
     return replace(opts, image=ref.image)
 
 
+def sketch_image(name: str, opts: Optional[Options] = None) -> Optional[Image]:
+    """The image from its tar headers alone, where the source can seek (Source.sketch)."""
+    ref = parse_reference(name)
+    return source_for(ref).sketch(selected(ref, opts or Options()))
+
+
 def load_image(name: str, opts: Optional[Options] = None) -> Image:
     ref = parse_reference(name)
     return source_for(ref).load(selected(ref, opts or Options()))

@@ -26,8 +26,8 @@ from slimscope.errors import BadInput
 # Workers must take at least this many layer bytes off the longest path (the
 # sequential run's bytes less those of the busiest worker) to be worth starting:
 # each costs ~0.15 s CPU (an interpreter and slimscope's imports) and its index is
-# pickled back. Measured on the dive-bench archives: a 282 MiB Debian image whose
-# base layer is 99% of it, and 256 MiB in layers of 128/89/38 MiB, both took more
+# pickled back. Measured on the dive-bench archives: a 282 MiB Debian image in layers
+# of 111 and 164 MiB, and 256 MiB in layers of 128/89/38 MiB, both took more
 # wall time with two workers (0.2 s more CPU) than in one process; the 700 MB,
 # 10-layer image of bench (a) takes half the wall time with them.
 # Tests lower it to run the parallel path on small synthetic images.

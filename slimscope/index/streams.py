@@ -119,10 +119,25 @@ class RangeReader(io.RawIOBase):
 
     def __init__(self, f: io.BufferedReader, offset: int, size: int):
         self.f, self.left = f, size
+        self.start, self.size = offset, size
         f.seek(offset)
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.size - self.left
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        """Within the range only: a position past its end is its end."""
+        base = 0 if whence == io.SEEK_SET else self.tell() if whence == io.SEEK_CUR else self.size
+        to = max(0, min(base + pos, self.size))
+        self.f.seek(self.start + to)
+        self.left = self.size - to
+        return to
 
     def readinto(self, b: WriteableBuffer) -> int:
         if not self.left:

@@ -16,6 +16,7 @@ are refused: their stored bytes are not the file.
 from __future__ import annotations
 
 import hashlib
+import io
 import zlib
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Optional
@@ -43,6 +44,7 @@ from slimscope.index.records import (
 )
 
 READ = 1 << 20        # bytes asked of the stream at a time
+SEEK_READ = 64 << 10  # ... when bodies are seeked past: more would read the small ones
 MAX_META = 1 << 20    # a PAX or GNU long-name header bigger than this is corrupt
 
 # typeflag byte -> entry kind; regular files are the ones with a body to hash
@@ -136,20 +138,23 @@ def _pax_int(value: str) -> int:
 class _Buffer:
     """The stream's bytes, held READ at a time; `pos` is the next unread byte."""
 
-    __slots__ = ("read", "readinto", "data", "pos", "spare")
+    __slots__ = ("read", "readinto", "data", "pos", "spare", "stream", "chunk")
 
-    def __init__(self, stream: IO[bytes]):
+    def __init__(self, stream: IO[bytes], seek: bool = False):
         self.read: Callable[[int], bytes] = stream.read
         self.readinto: Optional[Callable[[memoryview], Optional[int]]] = getattr(
             stream, "readinto", None)
         self.data, self.pos = b"", 0
         self.spare: Optional[memoryview] = None
+        # bodies nothing hashes are passed by seeking (a sketch of a file's layer)
+        self.stream = stream if seek and stream.seekable() else None
+        self.chunk = SEEK_READ if self.stream is not None else READ
 
     def fill(self, want: int) -> bool:
         """Hold at least `want` unread bytes; False if the stream ended first."""
         data = self.data[self.pos:]
         while len(data) < want:
-            more = self.read(max(READ, want - len(data)))
+            more = self.read(max(self.chunk, want - len(data)))
             if not more:
                 self.data, self.pos = data, 0
                 return False
@@ -177,6 +182,9 @@ class _Buffer:
             sha.update(memoryview(self.data)[self.pos:])
         left = n - held
         self.data, self.pos = b"", 0
+        if sha is None and self.stream is not None:
+            at = self.stream.tell()
+            return self.stream.seek(left, io.SEEK_CUR) == at + left
         if self.readinto is not None:  # a long body: through one reused buffer
             if self.spare is None:
                 self.spare = memoryview(bytearray(READ))
@@ -200,10 +208,12 @@ class _Buffer:
 
 
 def index_tar(stream: IO[bytes], hash_contents: bool = True,
-              progress: Optional[Callable[[int], None]] = None, what: str = "layer") -> LayerIndex:
-    """Index an uncompressed layer tar stream in one pass; nothing is extracted."""
+              progress: Optional[Callable[[int], None]] = None, what: str = "layer",
+              seek: bool = False) -> LayerIndex:
+    """Index an uncompressed layer tar stream in one pass; nothing is extracted. With
+    `seek` (and no hashing) bodies are seeked past, where the stream can."""
     idx = LayerIndex(hashed=hash_contents)
-    buf = _Buffer(stream)
+    buf = _Buffer(stream, seek and not hash_contents)
     add = idx.add
     glob: dict[str, str] = {}
     # from PAX and GNU long-name headers, for the next entry. The header nearest the

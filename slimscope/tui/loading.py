@@ -48,7 +48,7 @@ class Loading(Panes):
 
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
-        from slimscope.core.analysis import build, open_image
+        from slimscope.core.analysis import build, open_image, sketch
 
         panel = self.query_one(LoadingPanel)
         last = [0.0]
@@ -64,11 +64,15 @@ class Loading(Panes):
 
         previews = Previews(show_preview)
         try:
+            # An archive file's tar headers alone give every path and size in a fraction
+            # of the full read: shown at once, while the contents are hashed and checked.
+            # Layer previews would then show less than is already there.
+            drawn = self._sketch(sketch)
             try:
                 image = open_image(self.image_arg, hash_contents=self.hash_contents,
                                    image=self.image_sel, platform=self.platform,
                                    use_cache=self.use_cache, progress=progress,
-                                   on_layer=previews.offer)
+                                   on_layer=None if drawn else previews.offer)
             finally:
                 # Every layer is in: the whole image's analysis is now the quicker view,
                 # and a preview made beside it would only slow it down.
@@ -83,6 +87,18 @@ class Loading(Panes):
             self.call_from_thread(self._fail, f"unexpected error: {type(e).__name__}: {e}", 2)
             return
         self.call_from_thread(self._loaded, analysis, model)
+
+    def _sketch(self, sketch) -> bool:
+        """Show the sketch of the image (worker thread); whether there was one."""
+        try:
+            draft = sketch(self.image_arg, self.image_sel, self.platform)
+        except (SlimscopeError, OSError):
+            return False    # the full read says what is wrong
+        if draft is None or not draft.layers:
+            return False
+        model = ImageModel(draft)
+        self.call_from_thread(self._show_partial, draft, model, len(draft.layers))
+        return True
 
     def _progress(self, done: int, total: Optional[int]) -> None:
         self.query_one(LoadingPanel).progress(done, total)

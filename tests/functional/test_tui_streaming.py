@@ -182,3 +182,75 @@ async def _final_equals(monkeypatch):
 
 def test_after_the_preview_the_screen_is_the_one_without(monkeypatch):
     _final_equals(monkeypatch)
+
+
+@run_async
+async def _sketch_then_whole(monkeypatch):
+    """An archive file is first shown from its tar headers (every layer, exact sizes,
+    no digests), then as the whole analysis: the loader is held between the two."""
+    from slimscope.core import analysis as analysis_module
+
+    go = threading.Event()
+    real = analysis_module.open_image
+
+    def held(*args, **kwargs):
+        assert kwargs.get("on_layer") is None   # layer previews would show less than the sketch
+        assert go.wait(60), "the test never let the loader go"
+        return real(*args, **kwargs)
+    monkeypatch.setattr(analysis_module, "open_image", held)
+    app = ExplorerApp(str(SAMPLES / "demo.tar"), display_name="demo", no_cache=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _until(pilot, lambda: app.partial == (7, 7) and app.shown is not None)
+        await pilot.pause()
+        bar = app.query_one("#summary").plain
+        assert "⏳ sizes from the tar headers, checking contents" in bar, bar
+        assert "(not hashed)" not in bar
+        assert app.layers_pane.row_count == 7 and app.layer == 6
+        assert app.tree.cursor_path is not None
+        sketched = app.analysis
+        assert not sketched.hashed and not sketched.duplicates
+        go.set()
+        await _until(pilot, lambda: app.partial is None and app.analysis is not sketched)
+        await settle(pilot)
+        whole = app.analysis
+        assert whole.hashed and (whole.total_bytes, whole.final_bytes, whole.file_count) == (
+            sketched.total_bytes, sketched.final_bytes, sketched.file_count)
+        assert "⏳" not in app.query_one("#summary").plain
+        await pilot.press("q")
+
+
+def test_an_archive_file_is_sketched_from_its_headers_first(monkeypatch):
+    _sketch_then_whole(monkeypatch)
+
+
+def test_a_sketch_reads_no_body(tmp_path, monkeypatch):
+    """Bodies are seeked past: a layer whose file bodies are unreadable still sketches,
+    and streams, layouts with compressed blobs and compressed archives have none."""
+    from slimscope.core.analysis import sketch
+
+    whole = analyze(str(SAMPLES / "demo.tar"), use_cache=False, hash_contents=False)
+    got = sketch(str(SAMPLES / "demo.tar"))
+    assert got is not None
+    assert [(l.tar_bytes, l.files, l.bytes) for l in got.layers] == \
+        [(l.tar_bytes, l.files, l.bytes) for l in whole.layers]
+    assert (got.total_bytes, got.final_bytes, got.wasted_bytes) == \
+        (whole.total_bytes, whole.final_bytes, whole.wasted_bytes)
+    assert sketch(str(SAMPLES / "demo-oci")) is None
+    gz = tmp_path / "demo.tar.gz"
+    with open(SAMPLES / "demo.tar", "rb") as src, gzip.open(gz, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    assert sketch(str(gz)) is None
+
+    from slimscope.index import streams
+    reads = []
+    real = streams.RangeReader.readinto
+
+    def counting(self, b):
+        n = real(self, b)
+        reads.append(n)
+        return n
+    monkeypatch.setattr(streams.RangeReader, "readinto", counting)
+    sketch(str(SAMPLES / "demo.tar"))
+    headers = sum(len(l.index) for l in got.image.layers)
+    # at most a block of headers per entry (plus buffering), far less than the bodies
+    assert sum(reads) < sum(l.tar_bytes for l in got.layers) / 2, (sum(reads), headers)

@@ -38,14 +38,20 @@ def summary_items(analysis, name: str, partial=None, read: Optional[float] = Non
              (2, piece(f"paths {analysis.file_count:,}"))]
     if partial is not None:
         shown, count = partial
-        rest = (", all read, composing the rest" if read is not None and read >= 1 else
+        done = read is not None and read >= 1
+        if shown >= count:   # every layer, from its tar headers: the contents are being read
+            lead = "⏳ sizes from the tar headers"
+            rest = ", composing" if done else (
+                ", checking contents" + ("" if read is None else f" · {read:.0%} read"))
+        else:
+            lead = f"⏳ layers 0–{shown - 1} of {count} shown"
+            rest = ", all read, composing the rest" if done else (
                 f", reading layer {shown}" + ("" if read is None else f" · {read:.0%} read"))
-        items.insert(1, (0, piece((f"⏳ layers 0–{shown - 1} of {count} shown", "bold yellow"),
-                                  (rest, "yellow"))))
+        items.insert(1, (0, piece((lead, "bold yellow"), (rest, "yellow"))))
     if analysis.secrets:
         n = len(analysis.secrets)
         items.append((0, piece((f"⚠ {n} hidden secret{'s' if n > 1 else ''}", "bold red"))))
-    if not analysis.hashed:
+    if not analysis.hashed and partial is None:
         items.append((3, piece(("(not hashed)", "yellow"))))
     return items
 
