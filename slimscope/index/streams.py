@@ -17,7 +17,7 @@ from slimscope.errors import BadInput
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-CHUNK = 1 << 20
+CHUNK = 256 << 10  # bytes read at a time: 1 MiB cost 3 MiB of peak RSS and no less CPU
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"

@@ -43,7 +43,7 @@ from slimscope.index.records import (
     parent_of,
 )
 
-READ = 1 << 20        # bytes asked of the stream at a time
+READ = 256 << 10      # bytes asked of the stream at a time
 SEEK_READ = 64 << 10  # ... when bodies are seeked past: more would read the small ones
 MAX_META = 1 << 20    # a PAX or GNU long-name header bigger than this is corrupt
 
