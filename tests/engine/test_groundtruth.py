@@ -26,6 +26,8 @@ FORMS = ["daemon", "docker-save", "docker-save-gz", "docker25", "oci-gzip", "oci
          "oci-archive"]
 FAST = [n for n, (_, _, exp) in images.FIXTURES.items() if not exp.get("slow")]
 SLOW = [n for n, (_, _, exp) in images.FIXTURES.items() if exp.get("slow")]
+# the Debian fixtures, built in the background from the session's start
+PREWARM = [(images.fixture_tag(n), lambda n=n: images.fixture_image(n)) for n in SLOW]
 
 
 @pytest.fixture(scope="module")
