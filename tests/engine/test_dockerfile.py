@@ -7,7 +7,9 @@ label; the fixtures share their first RUN so the engine's layer cache reuses it.
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -45,8 +47,13 @@ def _size(engine, image) -> int:
 
 def _make(name, dockerfile, files, tmp_path):
     """Build the original, analyze it, generate, build the generated file."""
+    original, result, df, measure = _generate(name, dockerfile, files, tmp_path / name)
+    generated = build_image(named(f"df-{name}:slim"), result.text, files)
+    return original, generated, result, df, measure
+
+
+def _generate(name, dockerfile, files, ctx: Path, use_cache: bool = True):
     original = build_image(named(f"df-{name}:orig"), dockerfile, files)
-    ctx = tmp_path / name
     ctx.mkdir()
     for rel, data in files.items():
         p = ctx / rel
@@ -54,12 +61,20 @@ def _make(name, dockerfile, files, tmp_path):
         p.write_bytes(data if isinstance(data, bytes) else data.encode())
     (ctx / "Dockerfile").write_text(dockerfile)
     df = parser.read(str(ctx / "Dockerfile"))
-    analysis = analyze(f"docker-daemon:{original}")
+    analysis = analyze(f"docker-daemon:{original}", use_cache=use_cache)
     measure = Measure(analysis, df.final.instructions)
     result = generate.generate(df, measure, analysis=analysis, context_dir=str(ctx),
                                legacy_builder=True, image_ref=original)
-    generated = build_image(named(f"df-{name}:slim"), result.text, files)
-    return original, generated, result, df, measure
+    return original, result, df, measure
+
+
+def _prewarm(name, dockerfile, files) -> None:
+    """What _make builds, made in the background (tests/support/prewarm.py): the
+    test generates again and finds the generated image only if its text is the
+    same. Without the layer-index cache: SLIMSCOPE_CACHE_DIR is the running test's."""
+    with tempfile.TemporaryDirectory(prefix="slimscope-prewarm-") as d:
+        _, result, _, _ = _generate(name, dockerfile, files, Path(d) / name, use_cache=False)
+        build_image(named(f"df-{name}:slim"), result.text, files)
 
 
 # --------------------------------------------------------------------------- #
@@ -275,12 +290,11 @@ def test_image_driven_fallback(engine, anti):
     assert flat_analysis.final_bytes < analysis.final_bytes - 10_000_000
 
 
-# The originals, built in the background from the session's start
-# (tests/support/prewarm.py): the same calls _make makes.
+# The originals and what the generator makes of them, built in the background
+# from the session's start (tests/support/prewarm.py).
 PREWARM = [
-    (named("df-c:orig"), lambda: build_image(named("df-c:orig"), C_DOCKERFILE, {"hello.c": HELLO_C})),
-    (named("df-static:orig"),
-     lambda: build_image(named("df-static:orig"), STATIC_DOCKERFILE, {"hello.c": HELLO_C})),
-    (named("df-python:orig"), lambda: build_image(named("df-python:orig"), PY_DOCKERFILE, _py_files())),
-    (named("df-anti:orig"), lambda: build_image(named("df-anti:orig"), ANTI, {"data.bin": DATA})),
+    (named("df-c:slim"), lambda: _prewarm("c", C_DOCKERFILE, {"hello.c": HELLO_C})),
+    (named("df-static:slim"), lambda: _prewarm("static", STATIC_DOCKERFILE, {"hello.c": HELLO_C})),
+    (named("df-python:slim"), lambda: _prewarm("python", PY_DOCKERFILE, _py_files())),
+    (named("df-anti:slim"), lambda: _prewarm("anti", ANTI, {"data.bin": DATA})),
 ]
