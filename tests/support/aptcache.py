@@ -83,11 +83,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == PROBE:
             self._send(200, "text/plain", b"ok\n")
             return
-        host = (self.headers.get("Host") or "").split(":")[0]
-        if host != self.server.mirror_host or not self.path.startswith("/"):
+        netloc = self.headers.get("Host") or ""
+        if netloc.split(":")[0] != self.server.mirror_host or not self.path.startswith("/"):
             self._send(404, "text/plain", b"not the mirror this cache stands in for\n")
             return
-        status, path, ctype, error = self.server.store.get(f"http://{host}{self.path}")
+        status, path, ctype, error = self.server.store.get(f"http://{netloc}{self.path}")
         if path is None:
             self._send(status, ctype, error)
             return
