@@ -9,8 +9,7 @@ Environment: DOCKER_HOST picks the engine, SLIMSCOPE_TEST_CACHE where the
 debootstrap tarball is kept (default ~/.cache/slimscope-tests),
 and SLIMSCOPE_TEST_PREFIX the repository prefix of every image the tests make
 (default slimscope-test: a run under another prefix rebuilds everything);
-SLIMSCOPE_TEST_PREWARM=0 stops the background builds (tests/support/prewarm.py),
-SLIMSCOPE_TEST_APT_CACHE=0 the builds' apt cache (tests/support/aptcache.py)."""
+SLIMSCOPE_TEST_PREWARM=0 stops the background builds (tests/support/prewarm.py)."""
 
 from __future__ import annotations
 

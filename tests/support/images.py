@@ -16,7 +16,6 @@ import re
 import tarfile
 import time
 
-from tests.support import aptcache
 from tests.support.bases import BASES, BUSYBOX_TAG, DEBIAN_TAG, _tar_add
 from tests.support.engine import (
     INPUTS_LABEL,
@@ -75,14 +74,11 @@ def build_image(tag: str, dockerfile_text: str,
             return tag
         old = _image_id_or_none(client, tag)
         log: list[str] = []
-        # the mirror's name resolves to the session's apt cache (tests/support/aptcache.py)
-        hosts = aptcache.extra_hosts(client) if "apt-get" in dockerfile_text else None
         announce(f"building {tag} ...")
         start = time.monotonic()
         for chunk in client.api.build(fileobj=io.BytesIO(ctx), custom_context=True, tag=tag,
                                       labels={INPUTS_LABEL: inputs}, rm=True, forcerm=True,
-                                      pull=False, decode=True,
-                                      extra_hosts=hosts):
+                                      pull=False, decode=True):
             if "stream" in chunk:
                 log.append(chunk["stream"])
             if "error" in chunk:
