@@ -8,13 +8,14 @@ dockerfile through a real engine), support/ (what they share).
 Environment: DOCKER_HOST picks the engine, SLIMSCOPE_TEST_CACHE where the
 debootstrap tarball is kept (default ~/.cache/slimscope-tests),
 and SLIMSCOPE_TEST_PREFIX the repository prefix of every image the tests make
-(default slimscope-test: a run under another prefix rebuilds everything)."""
+(default slimscope-test: a run under another prefix rebuilds everything);
+SLIMSCOPE_TEST_PREWARM=0 stops the background builds (tests/support/prewarm.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support import progress
+from tests.support import prewarm, progress
 from tests.support.bases import busybox_base
 from tests.support.engine import require_engine
 
@@ -23,6 +24,25 @@ def pytest_configure(config):
     # tests/support announces slow preparation (debootstrap, image builds)
     # through the terminal reporter.
     progress.attach(config)
+
+
+def pytest_collection_finish(session):
+    # the selected engine tests' slow images start building now, beside the
+    # tests that come first (tests/support/prewarm.py)
+    prewarm.start(session.items)
+
+
+def pytest_runtest_logstart(nodeid, location):
+    progress.flush()
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    progress.flush()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    prewarm.stop()
+    progress.flush()
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,9 @@ label; the fixtures share their first RUN so the engine's layer cache reuses it.
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,7 +20,7 @@ from slimscope.dockerfile import generate, lint, parser
 from slimscope.dockerfile import verify as verifier
 from slimscope.dockerfile.measure import Measure
 from tests.support.bases import DEBIAN_TAG
-from tests.support.engine import named
+from tests.support.engine import _image_id_or_none, _need_client, named
 from tests.support.images import build_image
 
 pytestmark = pytest.mark.engine
@@ -45,8 +47,13 @@ def _size(engine, image) -> int:
 
 def _make(name, dockerfile, files, tmp_path):
     """Build the original, analyze it, generate, build the generated file."""
+    original, result, df, measure = _generate(name, dockerfile, files, tmp_path / name)
+    generated = build_image(named(f"df-{name}:slim"), result.text, files)
+    return original, generated, result, df, measure
+
+
+def _generate(name, dockerfile, files, ctx: Path, use_cache: bool = True):
     original = build_image(named(f"df-{name}:orig"), dockerfile, files)
-    ctx = tmp_path / name
     ctx.mkdir()
     for rel, data in files.items():
         p = ctx / rel
@@ -54,12 +61,24 @@ def _make(name, dockerfile, files, tmp_path):
         p.write_bytes(data if isinstance(data, bytes) else data.encode())
     (ctx / "Dockerfile").write_text(dockerfile)
     df = parser.read(str(ctx / "Dockerfile"))
-    analysis = analyze(f"docker-daemon:{original}")
+    analysis = analyze(f"docker-daemon:{original}", use_cache=use_cache)
     measure = Measure(analysis, df.final.instructions)
     result = generate.generate(df, measure, analysis=analysis, context_dir=str(ctx),
                                legacy_builder=True, image_ref=original)
-    generated = build_image(named(f"df-{name}:slim"), result.text, files)
-    return original, generated, result, df, measure
+    return original, result, df, measure
+
+
+def _prewarm(name, dockerfile, files) -> None:
+    """What _make builds, made in the background (tests/support/prewarm.py): the
+    test generates again and finds the generated image only if its text is the
+    same. Without the layer-index cache: SLIMSCOPE_CACHE_DIR is the running test's.
+    A generated image already there (a warm run) is left to the test to check."""
+    build_image(named(f"df-{name}:orig"), dockerfile, files)
+    if _image_id_or_none(_need_client(), named(f"df-{name}:slim")):
+        return
+    with tempfile.TemporaryDirectory(prefix="slimscope-prewarm-") as d:
+        _, result, _, _ = _generate(name, dockerfile, files, Path(d) / name, use_cache=False)
+        build_image(named(f"df-{name}:slim"), result.text, files)
 
 
 # --------------------------------------------------------------------------- #
@@ -138,10 +157,13 @@ def test_verify_mismatch_writes_unverified(engine, c_app, tmp_path, monkeypatch)
 # A static program -> FROM scratch
 # --------------------------------------------------------------------------- #
 
+STATIC_DOCKERFILE = (f"FROM {D}\n" + GCC_RUN + "COPY hello.c /src/\n"
+                     "RUN gcc -O2 -static -o /hello /src/hello.c\nUSER 65534\nCMD [\"/hello\"]\n")
+
+
 def test_static_program_from_scratch(engine, tmp_path):
-    dockerfile = (f"FROM {D}\n" + GCC_RUN + "COPY hello.c /src/\n"
-                  "RUN gcc -O2 -static -o /hello /src/hello.c\nUSER 65534\nCMD [\"/hello\"]\n")
-    original, generated, result, _, _ = _make("static", dockerfile, {"hello.c": HELLO_C}, tmp_path)
+    original, generated, result, _, _ = _make("static", STATIC_DOCKERFILE, {"hello.c": HELLO_C},
+                                              tmp_path)
     assert result.mode == "scratch" and "\nFROM scratch\n" in result.text
     assert _run(engine, original) == _run(engine, generated) == (0, "hello from C\n")
     # nothing but the static binary (about 800 kB)
@@ -153,13 +175,21 @@ def test_static_program_from_scratch(engine, tmp_path):
 # --------------------------------------------------------------------------- #
 
 def _wheel() -> bytes:
+    # Fixed member times: the same bytes every run, so the image's inputs hash
+    # (and the engine's COPY cache) holds from one run to the next.
+    members = {
+        "greet/__init__.py": "def hello():\n    return 'hello from a wheel'\n",
+        "greet-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: greet\nVersion: 1.0\n",
+        "greet-1.0.dist-info/WHEEL":
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        "greet-1.0.dist-info/RECORD": "",
+    }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("greet/__init__.py", "def hello():\n    return 'hello from a wheel'\n")
-        z.writestr("greet-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: greet\nVersion: 1.0\n")
-        z.writestr("greet-1.0.dist-info/WHEEL",
-                   "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-        z.writestr("greet-1.0.dist-info/RECORD", "")
+        for name, text in members.items():
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.external_attr = 0o600 << 16    # what writestr(name, ...) gives a file
+            z.writestr(info, text)
     return buf.getvalue()
 
 
@@ -167,20 +197,25 @@ PY_MAIN = ("import subprocess, greet\nprint(greet.hello())\n"
            "print(subprocess.run(['/app/helper'], capture_output=True, text=True).stdout.strip())\n")
 
 
+# The toolchain comes in GCC_RUN, as in the C tests: the engine's layer
+# cache then builds it once for all of them.
+PY_DOCKERFILE = (f"FROM {D}\n" + GCC_RUN +
+                 "RUN apt-get update && apt-get install -y python3 python3-venv\n"
+                 "COPY wheels/ /wheels/\n"
+                 "RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-index "
+                 "--find-links /wheels greet\n"
+                 "COPY app/ /app/\n"
+                 "RUN gcc -O2 -o /app/helper /app/helper.c\n"
+                 "WORKDIR /app\nCMD [\"/opt/venv/bin/python\", \"/app/main.py\"]\n")
+
+
+def _py_files() -> dict:
+    return {"wheels/greet-1.0-py3-none-any.whl": _wheel(), "app/main.py": PY_MAIN,
+            "app/helper.c": HELLO_C}
+
+
 def test_python_app_with_wheel_and_helper(engine, tmp_path):
-    # The toolchain comes in GCC_RUN, as in the C tests: the engine's layer
-    # cache then builds it once for all of them, the generated builder stage
-    # included (its first RUN is the same too).
-    dockerfile = (f"FROM {D}\n" + GCC_RUN +
-                  "RUN apt-get update && apt-get install -y python3 python3-venv\n"
-                  "COPY wheels/ /wheels/\n"
-                  "RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-index "
-                  "--find-links /wheels greet\n"
-                  "COPY app/ /app/\n"
-                  "RUN gcc -O2 -o /app/helper /app/helper.c\n"
-                  "WORKDIR /app\nCMD [\"/opt/venv/bin/python\", \"/app/main.py\"]\n")
-    files = {"wheels/greet-1.0-py3-none-any.whl": _wheel(), "app/main.py": PY_MAIN,
-             "app/helper.c": HELLO_C}
+    dockerfile, files = PY_DOCKERFILE, _py_files()
     original, generated, result, _, _ = _make("python", dockerfile, files, tmp_path)
     assert result.mode == "split"
     assert "COPY --from=builder /opt/venv /opt/venv" in result.text
@@ -257,3 +292,13 @@ def test_image_driven_fallback(engine, anti):
     flat_analysis = analyze(f"docker-daemon:{flat}")
     assert flat_analysis.wasted_bytes == 0
     assert flat_analysis.final_bytes < analysis.final_bytes - 10_000_000
+
+
+# The originals and what the generator makes of them, built in the background
+# from the session's start (tests/support/prewarm.py).
+PREWARM = [
+    (named("df-c:slim"), lambda: _prewarm("c", C_DOCKERFILE, {"hello.c": HELLO_C})),
+    (named("df-static:slim"), lambda: _prewarm("static", STATIC_DOCKERFILE, {"hello.c": HELLO_C})),
+    (named("df-python:slim"), lambda: _prewarm("python", PY_DOCKERFILE, _py_files())),
+    (named("df-anti:slim"), lambda: _prewarm("anti", ANTI, {"data.bin": DATA})),
+]

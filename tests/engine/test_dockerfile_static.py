@@ -33,10 +33,16 @@ def _run(engine, image) -> tuple:
         api.remove_container(cid, force=True)
 
 
+ORIGINAL = named("df-static-tail:orig")
+FILES = {"hello.c": HELLO_C}
+# built in the background from the session's start (tests/support/prewarm.py)
+PREWARM = [(ORIGINAL, lambda: build_image(ORIGINAL, DOCKERFILE, FILES))]
+
+
 @pytest.mark.parametrize("with_image", [True, False])
 def test_trailing_cleanup_and_chmod_keep_the_runtime_from_scratch(engine, tmp_path, with_image):
-    files = {"hello.c": HELLO_C}
-    original = build_image(named("df-static-tail:orig"), DOCKERFILE, files)
+    files = FILES
+    original = build_image(ORIGINAL, DOCKERFILE, files)
     (tmp_path / "Dockerfile").write_text(DOCKERFILE)
     df = parser.read(str(tmp_path / "Dockerfile"))
     analysis = analyze(f"docker-daemon:{original}") if with_image else None

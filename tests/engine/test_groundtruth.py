@@ -22,6 +22,8 @@ pytestmark = pytest.mark.engine
 
 FORMS = ["daemon", "docker-save", "docker-save-gz", "docker25", "oci-gzip", "oci-zstd",
          "oci-archive"]
+# the Debian fixtures, built in the background from the session's start
+PREWARM = [(images.fixture_tag(n), lambda n=n: images.fixture_image(n)) for n in SLOW]
 
 
 @pytest.fixture(scope="module")

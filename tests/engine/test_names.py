@@ -15,11 +15,11 @@ from slimscope.errors import BadInput
 from slimscope.image.model import Options
 from slimscope.image.reference import load_image
 from tests.support import bases, forms, images
-from tests.support.engine import named
+from tests.support.engine import REPO_ROOT, named
 
 pytestmark = pytest.mark.engine
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(REPO_ROOT)   # where `python -m slimscope` finds the package without an install
 A = named("h9-names-a:1")
 B = named("h9-names-b:1")
 

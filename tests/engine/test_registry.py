@@ -4,6 +4,7 @@ as `docker export` of a container from it, path by path."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -31,6 +32,8 @@ def test_registry_matches_docker_export(reg, name, fmt):
     tag = images.fixture_image(name)
     args = [] if fmt == "v2s2" else ["--format", "oci", "--dest-compress-format", "zstd"]
     dest = f"{name}-{fmt}:1"
+    if os.environ.get("DOCKER_HOST"):  # skopeo does not read DOCKER_HOST itself
+        args += ["--src-daemon-host", os.environ["DOCKER_HOST"]]
     r = subprocess.run(["skopeo", "copy", "--insecure-policy", "--dest-tls-verify=false", *args,
                         f"docker-daemon:{tag}", f"docker://{reg.host}/{dest}"],
                        capture_output=True, text=True, timeout=300)

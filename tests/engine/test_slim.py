@@ -328,6 +328,11 @@ CMD ["sh", "-c", "getcap /usr/local/bin/captrue; ls /usr/share/doc | wc -l"]
 """
 
 
+DEBIAN_IMAGE = named("slim-debian:latest")
+# built in the background from the session's start (tests/support/prewarm.py)
+PREWARM = [(DEBIAN_IMAGE, lambda: images.build_image(DEBIAN_IMAGE, DEBIAN_DOCKERFILE))]
+
+
 @pytest.fixture(scope="module")
 def debian_original(engine):
     """The Debian image (~300 MB) and what both ways compare with, read once:
@@ -335,7 +340,7 @@ def debian_original(engine):
     from slimscope.core.analysis import analyze
     from slimscope.slim.plan import make_plan
 
-    original = images.build_image(named("slim-debian:latest"), DEBIAN_DOCKERFILE)
+    original = images.build_image(DEBIAN_IMAGE, DEBIAN_DOCKERFILE)
     removed = make_plan(analyze(original), presets=["apt"]).removed
     expected = {p: v for p, v in export_snapshot(original).items() if p not in removed}
     return original, _run(engine, original), expected

@@ -25,6 +25,10 @@ from tests.support import engine as engine_mod
 from tests.support.engine import REPO_ROOT, RUN_ID, cache_dir, export_snapshot, named
 
 SKIP_SLOW = os.environ.get("SLIMSCOPE_SKIP_DEBIAN") == "1"
+# the Debian fixtures, built in the background from the session's start
+PREWARM = [] if SKIP_SLOW else [
+    (images.fixture_tag(n), lambda n=n: images.fixture_image(n))
+    for n, (_, _, exp) in images.FIXTURES.items() if exp.get("slow")]
 ALL_FIXTURES = [
     pytest.param(n, marks=pytest.mark.skipif(SKIP_SLOW, reason="SLIMSCOPE_SKIP_DEBIAN=1"))
     if exp.get("slow") else n

@@ -29,6 +29,10 @@ pytestmark = pytest.mark.engine
 
 REPO = str(engine.REPO_ROOT)
 
+# the Debian targets, built in the background from the session's start
+PREWARM = [(T.TARGETS[n][0], lambda n=n: T.build(n)) for n in ("c", "python", "nginx")]
+
+
 @pytest.fixture(scope="module")
 def busybox_script(engine):
     return T.build("busybox")

@@ -21,6 +21,7 @@ import hashlib
 import io
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from slimscope.core import snapshot as _snapshot
 from slimscope.index.streams import IterStream
+from tests.support import progress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,7 +60,19 @@ def _locked(name: str) -> Iterator[None]:
     locks.mkdir(exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
     with open(locks / f"{safe}.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # Held by another process or by the prewarm thread: say so, and
+            # keep that thread's lines coming while this one waits.
+            progress.announce(f"waiting for {name}: another build of it is under way")
+            while True:
+                progress.flush()
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    time.sleep(0.5)
         try:
             yield
         finally:
@@ -69,7 +83,9 @@ def _locked(name: str) -> Iterator[None]:
 # The engine
 # --------------------------------------------------------------------------- #
 
-_client = None
+# One client per thread: tests/support/prewarm.py builds images from a thread of
+# its own while the tests use theirs, and a client's HTTP session is not shared.
+_clients = threading.local()
 _client_error: str | None = None
 _client_failed_at = 0.0
 
@@ -80,13 +96,14 @@ def engine_client():
     The API version is negotiated ("auto"): Debian's engine 20.10 speaks 1.41,
     older than the SDK's default.
     """
-    global _client, _client_error, _client_failed_at
-    if _client is not None:
+    global _client_error, _client_failed_at
+    client = getattr(_clients, "client", None)
+    if client is not None:
         try:
-            _client.ping()
-            return _client
+            client.ping()
+            return client
         except Exception:  # engine went away; try afresh
-            _client = None
+            _clients.client = None
     if _client_failed_at and time.monotonic() - _client_failed_at < 30:
         return None  # do not make every test wait for the same dead engine
     try:
@@ -100,7 +117,7 @@ def engine_client():
         _client_error = f"{type(exc).__name__}: {exc}".strip()
         _client_failed_at = time.monotonic()
         return None
-    _client, _client_error, _client_failed_at = client, None, 0.0
+    _clients.client, _client_error, _client_failed_at = client, None, 0.0
     return client
 
 
