@@ -303,14 +303,15 @@ def open_image(name: str, hash_contents: bool = True, image: Optional[str] = Non
     return load_image(name, opts)
 
 
-def sketch(name: str, image: Optional[str] = None,
-           platform: Optional[str] = None) -> Optional[Analysis]:
+def sketch(name: str, image: Optional[str] = None, platform: Optional[str] = None,
+           use_cache: bool = True) -> Optional[Analysis]:
     """The analysis of an image's tar headers alone, where its source can seek past the
     bodies (an uncompressed archive file): sizes and paths exact, no content digests
     (so no duplicates, and re-stored files count as overwritten), nothing verified.
-    A view shows it while the real analysis is made; None elsewhere."""
+    A view shows it while the real analysis is made; None elsewhere, and where the
+    cache answers for every layer already (nothing is written to it)."""
     got = sketch_image(name, Options(hash_contents=False, image=image, platform=platform,
-                                     cache=None))
+                                     cache=IndexCache(enabled=use_cache)))
     return build(got) if got is not None else None
 
 

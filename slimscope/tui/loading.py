@@ -91,7 +91,7 @@ class Loading(Panes):
     def _sketch(self, sketch) -> bool:
         """Show the sketch of the image (worker thread); whether there was one."""
         try:
-            draft = sketch(self.image_arg, self.image_sel, self.platform)
+            draft = sketch(self.image_arg, self.image_sel, self.platform, self.use_cache)
         except (SlimscopeError, OSError):
             return False    # the full read says what is wrong
         if draft is None or not draft.layers:

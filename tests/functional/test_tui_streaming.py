@@ -254,3 +254,20 @@ def test_a_sketch_reads_no_body(tmp_path, monkeypatch):
     headers = sum(len(l.index) for l in got.image.layers)
     # at most a block of headers per entry (plus buffering), far less than the bodies
     assert sum(reads) < sum(l.tar_bytes for l in got.layers) / 2, (sum(reads), headers)
+
+
+def test_no_sketch_when_the_cache_answers_for_every_layer(tmp_path, monkeypatch):
+    from slimscope.core.analysis import sketch
+
+    path = tmp_path / "demo.tar"
+    shutil.copyfile(SAMPLES / "demo.tar", path)
+    monkeypatch.setenv("SLIMSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SLIMSCOPE_JOBS", "1")
+    assert sketch(str(path)) is not None           # nothing cached: sketch it
+    analyze(str(path))                             # the cache now answers for each layer
+    assert sketch(str(path)) is None
+    assert sketch(str(path), use_cache=False) is not None
+    with open(path, "r+b") as f:                   # a write: the notes no longer hold
+        f.seek(0, 2)
+        f.write(b"\0" * 1024)
+    assert sketch(str(path)) is not None
