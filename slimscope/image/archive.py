@@ -32,7 +32,7 @@ from slimscope.image.tarstream import (
     member_name,
 )
 from slimscope.index import parallel
-from slimscope.index.cache import IndexCache, file_identity, is_cached, note_blob, noted_blob
+from slimscope.index.cache import IndexCache, file_identity, is_cached, through_note
 from slimscope.index.digests import digest_of_name
 from slimscope.index.streams import (
     CHUNK,
@@ -74,20 +74,14 @@ def index_member_job(where: str, path: str, name: str, offset: int, size: int,
                 raw = RangeReader(f, offset, size)
                 return io.BufferedReader(CountingReader(raw, progress, size) if progress else raw,
                                          CHUNK)
-            identity = file_identity(f.fileno(), offset, size) if cache is not None else ""
-            if identity:
-                f.seek(offset)
-                got = noted_blob(cache, identity, f.read(min(size, 512)), hash_contents)
-                if got is not None:
-                    return got
-            got = None
-            if diff_id and cache is not None and not digest_of_name(name):
-                got, _ = verified_hit(cache, diff_id, member(), hash_contents, diff_id)
-            if got is None:
-                got = index_member(name, member(), hash_contents, cache)
-            if identity and identity == file_identity(f.fileno(), offset, size):
-                note_blob(cache, identity, got)
-            return got
+
+            def read() -> Indexed:
+                if diff_id and cache is not None and not digest_of_name(name):
+                    hit, _ = verified_hit(cache, diff_id, member(), hash_contents, diff_id)
+                    if hit is not None:
+                        return hit
+                return index_member(name, member(), hash_contents, cache)
+            return through_note(cache, f, offset, size, hash_contents, read)
     except BadInput:
         raise
     except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
@@ -207,7 +201,7 @@ class ArchiveSource(TarStreamSource):
         except BadInput:
             return None   # load() says what is wrong
         where = {m.name: m for m in members}
-        diff_ids = (res.config.get("rootfs") or {}).get("diff_ids") or []
+        diff_ids = self._expected_diff_ids(found, opts)
         layers = []
         with open(self.path, "rb") as f:
             if opts.cache is not None and all(
@@ -225,8 +219,7 @@ class ArchiveSource(TarStreamSource):
                     idx = index_tar(reader, False, what=f"layer {pos}", seek=True)
                 except BadInput:
                     return None
-                diff_id = diff_ids[pos] if pos < len(diff_ids) else ""
-                idx.diff_id, idx.tar_bytes = diff_id if isinstance(diff_id, str) else "", m.size
+                idx.diff_id, idx.tar_bytes = diff_ids.get(m.name, ""), m.size
                 layers.append(layer_of(res, pos, m.name, Indexed(
                     idx, digest_of_name(m.name) or idx.diff_id, m.size, "tar")))
         return self._image(res, layers)

@@ -17,7 +17,7 @@ from slimscope.image.feed import LayerFeed
 from slimscope.image.manifest import check_diff_ids, image_name, json_object, resolve_oci
 from slimscope.image.model import Image, Layer, LayerStreams, Options, Source
 from slimscope.index import parallel
-from slimscope.index.cache import IndexCache, cached_blob, file_identity, is_cached, note_blob, noted_blob
+from slimscope.index.cache import IndexCache, cached_blob, is_cached, through_note
 from slimscope.index.digests import blob_name, check_digest, sha256_digest
 from slimscope.index.streams import CHUNK, CountingReader, InflateLimit, Progress, uncompressed
 from slimscope.index.walk import Indexed, index_blob
@@ -125,26 +125,26 @@ def oci_layer(where: str, pos: int, digest: str, path: str, hash_contents: bool,
               progress: Progress = None) -> Indexed:
     """Index one layer blob of an OCI layout (or take it from the cache)."""
     what = f"layer {pos} ({digest[:19]})"
-    with open_regular(path, f"{where}: layer {pos} blob {digest}", root) as f:
-        size = os.fstat(f.fileno()).st_size
-        identity = file_identity(f.fileno(), 0, size) if cache is not None else ""
-        got = noted_blob(cache, identity, f.read(512), hash_contents) if identity else None
-        if got is not None:
-            check_digest(where, digest, digest, got.digest)
-            return got
+    fresh: list[Indexed] = []   # what was indexed here, to be cached once it checks out
+
+    def read() -> Indexed:
         f.seek(0)
         reader = io.BufferedReader(CountingReader(f, progress, None), CHUNK)
         got = cached_blob(cache, digest, reader, hash_contents)
-        fresh = got is None
-        if got is None:
-            try:
-                got = index_blob(reader, hash_contents, what=what)
-            except InflateLimit as e:
-                raise BadInput(f"{where}: {what}: {e}") from None
+        if got is not None:
+            return got
+        try:
+            fresh.append(index_blob(reader, hash_contents, what=what))
+        except InflateLimit as e:
+            raise BadInput(f"{where}: {what}: {e}") from None
+        return fresh[0]
+
+    def checked(got: Indexed) -> None:
         check_digest(where, digest, digest, got.digest)
-        unchanged = identity and identity == file_identity(f.fileno(), 0, size)
-    if fresh and cache is not None:
-        cache.put({digest, got.index.diff_id}, got.index, got.digest, got.stored_bytes)
-    if unchanged:
-        note_blob(cache, identity, got)
+        if fresh and cache is not None:
+            cache.put({digest, got.index.diff_id}, got.index, got.digest, got.stored_bytes)
+
+    with open_regular(path, f"{where}: layer {pos} blob {digest}", root) as f:
+        got = through_note(cache, f, 0, os.fstat(f.fileno()).st_size, hash_contents, read,
+                           checked)
     return got

@@ -26,8 +26,8 @@ import hashlib
 import os
 import stat
 import zlib
-from collections.abc import Iterable
-from typing import Optional
+from collections.abc import Callable, Iterable
+from typing import BinaryIO, Optional
 
 from slimscope import stale
 from slimscope.index.records import LayerIndex
@@ -243,6 +243,27 @@ def note_blob(cache: Optional[IndexCache], identity: str, got: Indexed) -> None:
         cache.put({got.digest, got.index.diff_id}, got.index, got.digest, got.stored_bytes)
     cache.write(identity, f"{NOTE} {identity} {got.digest} {got.index.diff_id} "
                           f"{got.stored_bytes}\n".encode())
+
+
+def through_note(cache: Optional[IndexCache], f: BinaryIO, offset: int, size: int,
+                 hash_contents: bool, read: Callable[[], Indexed],
+                 check: Callable[[Indexed], object] = lambda got: None) -> Indexed:
+    """The index of bytes [offset, offset+size) of the open file `f`: from its note when
+    the file kept its identity since the note was written, else `read()`, noted when the
+    file did not change while it was read. `check` (what the image says of the blob)
+    runs on either before it is returned or noted."""
+    identity = file_identity(f.fileno(), offset, size) if cache is not None else ""
+    if identity:
+        f.seek(offset)
+        got = noted_blob(cache, identity, f.read(min(size, 512)), hash_contents)
+        if got is not None:
+            check(got)
+            return got
+    got = read()
+    check(got)
+    if identity and identity == file_identity(f.fileno(), offset, size):
+        note_blob(cache, identity, got)
+    return got
 
 
 def is_cached(cache: Optional[IndexCache], key: str) -> bool:

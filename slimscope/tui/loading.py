@@ -48,7 +48,7 @@ class Loading(Panes):
 
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
-        from slimscope.core.analysis import build, open_image, sketch
+        from slimscope.core.analysis import build, open_image
 
         panel = self.query_one(LoadingPanel)
         last = [0.0]
@@ -67,7 +67,7 @@ class Loading(Panes):
             # An archive file's tar headers alone give every path and size in a fraction
             # of the full read: shown at once, while the contents are hashed and checked.
             # Layer previews would then show less than is already there.
-            drawn = self._sketch(sketch)
+            drawn = self._sketch()
             try:
                 image = open_image(self.image_arg, hash_contents=self.hash_contents,
                                    image=self.image_sel, platform=self.platform,
@@ -88,8 +88,9 @@ class Loading(Panes):
             return
         self.call_from_thread(self._loaded, analysis, model)
 
-    def _sketch(self, sketch) -> bool:
+    def _sketch(self) -> bool:
         """Show the sketch of the image (worker thread); whether there was one."""
+        from slimscope.core.analysis import sketch
         try:
             draft = sketch(self.image_arg, self.image_sel, self.platform, self.use_cache)
         except (SlimscopeError, OSError):
