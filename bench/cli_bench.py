@@ -18,6 +18,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+
+import installed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -31,17 +34,40 @@ CASES = {
 
 
 def measure(argv: list[str], env: dict, cwd: str) -> dict:
-    """Run argv in a fresh measuring process; the whole tree's CPU, wall, peak RSS."""
-    probe = ("import json,resource,subprocess,sys,time\n"
-             "t=time.monotonic()\n"
-             "p=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE)\n"
-             "w=time.monotonic()-t\n"
-             "r=resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-             "print(json.dumps({'rc':p.returncode,'err':p.stderr.decode()[-400:],'wall':w,"
-             "'cpu':r.ru_utime+r.ru_stime,'rss_mib':r.ru_maxrss/1024}))\n")
-    out = subprocess.run([sys.executable, "-c", probe, *argv], env=env, capture_output=True,
-                         text=True, check=True, cwd=cwd)
-    got = json.loads(out.stdout)
+    """Run argv and return the whole tree's CPU, wall and peak RSS.
+
+    Through GNU time when it is there: a process's peak RSS is kept across exec and
+    starts from its parent's at fork, so a child of a Python probe can never read
+    below the probe's own ~9-14 MiB; GNU time's few hundred KiB put no floor under
+    either program. CPU is user + sys of the child and every descendant it reaped.
+    """
+    gnu_time = shutil.which("time", path="/usr/bin:/bin")
+    if gnu_time:
+        with tempfile.TemporaryFile() as err, \
+                tempfile.NamedTemporaryFile("r", suffix=".time") as stats:
+            t = time.monotonic()
+            p = subprocess.Popen([gnu_time, "-q", "-f", "%M", "-o", stats.name, *argv],
+                                 env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+            # CPU from wait4 (microseconds, time's own is ~0), RSS from time (the child's)
+            _, status, ru = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(status)
+            wall = time.monotonic() - t
+            kib = stats.read().split()[-1]
+            err.seek(0)
+            got = {"rc": p.returncode, "err": err.read().decode(errors="replace")[-400:],
+                   "wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mib": int(kib) / 1024}
+    else:
+        probe = ("import json,resource,subprocess,sys,time\n"
+                 "t=time.monotonic()\n"
+                 "p=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,"
+                 "stderr=subprocess.PIPE)\n"
+                 "w=time.monotonic()-t\n"
+                 "r=resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+                 "print(json.dumps({'rc':p.returncode,'err':p.stderr.decode()[-400:],'wall':w,"
+                 "'cpu':r.ru_utime+r.ru_stime,'rss_mib':r.ru_maxrss/1024}))\n")
+        out = subprocess.run([sys.executable, "-c", probe, *argv], env=env,
+                             capture_output=True, text=True, check=True, cwd=cwd)
+        got = json.loads(out.stdout)
     if got["rc"] not in (0, 1):  # 1: a gate failed, still a full analysis
         raise RuntimeError(f"{argv} failed: {got['err']}")
     return got
@@ -59,7 +85,7 @@ def run(code: str, args: list[str], cache: str | None) -> dict:
     else:
         env["SLIMSCOPE_CACHE_DIR"] = cache
     # `-m` puts the working directory first on sys.path: run from the checkout measured
-    return measure([sys.executable, "-m", "slimscope", *args], env, code)
+    return measure([installed.python(), "-m", "slimscope", *args], env, code)
 
 
 def main(argv: list[str]) -> int:

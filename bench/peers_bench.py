@@ -43,6 +43,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import gen  # noqa: E402
+import installed  # noqa: E402
 from cli_bench import measure  # noqa: E402
 from cli_bench import run as cli_run  # noqa: E402
 
@@ -203,7 +204,7 @@ def entry_rows(r, flat: str, tiny: str) -> tuple[list[dict], dict]:
 def tui_rows(code: str, dive: str, images: dict[str, str], repeat: int,
              log: Callable[[str], None] = lambda s: None) -> tuple[list[dict], dict]:
     import tmux_tui
-    mine = [sys.executable, "-m", "slimscope", "tui"]
+    mine = [installed.python(), "-m", "slimscope", "tui"]
     env = {"PYTHONPATH": code, "SLIMSCOPE_NO_CACHE": "1",  # cold, as dive always is
            "PYTHONPYCACHEPREFIX": os.path.join(tempfile.gettempdir(), "slimscope-bench-pyc")}
     rows, raw = [], {}

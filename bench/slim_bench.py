@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+import installed
+
 OUT = "slimscope-bench/out"
 
 
@@ -101,8 +103,8 @@ def versus_squash(code: str, archive: str, root: str, repeat: int) -> dict[str, 
     env = dict(os.environ, PYTHONPATH=code, SLIMSCOPE_NO_CACHE="1")
     env.pop("SLIMSCOPE_CACHE_DIR", None)
     contenders = {
-        "slim": (f"{OUT}-peers-slim", [sys.executable, "-m", "slimscope", "slim", src, "--tag",
-                                       f"{OUT}-peers-slim"]),
+        "slim": (f"{OUT}-peers-slim", [installed.python(root), "-m", "slimscope", "slim", src,
+                                       "--tag", f"{OUT}-peers-slim"]),
         "docker-squash": (f"{OUT}-peers-squash", [squash, "-t", f"{OUT}-peers-squash", src]),
     }
     runs: dict[str, list[dict]] = {k: [] for k in contenders}
@@ -143,7 +145,7 @@ def run(r, imgs) -> dict:
             return {"seconds": seconds}
         return go
 
-    slim = [sys.executable, "-m", "slimscope", "slim", src]
+    slim = [installed.python(root), "-m", "slimscope", "slim", src]
     export_import = (f"cid=$(docker create {src} /bin/true) && "
                      f"docker export $cid | docker import - {OUT}-exim >/dev/null; "
                      f"rc=$?; docker rm -f $cid >/dev/null; exit $rc")
