@@ -197,8 +197,11 @@ class Glob:
 
 
 @lru_cache(maxsize=1024)
-def _compiled(source: str) -> re.Pattern[str]:
-    return re.compile(source)
+def _compiled(source: str, flags: int = 0) -> re.Pattern[str]:
+    try:
+        return re.compile(source, flags)
+    except re.error as e:   # not expected: every atom is escaped or built in _regex
+        raise BadInput(f"bad path glob (as {source!r}): {e}") from None
 
 
 @lru_cache(maxsize=1024)
@@ -218,11 +221,8 @@ def compile_glob(text: str) -> Glob:
     tail = runs[-1] if tokens[-1][0] == _LIT else ""
     source = _regex(tokens, _Syntax(lines=False))
     lines_source = _regex(tokens, _Syntax(lines=True))
-    try:
-        re.compile(source)
-        re.compile(lines_source, re.M)
-    except re.error as e:   # not expected: every atom is escaped or built here
-        raise BadInput(f"bad path glob {text!r}: {e}") from None
+    # not compiled here: every atom is escaped or built above, and the catalogue's
+    # ~130 globs compiled one by one at import were a fifth of a warm `analyze`
     return Glob(text, anchored, source, lines_source, head, tail, max(runs, key=len, default=""))
 
 
@@ -233,7 +233,7 @@ def glob_match(glob: str, path: str) -> bool:
 def union(globs: Iterable[str]) -> re.Pattern[str]:
     """One regex matching a path that any of `globs` matches (use with .match)."""
     sources = [compile_glob(g).source for g in globs]
-    return re.compile("|".join(f"(?:{s})" for s in sources) if sources else "(?!)")
+    return _compiled("|".join(f"(?:{s})" for s in sources) if sources else "(?!)")
 
 
 def matcher(globs: Iterable[str]) -> Callable[[str], bool]:
