@@ -75,14 +75,16 @@ def analyze(image, fmt, files, top, compressed, output, image_sel, platform, no_
     if output:
         from slimscope.fileio import write_atomic
         if text is None:
-            from rich.console import Console
-            con = Console(record=True, width=120, file=open("/dev/null", "w"))
-            report.render_text(result, con, top, files)
-            text = con.export_text()
+            import io
+
+            from slimscope.core.styled import Writer
+            buf = io.StringIO()
+            report.render_text(result, Writer(buf, width=120, color=False), top, files)
+            text = buf.getvalue()   # ends in a newline, and one more is written below
         write_atomic(output, text.encode() + b"\n")
         return
     if text is not None:
         click.echo(text)
     else:
-        from rich.console import Console
-        report.render_text(result, Console(), top, files)
+        from slimscope.core.styled import Writer
+        report.render_text(result, Writer(), top, files)

@@ -10,7 +10,7 @@ from slimscope.core.hints import Hint
 from slimscope.core.records import Duplicate, FileRecord, LayerReport, WasteItem
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from slimscope.core.styled import Writer
 
 
 def where(analysis: Analysis, layer: int) -> str:
@@ -86,7 +86,7 @@ def to_json(analysis: Analysis, include_files: bool = False) -> dict[str, Any]:
     return doc
 
 
-def render_text(analysis: Analysis, console: Console, top: int = 10, files: bool = False) -> None:
+def render_text(analysis: Analysis, console: Writer, top: int = 10, files: bool = False) -> None:
     """The terminal report, laid out for `console.width` (see core/textreport.py)."""
     from slimscope.core.textreport import render_text as render
 

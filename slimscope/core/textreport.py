@@ -14,13 +14,10 @@ import textwrap
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional
 
-from rich.text import Text
-
 from slimscope.core.fmt import plural, short_command, size
+from slimscope.core.styled import Line, Writer
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from slimscope.core.analysis import Analysis
 
 MIN_WIDTH = 40
@@ -67,9 +64,8 @@ def wrap_items(items: Iterable[str], width: int, sep: str = "  ") -> list[str]:
     return lines
 
 
-def _print(console: Console, line: str | Text, style: str = "") -> None:
-    console.print(Text(line, style=style) if isinstance(line, str) else line,
-                  highlight=False, markup=False, no_wrap=True, overflow="ignore", crop=False)
+def _print(console: Writer, line: str | Line, style: str = "") -> None:
+    console.print(line, style)
 
 
 def _columns(rows: list[list[str]], right: set[int], width: int) -> list[str]:
@@ -91,16 +87,16 @@ def _columns(rows: list[list[str]], right: set[int], width: int) -> list[str]:
     return out
 
 
-def render_text(analysis: Analysis, console: Console, top: int = 10,
+def render_text(analysis: Analysis, console: Writer, top: int = 10,
                 files: bool = False) -> None:
     from slimscope.core.report import secret_sentence, where
 
     W = max(console.width, MIN_WIDTH)
     img = analysis.image
-    head = Text(no_wrap=True, overflow="ellipsis")
+    head = Line()
     head.append(img.reference, "bold")
     head.append(f"  {img.id[:19]}  {img.os}/{img.architecture}", "dim")
-    head.truncate(W, overflow="ellipsis")
+    head.truncate(W)
     _print(console, head)
     items = [f"total {size(analysis.total_bytes)}", f"final {size(analysis.final_bytes)}",
              f"wasted {size(analysis.wasted_bytes)}", f"efficiency {analysis.efficiency:.1%}",
@@ -176,12 +172,12 @@ def render_text(analysis: Analysis, console: Console, top: int = 10,
             _print(console, line, "dim" if i == 0 else "")
 
 
-def _more(console: Console, rest: int) -> None:
+def _more(console: Writer, rest: int) -> None:
     if rest > 0:
         _print(console, f"  … {rest} more (--top)", "dim")
 
 
-def _layers(analysis: Analysis, console: Console, W: int) -> None:
+def _layers(analysis: Analysis, console: Writer, W: int) -> None:
     """One line per layer: index, size, [bar,] wasted, + ~ -, the command cut to fit."""
     _print(console, "Layers", "bold")
     total = analysis.total_bytes
@@ -198,8 +194,8 @@ def _layers(analysis: Analysis, console: Console, W: int) -> None:
 
     wasted_col = 3 if with_bar else 2
 
-    def line(cells: list[str], wasted_style: str = "") -> Text:
-        t = Text("  ")
+    def line(cells: list[str], wasted_style: str = "") -> Line:
+        t = Line("  ")
         for i, (c, w) in enumerate(zip(cells, widths)):
             t.append(c.ljust(w) if i == bar_col else c.rjust(w),
                      wasted_style if i == wasted_col else "")
@@ -209,7 +205,7 @@ def _layers(analysis: Analysis, console: Console, W: int) -> None:
     lead = line(head)
     lead.stylize("dim")
     room = W - lead.cell_len
-    _print(console, lead + Text("command", "dim"))
+    _print(console, lead + Line("command", "dim"))
     for l, cells in zip(analysis.layers, rows):
         t = line(cells, "red")
         t.append(cut(short_command(l.command), max(room, 8)))

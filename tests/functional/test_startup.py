@@ -1,5 +1,6 @@
 """What a command imports on the way: reading a local archive must not load the
-HTTP client, the Docker SDK, the TUI, or numpy (which only the path table needs): each
+HTTP client, the Docker SDK, the TUI or rich (the report writes its own lines), or numpy
+(which only the path table needs): each
 is tens of milliseconds and megabytes of start-up that every run would pay."""
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from slimscope.cli import main
 result = CliRunner().invoke(main, sys.argv[1:])
 # ci may fail its gate on the demo (1); anything else is a broken probe
 assert result.exit_code in (0, 1) and isinstance(result.exception, (SystemExit, type(None))), result.output
-print(" ".join(sorted(m for m in ("requests", "docker", "textual", "urllib3", "numpy") if m in sys.modules)))
+print(" ".join(sorted(m for m in ("requests", "docker", "textual", "rich", "urllib3",
+                                       "numpy") if m in sys.modules)))
 """
 
 
