@@ -3,8 +3,8 @@ this package; it imports the rest."""
 
 from __future__ import annotations
 
+import importlib
 import sys
-import traceback
 
 import click
 
@@ -33,12 +33,30 @@ class Group(click.Group):
             sys.exit(130)
         sys.exit(rv if isinstance(rv, int) else 0)
 
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[cmd_name]
+        return getattr(importlib.import_module(module), attr)
+
+    def resolve_command(self, ctx, args):
+        name = click.utils.make_str(args[0])
+        unknown = getattr(click.exceptions, "NoSuchCommand", None)   # click >= 8.2
+        if (unknown is not None and name not in COMMANDS and not name.startswith("-")
+                and not ctx.resilient_parsing):
+            raise unknown(name, possibilities=list(COMMANDS), ctx=ctx)   # "did you mean"
+        return super().resolve_command(ctx, args)
+
     def invoke(self, ctx):
         debug = ctx.params.get("debug") or "--debug" in sys.argv
         try:
             return super().invoke(ctx)
         except SlimscopeError as e:
             if debug:
+                import traceback
                 traceback.print_exc()
             if not e.shown:
                 click.echo(f"slimscope: {e}", err=True)
@@ -55,6 +73,7 @@ class Group(click.Group):
             ctx.exit(0)
         except Exception as e:  # a bug: still one line, with the way to see more
             if debug:
+                import traceback
                 traceback.print_exc()
                 ctx.exit(2)
             click.echo(f"slimscope: unexpected error: {type(e).__name__}: {e} "
@@ -76,17 +95,16 @@ def main(debug):
     """
 
 
-def _register() -> None:
-    from slimscope.cli.analyze import analyze
-    from slimscope.cli.ci import ci
-    from slimscope.cli.diff import diff
-    from slimscope.cli.dockerfile import dockerfile_cmd
-    from slimscope.cli.lint import lint_cmd
-    from slimscope.cli.slim import slim
-    from slimscope.cli.tui import tui
+# name -> module and attribute: a command's module is imported when it runs (or for
+# --help), so `analyze` does not pay for the junit writer of `ci` or the linter
+COMMANDS = {
+    "analyze": ("slimscope.cli.analyze", "analyze"),
+    "ci": ("slimscope.cli.ci", "ci"),
+    "diff": ("slimscope.cli.diff", "diff"),
+    "dockerfile": ("slimscope.cli.dockerfile", "dockerfile_cmd"),
+    "lint": ("slimscope.cli.lint", "lint_cmd"),
+    "slim": ("slimscope.cli.slim", "slim"),
+    "tui": ("slimscope.cli.tui", "tui"),
+}
 
-    for command in (analyze, ci, diff, dockerfile_cmd, lint_cmd, slim, tui):
-        main.add_command(command)
 
-
-_register()

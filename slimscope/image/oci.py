@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 from slimscope.errors import BadInput
@@ -89,6 +88,8 @@ class OCIDirSource(Source):
         elif len(tasks) > 1 and all(is_cached(opts.cache, digest) for digest in res.layer_digests):
             # Every index is cached: what is left is checking each blob's digest, which
             # hashlib does without the GIL, so threads overlap it with loading the indexes.
+            from concurrent.futures import ThreadPoolExecutor  # logging and threads: here only
+
             results = []
             with ThreadPoolExecutor(min(len(tasks), os.cpu_count() or 1)) as ex:
                 for got in ex.map(lambda task: oci_layer(*task), tasks):

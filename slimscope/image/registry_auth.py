@@ -17,7 +17,6 @@ import base64
 import json
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
@@ -92,6 +91,8 @@ def _entry_for(mapping: Any, host: str) -> Any:
 
 
 def _from_helper(helper: str, host: str, where: str) -> Optional[Credentials]:
+    import subprocess  # only a config that names a helper runs one
+
     prog = f"docker-credential-{helper}"
     try:
         out = subprocess.run([prog, "get"], input=host.encode(), capture_output=True,
