@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import zlib
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Optional
@@ -72,10 +73,20 @@ def _number(field: bytes) -> int:
     return int(digits, 8) if digits else 0  # ValueError: the caller says corrupt
 
 
+# mode, uid, gid, size, mtime, each in its field with the one NUL after it that ustar,
+# GNU tar, Go and Python write: one unpack instead of five slices
+_USTAR_NUMBERS = struct.Struct("7sx7sx7sx11sx11sx")
+
+
 def _numbers(block: bytes) -> tuple[int, int, int, int, int, int]:
     """(stored checksum, mode, uid, gid, size, mtime) of a header; ValueError if one is
     not a number."""
-    try:  # plain octal, as nearly every writer puts it: a C call per field
+    try:
+        if not (block[107] | block[115] | block[123] | block[135] | block[147]):
+            mode, uid, gid, size, mtime = _USTAR_NUMBERS.unpack_from(block, 100)
+            return (int(block[148:156].rstrip(b"\0 "), 8), int(mode, 8), int(uid, 8),
+                    int(gid, 8), int(size, 8), int(mtime, 8))
+        # plain octal ended otherwise (a space, an early NUL): a C call per field
         return (int(block[148:156].rstrip(b"\0 "), 8), int(block[100:108].rstrip(b"\0 "), 8),
                 int(block[108:116].rstrip(b"\0 "), 8), int(block[116:124].rstrip(b"\0 "), 8),
                 int(block[124:136].rstrip(b"\0 "), 8), int(block[136:148].rstrip(b"\0 "), 8))
@@ -213,6 +224,7 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
     """Index an uncompressed layer tar stream in one pass; nothing is extracted. With
     `seek` (and no hashing) bodies are seeked past, where the stream can."""
     idx = LayerIndex(hashed=hash_contents)
+    sha256 = hashlib.sha256
     buf = _Buffer(stream, seek and not hash_contents)
     add = idx.add
     glob: dict[str, str] = {}
@@ -291,13 +303,12 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
 
         kind = KIND_OF.get(flag)
         if kind == FILE:
-            sha = hashlib.sha256() if hash_contents else None
             held = len(buf.data) - buf.pos
-            if padded <= held:  # the whole body is in the buffer already
-                if sha is not None:
-                    sha.update(memoryview(buf.data)[buf.pos:buf.pos + size])
+            if padded <= held:  # the whole body is in the buffer already: hashed in one call
+                sha = sha256(memoryview(buf.data)[buf.pos:buf.pos + size]) \
+                    if hash_contents else None
                 buf.pos += padded
-            elif not buf.skip(size, sha):
+            elif not buf.skip(size, sha := sha256() if hash_contents else None):
                 raise BadInput(f"{what} is truncated inside {name!r}")
             elif padded != size and not buf.skip(padded - size, None):
                 raise BadInput(f"{what} is truncated after {name!r}")
