@@ -218,21 +218,28 @@ class _Composer:
             self.drop_subtrees(roots, opaque, li)
         final = self.final
         replaced_dirs: dict[str, str] = {}
+        # Entries come grouped by directory: a parent found sound stays so until a
+        # non-directory lands on it or above it, so most entries skip the walk up.
+        sound = ""
+        base = li << 32
         for i in range(len(kinds)):
             k = kinds[i]
             if k == WHITEOUT or k == OPAQUE:
                 continue
             path = paths[i]
-            ref = pack(li, i)
+            ref = base | i
             if path == "/":
                 raise BadInput(f"layer {li}: an entry named \"\" or \".\" would make the root "
                                f"directory a {KIND_NAMES[k]}, which no engine can apply")
-            self._check_parent(li, path)
+            parent = path[:path.rfind("/")]
+            if parent != sound:
+                self._check_parent(li, path)
+                sound = parent
             prev = final.get(path)
             if prev is None:
                 status[i] = ADDED
             else:
-                pl, pi = unpack(prev)
+                pl, pi = prev >> 32, prev & 0xFFFFFFFF
                 ends[pl][pi] = li
                 lower = self.layers[pl]
                 pk = lower.kinds[pi]
@@ -260,6 +267,8 @@ class _Composer:
                                    "which is not a regular file at that point")
                 self.hardlink_unit[ref] = unit
             final[path] = ref
+            if k != DIR and sound.startswith(path):
+                sound = ""
         if replaced_dirs:
             # A non-directory over a lower directory takes its lower subtree with it.
             self.drop_subtrees({}, replaced_dirs, li)
@@ -319,9 +328,23 @@ def compose(layers: list[LayerIndex]) -> Composed:
     c = _Composer(layers)
     statuses = [c.apply(li, idx) for li, idx in enumerate(layers)]
     visible = UnitSet(len(idx) for idx in layers)
+    # c.unit_of and visible.add, inline: this runs once per path of the final tree
+    flags, kinds, links, n = visible._flags, [idx.kinds for idx in layers], c.hardlink_unit, 0
     for ref in c.final.values():
-        unit = c.unit_of(ref)
-        if unit is not None:
-            visible.add(unit)
+        k = kinds[ref >> 32][ref & 0xFFFFFFFF]
+        if k == FILE:
+            unit = ref
+        elif k == HARDLINK:
+            got = links.get(ref)
+            if got is None:
+                continue
+            unit = got
+        else:
+            continue
+        row, i = flags[unit >> 32], unit & 0xFFFFFFFF
+        if not row[i]:
+            row[i] = 1
+            n += 1
+    visible._n = n
     return Composed(layers, c.final, statuses, c.hardlink_unit, c.hidden, visible, c.hashed,
                     c.ends)
