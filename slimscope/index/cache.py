@@ -22,7 +22,6 @@ change time), so a cache restored from elsewhere brings no note that matches.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 import zlib
@@ -30,6 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import BinaryIO, Optional
 
 from slimscope import stale
+from slimscope.index.digests import small_sha256_hex
 from slimscope.index.records import LayerIndex
 from slimscope.index.streams import HashingReader, Peekable, sniff
 from slimscope.index.walk import Indexed
@@ -61,7 +61,7 @@ def encode_entry(keys: Iterable[str], idx: LayerIndex, blob_digest: str = "",
     filed = ",".join(sorted(k for k in keys if k))
     head = b" ".join([FORMAT, filed.encode() or b"-", (blob_digest or "-").encode(),
                       str(blob_size).encode(), (idx.diff_id or "-").encode(),
-                      str(len(payload)).encode(), hashlib.sha256(payload).hexdigest().encode()])
+                      str(len(payload)).encode(), small_sha256_hex(payload).encode()])
     return head + b"\n" + payload
 
 
@@ -77,7 +77,7 @@ def decode_entry(data: bytes, key: str) -> tuple[LayerIndex, str, int]:
     _, filed, blob_digest, blob_size, diff_id, length, checksum = fields
     payload = data[nl + 1:]
     if key not in filed.split(",") or len(payload) != int(length) \
-            or hashlib.sha256(payload).hexdigest() != checksum:
+            or small_sha256_hex(payload) != checksum:
         raise ValueError("entry made from something else, or damaged")
     idx = LayerIndex.loads(payload, MAX_INDEX_BYTES)
     if (idx.diff_id or "-") != diff_id:
@@ -209,7 +209,7 @@ def file_identity(fd: int, offset: int, size: int) -> str:
     if not stat.S_ISREG(st.st_mode):
         return ""
     raw = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{offset}:{size}"
-    return "file-v1:" + hashlib.sha256(raw.encode()).hexdigest()
+    return "file-v1:" + small_sha256_hex(raw.encode())
 
 
 def noted_blob(cache: Optional[IndexCache], identity: str, head: bytes,

@@ -7,7 +7,6 @@ file, or take away its compression.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, BinaryIO, Optional, Protocol, Union, cast
@@ -55,6 +54,8 @@ class HashingReader(io.RawIOBase):
     """Passes reads through while hashing and counting every byte."""
 
     def __init__(self, raw: Readable):
+        import hashlib  # OpenSSL's SHA-NI code, loaded only when a layer is read
+
         self.raw = raw
         self.sha = hashlib.sha256()
         self.count = 0

@@ -15,7 +15,6 @@ are refused: their stored bytes are not the file.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import struct
 import zlib
@@ -224,7 +223,8 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
     """Index an uncompressed layer tar stream in one pass; nothing is extracted. With
     `seek` (and no hashing) bodies are seeked past, where the stream can."""
     idx = LayerIndex(hashed=hash_contents)
-    sha256, adler32 = hashlib.sha256, zlib.adler32
+    from hashlib import sha256  # OpenSSL: loaded only when a layer is read
+    adler32 = zlib.adler32
     buf = _Buffer(stream, seek and not hash_contents)
     add = idx.add
     glob: dict[str, str] = {}

@@ -34,3 +34,20 @@ def test_an_archive_loads_no_client_or_ui(args, tmp_path):
                          env=env, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+WARM_PROBE = PROBE.replace('("requests", "docker", "textual", "rich", "urllib3",\n'
+                           '                                       "numpy")', '("_hashlib",)')
+
+
+def test_a_warm_run_does_not_load_openssl(tmp_path):
+    """Over an unchanged archive the cache answers: nothing bulk is hashed, so hashlib's
+    OpenSSL (~3.7 MiB resident) stays unloaded; small digests use CPython's own sha256."""
+    assert WARM_PROBE != PROBE
+    env = dict(os.environ, SLIMSCOPE_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", WARM_PROBE, "analyze", DEMO],
+                           capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+            for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[-1].stderr
+    assert runs[0].stdout.strip() == "_hashlib"     # the cold run hashes the layers
+    assert runs[1].stdout.strip() == ""

@@ -113,3 +113,11 @@ def test_a_damaged_note_is_ignored(tmp_path, monkeypatch):
         f.write(other)  # another range's note under this one's name: not believed
     assert summary(load(path, cache_dir)) == summary(cold)
     assert cache_mod.NOTE == "SLIMNOTE1"
+
+
+def test_small_digests_agree_with_hashlib():
+    import hashlib
+
+    from slimscope.index.digests import small_sha256_hex
+    for data in (b"", b"abc", bytes(range(256)) * 4099):
+        assert small_sha256_hex(data) == hashlib.sha256(data).hexdigest()
