@@ -14,8 +14,6 @@ from textual.screen import Screen
 from slimscope.tui.entry import CHANGES, IMAGE
 from slimscope.tui.keys import KEYS
 from slimscope.tui.panes import Panes
-from slimscope.tui.screens import HelpScreen, WasteScreen
-from slimscope.tui.widgets.viewer import ExtractScreen, ViewerScreen
 
 if TYPE_CHECKING:
     from slimscope.core.records import WasteItem
@@ -100,6 +98,7 @@ class Actions(Panes):
     def action_view_file(self) -> None:
         body = self.body_at_cursor()
         if body is not None and self.model is not None:
+            from slimscope.tui.widgets.viewer import ViewerScreen  # (and TextArea): on use
             self.push_screen(ViewerScreen(self.model.analysis.image, *body))
 
     def action_extract_file(self) -> None:
@@ -107,6 +106,7 @@ class Actions(Panes):
         if body is not None and self.model is not None:
             layer, path = body
             default = os.path.join(os.getcwd(), path.rsplit("/", 1)[-1])
+            from slimscope.tui.widgets.viewer import ExtractScreen
             self.push_screen(ExtractScreen(self.model.analysis.image, layer, path, default))
 
     def action_toggle_owner(self) -> None:
@@ -118,6 +118,7 @@ class Actions(Panes):
 
     def action_waste(self) -> None:
         if self.model is not None and self.model.analysis.layers:
+            from slimscope.tui.screens import WasteScreen  # (DataTable): on use
             self.push_screen(WasteScreen(self.model.analysis), callback=self.jump_to_waste)
 
     def jump_to_waste(self, item: Optional[WasteItem]) -> None:
@@ -154,6 +155,9 @@ class Actions(Panes):
             self.tree.collapse_everything()
 
     def action_help(self) -> None:
+        # the help and waste screens (Markdown, DataTable, pygments: ~50 ms) load on first
+        # use, not before the explorer's first screen
+        from slimscope.tui.screens import HelpScreen
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
