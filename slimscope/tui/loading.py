@@ -3,6 +3,7 @@ shows previews of the layers read so far, then the whole image's views."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Optional
 
@@ -98,7 +99,17 @@ class Loading(Panes):
         if draft is None or not draft.layers:
             return False
         model = ImageModel(draft)
-        self.call_from_thread(self._show_partial, draft, model, len(draft.layers))
+        drawn = threading.Event()
+
+        def show() -> None:
+            self._show_partial(draft, model, len(draft.layers))
+            self.call_after_refresh(drawn.set)
+
+        self.call_from_thread(show)
+        # The full read holds the GIL for much of its tar walk: started now, it would
+        # slow the very frame that puts the sketch on screen. It waits for that frame
+        # (a second at most, should the screen never refresh).
+        drawn.wait(1.0)
         return True
 
     def _progress(self, done: int, total: Optional[int]) -> None:
