@@ -5,16 +5,10 @@ or a bad value is a BadInput naming the file and the key."""
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from dataclasses import dataclass, field
 from typing import Optional
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 from slimscope.errors import BadInput
 from slimscope.gate.units import Amount, UnitError, parse_amount, parse_percent, parse_ratio, parse_size
@@ -115,6 +109,7 @@ class GateConfig:
         """Validate and set one key as written in a config file or a flag."""
         name = key.replace("_", "-")
         if name not in KEYS:
+            import difflib
             close = difflib.get_close_matches(name, list(KEYS), n=1)
             hint = f" (did you mean {close[0]}?)" if close else f"; known keys: {', '.join(KEYS)}"
             raise BadInput(f"{where}: unknown key {key!r}{hint}")
@@ -143,6 +138,11 @@ def _empty(attr: str):
 
 
 def _read_toml(path: str) -> dict:
+    # imported here: most runs find no config file, and start-up is every run's cost
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)
