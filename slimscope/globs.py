@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Optional
 
 from slimscope.errors import BadInput
 
@@ -230,13 +231,27 @@ def glob_match(glob: str, path: str) -> bool:
     return compile_glob(glob).match(path)
 
 
+def union_source(globs: Iterable[str]) -> str:
+    """The regex source of `union(globs)`, each glob checked."""
+    sources = [compile_glob(g).source for g in globs]
+    return "|".join(f"(?:{s})" for s in sources) if sources else "(?!)"
+
+
 def union(globs: Iterable[str]) -> re.Pattern[str]:
     """One regex matching a path that any of `globs` matches (use with .match)."""
-    sources = [compile_glob(g).source for g in globs]
-    return _compiled("|".join(f"(?:{s})" for s in sources) if sources else "(?!)")
+    return _compiled(union_source(globs))
 
 
 def matcher(globs: Iterable[str]) -> Callable[[str], bool]:
-    """path -> does any of `globs` match it."""
-    m = union(globs).match
-    return lambda path: m(path) is not None
+    """path -> does any of `globs` match it. Each glob is checked now; their union is
+    compiled on the first call (the catalogue's are made at import, and many runs never
+    ask them)."""
+    source = union_source(globs)
+    match: Optional[Callable[[str], Optional[re.Match[str]]]] = None
+
+    def matches(path: str) -> bool:
+        nonlocal match
+        if match is None:
+            match = _compiled(source).match
+        return match(path) is not None
+    return matches

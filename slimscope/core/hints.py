@@ -44,8 +44,7 @@ def _pattern(globs: Iterable[str]) -> str:
 # in order and each glob's translation ends in \Z with nothing after the group, so the
 # group that matches names the first rule that matches on its own, as a loop over the
 # rules that stops at the first match would.
-_RULES = re.compile("|".join(f"(?P<r{k}>{_pattern(globs)})"
-                             for k, (*_, globs) in enumerate(FINAL_RULES)))
+_RULES = "|".join(f"(?P<r{k}>{_pattern(globs)})" for k, (*_, globs) in enumerate(FINAL_RULES))
 _RULE_OF_GROUP = {f"r{k}": rid for k, (rid, *_) in enumerate(FINAL_RULES)}
 
 
@@ -178,8 +177,10 @@ def find_hints(analysis: Analysis) -> list[Hint]:
     base = _Base(analysis)
     # (rule id, layer) -> [bytes, [(size, path)], count]
     found: dict[tuple[str, int], list[Any]] = {}
-    match = _RULES.match
+    match = None      # compiled when a path may match (re's cache keeps it after)
     for path, ref in _candidates(composed.final):
+        if match is None:
+            match = re.compile(_RULES).match
         m = match(path)
         if m is None:
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from slimscope.globs import compile_glob, union
+from slimscope.globs import compile_glob, matcher
 
 # In slimscope.globs' dialect: a glob without a `/` is a file name at any depth.
 _NAMES = [
@@ -23,17 +23,20 @@ _NOT_SECRET = [".ssh/known_hosts", ".ssh/**/*.pub", ".ssh/config", "*.pub", "/et
                "/usr/share/ca-certificates/**", "/usr/lib/ssl/certs/**",
                "site-packages/**/cacert.pem", "certifi/cacert.pem"]
 
-_name_re = union(_NAMES)
-_path_re = union(_PATHS)
-_not_re = union(_NOT_SECRET)
-
-# _path_re tries a dozen any-depth globs; one search for the literal stretch each of
+_name = matcher(_NAMES)
+_path = matcher(_PATHS)
+_not = matcher(_NOT_SECRET)
+# _path tries a dozen any-depth globs; one search for the literal stretch each of
 # them needs rules out most paths first, for a fraction of the cost.
-_path_may_match = re.compile("|".join(re.escape(compile_glob(p).longest) for p in _PATHS)).search
+_PATH_NEEDLES = "|".join(re.escape(compile_glob(p).longest) for p in _PATHS)
+
+
+def _path_may_match(path: str) -> bool:
+    return re.search(_PATH_NEEDLES, path) is not None   # re's own cache keeps it compiled
 
 
 def looks_secret(path: str) -> bool:
     # Most paths match no secret pattern: the exceptions are only worth trying after one did.
-    if not (_name_re.match(path) or (_path_may_match(path) and _path_re.match(path))):
+    if not (_name(path) or (_path_may_match(path) and _path(path))):
         return False
-    return not _not_re.match(path)
+    return not _not(path)
