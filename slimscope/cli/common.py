@@ -73,22 +73,53 @@ def image_options(f):
     return wrapper
 
 
-def progress_callback(label: str):
-    """A progress bar on stderr when it is a terminal, else None. Returns (callback, stop)."""
+PROGRESS_AFTER = 0.3   # seconds: a run that ends sooner shows (and imports) no bar
+
+
+def progress_callback(label: str, after: float = PROGRESS_AFTER):
+    """A progress bar on stderr when it is a terminal, else None. Returns (callback, stop).
+
+    The bar appears only once the run has taken `after` seconds: a warm run is over
+    in a tenth of a second, and rich's import alone is a third of that."""
     if not sys.stderr.isatty():
         return None, lambda: None
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+    import threading
 
-    prog = Progress(TextColumn(label), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
-                    console=Console(stderr=True), transient=True)
-    task = prog.add_task(label, total=None)
-    prog.start()
+    lock = threading.Lock()
+    state: dict = {"prog": None, "task": None, "stopped": False, "last": (0, None)}
+
+    def start() -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with lock:
+            if state["stopped"]:
+                return
+            prog = Progress(TextColumn(label), BarColumn(), DownloadColumn(),
+                            TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            done, total = state["last"]
+            state["task"] = prog.add_task(label, total=total, completed=done)
+            prog.start()
+            state["prog"] = prog
+
+    timer = threading.Timer(after, start)
+    timer.daemon = True
+    timer.start()
 
     def update(done, total):
-        prog.update(task, completed=done, total=total)
+        with lock:
+            state["last"] = (done, total)
+            if state["prog"] is not None:
+                state["prog"].update(state["task"], completed=done, total=total)
 
-    return update, prog.stop
+    def stop() -> None:
+        timer.cancel()
+        with lock:
+            state["stopped"] = True
+            if state["prog"] is not None:
+                state["prog"].stop()
+
+    return update, stop
 
 
 def load_analysis(image: str, image_sel=None, platform=None, no_hash=False, no_cache=False,
