@@ -50,8 +50,3 @@ def python(root: str | None = None) -> str:
         open(os.path.join(venv, ".done"), "w").close()
     return exe
 
-
-def start_cost(exe: str) -> dict:
-    """CPU and peak RSS of `exe -c pass`: what the interpreter alone costs a command."""
-    from cli_bench import measure
-    return measure([exe, "-c", "pass"], dict(os.environ), REPO)

@@ -27,7 +27,6 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional
 
 from slimscope.errors import BadInput
 
@@ -191,16 +190,19 @@ class Glob:
 
     @property
     def pattern(self) -> re.Pattern[str]:
-        return _compiled(self.source)
+        return compiled(self.source)
 
     def match(self, path: str) -> bool:
-        return _compiled(self.source).match(path) is not None
+        return compiled(self.source).match(path) is not None
 
 
 @lru_cache(maxsize=1024)
-def _compiled(source: str, flags: int = 0) -> re.Pattern[str]:
+def compiled(source: str) -> re.Pattern[str]:
+    """The compiled regex of a source built from globs, compiled once per process on
+    its first use (the catalogue's unions are built at import, and many runs never
+    match against them)."""
     try:
-        return re.compile(source, flags)
+        return re.compile(source)
     except re.error as e:   # not expected: every atom is escaped or built in _regex
         raise BadInput(f"bad path glob (as {source!r}): {e}") from None
 
@@ -239,19 +241,11 @@ def union_source(globs: Iterable[str]) -> str:
 
 def union(globs: Iterable[str]) -> re.Pattern[str]:
     """One regex matching a path that any of `globs` matches (use with .match)."""
-    return _compiled(union_source(globs))
+    return compiled(union_source(globs))
 
 
 def matcher(globs: Iterable[str]) -> Callable[[str], bool]:
-    """path -> does any of `globs` match it. Each glob is checked now; their union is
-    compiled on the first call (the catalogue's are made at import, and many runs never
-    ask them)."""
+    """path -> does any of `globs` match it. Each glob is checked now, their union
+    compiled on the first call."""
     source = union_source(globs)
-    match: Optional[Callable[[str], Optional[re.Match[str]]]] = None
-
-    def matches(path: str) -> bool:
-        nonlocal match
-        if match is None:
-            match = _compiled(source).match
-        return match(path) is not None
-    return matches
+    return lambda path: compiled(source).match(path) is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from slimscope.catalog import HINTED, PRESETS, group
 from slimscope.core.base import base_from_history
 from slimscope.core.compose import unpack
-from slimscope.globs import compile_glob
+from slimscope.globs import compile_glob, compiled
 from slimscope.index.records import FILE, HARDLINK
 
 if TYPE_CHECKING:
@@ -177,11 +176,8 @@ def find_hints(analysis: Analysis) -> list[Hint]:
     base = _Base(analysis)
     # (rule id, layer) -> [bytes, [(size, path)], count]
     found: dict[tuple[str, int], list[Any]] = {}
-    match = None      # compiled when a path may match (re's cache keeps it after)
     for path, ref in _candidates(composed.final):
-        if match is None:
-            match = re.compile(_RULES).match
-        m = match(path)
+        m = compiled(_RULES).match(path)   # compiled when a first path may match
         if m is None:
             continue
         li, i = unpack(ref)

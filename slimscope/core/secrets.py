@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from slimscope.globs import compile_glob, matcher
+from slimscope.globs import compile_glob, compiled, matcher
 
 # In slimscope.globs' dialect: a glob without a `/` is a file name at any depth.
 _NAMES = [
@@ -32,7 +32,7 @@ _PATH_NEEDLES = "|".join(re.escape(compile_glob(p).longest) for p in _PATHS)
 
 
 def _path_may_match(path: str) -> bool:
-    return re.search(_PATH_NEEDLES, path) is not None   # re's own cache keeps it compiled
+    return compiled(_PATH_NEEDLES).search(path) is not None
 
 
 def looks_secret(path: str) -> bool:

@@ -114,11 +114,10 @@ class Writer:
         self.no_color = bool(os.environ.get("NO_COLOR"))
 
     def _codes(self, style: str) -> str:
-        words = [w for w in style.split() if w in _SGR]
-        if self.no_color:
-            words = [w for w in words if w in _ATTRS]
-        words.sort(key=lambda w: (w not in _ATTRS, _ATTRS.index(w) if w in _ATTRS else 0))
-        return ";".join(_SGR[w] for w in dict.fromkeys(words))
+        words = style.split()
+        # in _SGR's order: attributes first, then the colour, as rich writes them
+        return ";".join(code for w, code in _SGR.items()
+                        if w in words and not (self.no_color and w not in _ATTRS))
 
     def print(self, line: str | Line = "", style: str = "") -> None:
         if isinstance(line, str):

@@ -98,9 +98,15 @@ def _checksum_ok(block: bytes, stored: int) -> bool:
     # The stored sum counts its own field as 8 spaces. adler32's low half is the byte
     # sum + 1 modulo 65521, which no flip of one byte's bits can keep; only when that
     # fails is the exact sum (unsigned, or signed as old tars wrote it) worth computing.
-    field = block[148:156]
-    if ((zlib.adler32(block) & 0xFFFF) - 1 - sum(field) + 256 - stored) % 65521 == 0:
-        return True
+    return _adler_off(block, stored) == 0 or _checksum_exact(block, stored)
+
+
+def _adler_off(block: bytes, stored: int, adler32: Callable[[bytes], int] = zlib.adler32) -> int:
+    """0 when the header's byte sum agrees with its stored checksum, by adler32's low half."""
+    return ((adler32(block) & 0xFFFF) - 1 - sum(block[148:156]) + 256 - stored) % 65521
+
+
+def _checksum_exact(block: bytes, stored: int) -> bool:
     rest = block[:148] + block[156:]
     unsigned = 256 + sum(rest)
     signed = unsigned - 256 * sum(1 for b in rest if b > 127)
@@ -224,7 +230,6 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
     `seek` (and no hashing) bodies are seeked past, where the stream can."""
     idx = LayerIndex(hashed=hash_contents)
     from hashlib import sha256  # OpenSSL: loaded only when a layer is read
-    adler32 = zlib.adler32
     buf = _Buffer(stream, seek and not hash_contents)
     add = idx.add
     glob: dict[str, str] = {}
@@ -257,9 +262,7 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
             stored, mode, uid, gid, size, mtime = _numbers(block)
         except ValueError:
             raise _bad_header(block, len(idx) + 1, what) from None
-        # _checksum_ok's first test, inline (it runs once per entry)
-        if ((adler32(block) & 0xFFFF) - 1 - sum(block[148:156]) + 256 - stored) % 65521 \
-                and not _checksum_ok(block, stored):
+        if _adler_off(block, stored) and not _checksum_exact(block, stored):
             raise _bad_header(block, len(idx) + 1, what)
         first = False
         flag = block[156]
