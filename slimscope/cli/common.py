@@ -65,12 +65,25 @@ def image_options(f):
     @click.option("--no-hash", is_flag=True,
                   help="Skip content hashing (faster; cannot tell metadata-only duplication).")
     @click.option("--no-cache", is_flag=True, help="Do not read or write the layer-index cache.")
+    @click.option("--verify", is_flag=True,
+                  help="Read every byte of an archive file's layers and check each against "
+                       "its diff_id (streams, compressed layers and registries always are).")
     @registry_options
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
+        # as the registry options: how images are read, not what a command does
+        _reading["verify"] = kwargs.pop("verify")
         return f(*args, **kwargs)
 
     return wrapper
+
+
+_reading = {"verify": False}
+
+
+def verifying() -> bool:
+    """Whether --verify was given to the command that runs."""
+    return _reading["verify"]
 
 
 PROGRESS_AFTER = 0.3   # seconds: a run that ends sooner shows (and imports) no bar
@@ -123,13 +136,15 @@ def progress_callback(label: str, after: float = PROGRESS_AFTER):
 
 
 def load_analysis(image: str, image_sel=None, platform=None, no_hash=False, no_cache=False,
-                  label: str = "reading"):
+                  label: str = "reading", verify=None):
+    """`verify` None: as --verify says."""
     from slimscope.core.analysis import analyze
 
     callback, stop = progress_callback(f"{label} {image}")
     try:
         return analyze(image, hash_contents=not no_hash, image=image_sel, platform=platform,
-                       use_cache=not no_cache, progress=callback)
+                       use_cache=not no_cache, progress=callback,
+                       verify=verifying() if verify is None else verify)
     finally:
         stop()
 

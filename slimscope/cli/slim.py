@@ -103,8 +103,12 @@ def slim(image, tag, out, push, name, via, keep_base, base_layers, removes, pres
     traced = TraceOptions(trace, execs, http, probe_script, duration, includes, include_presets,
                           keep_list, keep_from)
 
+    # what slim rewrites, it reads whole and checks against the image's digests first
+    def read_whole(*args, **kwargs):
+        return load_analysis(*args, verify=True, **kwargs)
+
     def run(out, fmt):
-        return pipeline.run(load_analysis, image, tag, out, name, via, keep_base, base_layers,
+        return pipeline.run(read_whole, image, tag, out, name, via, keep_base, base_layers,
                             removes, presets, dry_run, smoke, force, fmt, as_json, no_verify,
                             not compressed, image_sel, platform, no_hash, no_cache, trace=traced)
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from slimscope.cli.common import SOURCES_HELP, image_options
+from slimscope.cli.common import SOURCES_HELP, image_options, verifying
 from slimscope.errors import BadInput
 
 TUI_HELP = """Explore IMAGE in the terminal: layers, files by size, and every hidden byte.
@@ -43,7 +43,7 @@ def tui(image, image_sel, platform, no_hash, no_cache):
     from slimscope.tui.app import ExplorerApp
 
     app = ExplorerApp(image, image_sel=image_sel, platform=platform, no_hash=no_hash,
-                      no_cache=no_cache)
+                      no_cache=no_cache, verify=verifying())
     app.run()
     if app.error:
         err = BadInput(app.error)

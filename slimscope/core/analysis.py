@@ -34,7 +34,7 @@ from slimscope.core.secrets import looks_secret
 from slimscope.image.model import Image, LayerCallback, Options
 from slimscope.image.reference import load_image, sketch_image
 from slimscope.index.cache import IndexCache
-from slimscope.index.records import FILE, HARDLINK, KIND_NAMES, LayerIndex
+from slimscope.index.records import FILE, HARDLINK, KIND_NAMES, LAZY_HASH_MAX, NO_DIGEST, LayerIndex
 from slimscope.index.streams import Progress
 
 if TYPE_CHECKING:   # numpy is imported only when a path table is asked for
@@ -102,29 +102,40 @@ class Analysis:
         ref = self.composed.final.get(path)
         return None if ref is None else self._file_record(path, ref)
 
-    def _file_record(self, path: str, ref: int) -> FileRecord:
+    def _file_record(self, path: str, ref: int, digests: bool = True) -> FileRecord:
         li, i = unpack(ref)
         idx = self.composed.layers[li]
         kind = idx.kinds[i]
         size = idx.sizes[i]
-        digest = idx.digest(i) if kind == FILE else None
+        digest = self.digest_of(li, i) if kind == FILE and digests else None
         if kind == HARDLINK:
             unit = self.composed.hardlink_unit.get(ref)
             if unit is not None:
                 ul, ui = unpack(unit)
                 size = self.composed.layers[ul].sizes[ui]
-                digest = self.composed.layers[ul].digest(ui)
+                digest = self.digest_of(ul, ui) if digests else None
         return FileRecord(path, KIND_NAMES[kind], size, idx.modes[i], idx.uids[i], idx.gids[i],
                           li, idx.links.get(i), idx.mtimes[i],
                           ("sha256:" + digest.hex()) if digest else None)
 
-    def files(self) -> Iterator[FileRecord]:
-        """Every path of the final filesystem, sorted, one record each, made as they are read."""
-        final = self.composed.final
-        for path in sorted(final):
-            yield self._file_record(path, final[path])
+    def digest_of(self, layer: int, i: int) -> Optional[bytes]:
+        """The content digest of entry i of a layer (None for no body, or --no-hash);
+        one a lazy index left out is read now."""
+        idx = self.composed.layers[layer]
+        if idx.wants_digest(i):
+            self.image.fill_digests({layer: {i}})
+        return idx.digest(i)
 
-    def largest_files(self, top: int) -> list[FileRecord]:
+    def files(self, digests: bool = True) -> Iterator[FileRecord]:
+        """Every path of the final filesystem, sorted, one record each, made as they are
+        read. Without `digests`, none is read and each record's is None."""
+        final = self.composed.final
+        if digests:
+            _fill(self.image, self.composed, self.composed.visible)
+        for path in sorted(final):
+            yield self._file_record(path, final[path], digests)
+
+    def largest_files(self, top: int, digests: bool = True) -> list[FileRecord]:
         """The `top` biggest regular files and hardlinks of the final filesystem, biggest
         first, ties by path: files() sorted by (-size, path), cut to `top`, without a
         record (or a sort) for every file."""
@@ -143,7 +154,7 @@ class Analysis:
                     yield (-layers[unit >> 32].sizes[unit & 0xFFFFFFFF] if unit is not None
                            else -idx.sizes[i]), path, ref
 
-        return [self._file_record(path, ref)
+        return [self._file_record(path, ref, digests)
                 for _, path, ref in heapq.nsmallest(top, candidates())]
 
     @cached_property
@@ -170,8 +181,43 @@ def _history_pairs(config: dict[str, Any], n_layers: int) -> list[dict[str, Any]
 _IS_FILE = bytes(int(k == FILE) for k in range(256))
 
 
+def _fill(image: Image, composed: Composed, units: Iterable[int]) -> None:
+    """Read the digests of those `units` that lazy indexes left out, a layer at a time."""
+    layers = composed.layers
+    if not any(idx.lazy for idx in layers):
+        return
+    wants: dict[int, set[int]] = {}
+    for unit in units:
+        li, i = unit >> 32, unit & 0xFFFFFFFF
+        if layers[li].wants_digest(i):
+            wants.setdefault(li, set()).add(i)
+    image.fill_digests(wants)
+
+
+def _sharing_a_size(composed: Composed) -> Iterator[int]:
+    """The shown units of lazy indexes that could be a duplicate: another shown unit
+    has their size. (A lazy index hashed every body up to LAZY_HASH_MAX already.)"""
+    layers = composed.layers
+    if not any(idx.lazy for idx in layers):
+        return
+    count: dict[int, int] = {}
+    unread: list[tuple[int, int]] = []
+    for unit in composed.visible:
+        idx, i = layers[unit >> 32], unit & 0xFFFFFFFF
+        size = idx.sizes[i]
+        if size > LAZY_HASH_MAX:
+            count[size] = count.get(size, 0) + 1
+            if idx.wants_digest(i):
+                unread.append((size, unit))
+    yield from (unit for size, unit in unread if count[size] > 1)
+
+
 def build(image: Image) -> Analysis:
-    composed = compose([l.index for l in image.layers])
+    indexes = [l.index for l in image.layers]
+    composed = compose(indexes)
+    if composed.undecided:  # files stored again at their size: the same content or not
+        _fill(image, composed, composed.undecided)
+        composed = compose(indexes)
     history = _history_pairs(image.config, len(image.layers))
     reports: list[LayerReport] = []
     for layer, hist, status in zip(image.layers, history, composed.status):
@@ -187,7 +233,10 @@ def build(image: Image) -> Analysis:
             added=counts[ADDED], modified=counts[MODIFIED], deleted=counts[DELETED] + counts[OPAQUED],
             metadata_only=counts[METADATA], comment=hist.get("comment", "")))
     waste: list[WasteItem] = []
-    for unit, hidden in _wasted(composed):
+    wasted = list(_wasted(composed))
+    # what the report names a digest for, and what the duplicates are found among
+    _fill(image, composed, [*(unit for unit, _ in wasted), *_sharing_a_size(composed)])
+    for unit, hidden in wasted:
         li, i = unpack(unit)
         idx = composed.layers[li]
         size = idx.sizes[i]
@@ -274,6 +323,8 @@ def _duplicates(composed: Composed,
                 continue
             li, i = unpack(shown_unit)
             d = bytes(layers[li].digests[i * 32:(i + 1) * 32])
+            if d == NO_DIGEST:
+                continue  # a lazy index's body no other shown unit is as big as
             by_digest.setdefault(d, {}).setdefault(shown_unit, []).append(path)
     out: list[Duplicate] = []
     for d, units in by_digest.items():
@@ -289,7 +340,8 @@ def _duplicates(composed: Composed,
 
 def open_image(name: str, hash_contents: bool = True, image: Optional[str] = None,
                platform: Optional[str] = None, use_cache: bool = True,
-               progress: Progress = None, on_layer: Optional[LayerCallback] = None) -> Image:
+               progress: Progress = None, on_layer: Optional[LayerCallback] = None,
+               verify: bool = False) -> Image:
     """Open any source and index its layers, without composing them.
 
     `name` is what the command line takes: a path (archive or OCI layout), a
@@ -297,9 +349,14 @@ def open_image(name: str, hash_contents: bool = True, image: Optional[str] = Non
     `docker-daemon:`) or an engine reference. `image` picks one image of an archive
     that holds several; `platform` one of a multi-platform index. `on_layer` gets the
     image of layers 0..k while the rest is indexed, where the source can tell
-    (slimscope/image/feed.py); `build` of such a prefix is the analysis of those layers."""
+    (slimscope/image/feed.py); `build` of such a prefix is the analysis of those layers.
+
+    An uncompressed layer of an archive file is read lazily: its big bodies are hashed
+    only when a digest of theirs is asked for, and its bytes are not checked against
+    its diff_id. `verify` reads every byte and checks every layer, as a stream is."""
     opts = Options(hash_contents=hash_contents, image=image, platform=platform,
-                   cache=IndexCache(enabled=use_cache), progress=progress, on_layer=on_layer)
+                   cache=IndexCache(enabled=use_cache), progress=progress, on_layer=on_layer,
+                   lazy_digests=not verify)
     return load_image(name, opts)
 
 
@@ -317,10 +374,11 @@ def sketch(name: str, image: Optional[str] = None, platform: Optional[str] = Non
 
 def analyze(name: str, hash_contents: bool = True, image: Optional[str] = None,
             platform: Optional[str] = None, use_cache: bool = True,
-            progress: Progress = None, on_layer: Optional[LayerCallback] = None) -> Analysis:
+            progress: Progress = None, on_layer: Optional[LayerCallback] = None,
+            verify: bool = False) -> Analysis:
     """Open any source and analyze it: the one entry point the commands use."""
     return build(open_image(name, hash_contents, image, platform, use_cache, progress,
-                            on_layer))
+                            on_layer, verify))
 
 
 def compressed_sizes(analysis: Analysis, level: int = 6) -> dict[int, int]:

@@ -97,6 +97,9 @@ class Composed:
     hidden: dict[int, Hidden] = field(default_factory=dict)       # unit ref -> last hide event
     visible: AbcSet[int] = field(default_factory=set)   # unit refs the final tree shows (UnitSet)
     hashed: bool = True
+    # units of lazy indexes whose digests would decide whether a file was stored again
+    # with the same content (metadata-only) or new content: read them, compose again
+    undecided: list[int] = field(default_factory=list)
     # per layer, per entry: the first layer whose tree no longer shows the entry (its
     # layer for whiteouts, opaque markers and entries restated later in their own tar;
     # the number of layers when the final tree shows it). Entry (li, i) is in the tree
@@ -143,7 +146,9 @@ class _Composer:
         self.final: dict[str, int] = {}
         self.hardlink_unit: dict[int, int] = {}
         self.hidden: dict[int, Hidden] = {}
-        self.hashed = all(idx.hashed for idx in layers)
+        # a lazy index counts: the digests it lacks are read when they are needed
+        self.hashed = all(idx.hashed or idx.lazy for idx in layers)
+        self.undecided: list[int] = []
         self.ends = [array("H", [len(layers)]) * len(idx) for idx in layers]
 
     def unit_of(self, ref: int) -> Optional[int]:
@@ -251,7 +256,7 @@ class _Composer:
                     status[i] = MODIFIED
                     replaced_dirs[path] = "replaced"
                 else:
-                    if k == FILE and self._same_content(prev, idx, i):
+                    if k == FILE and self._same_content(prev, li, idx, i):
                         status[i] = METADATA
                         reason = "metadata-only"
                     else:
@@ -305,13 +310,18 @@ class _Composer:
         raise BadInput(f"layer {li}: {path} lies under {parent}, which is a "
                        f"{KIND_NAMES[kind]} (layer {pl}), not a directory")
 
-    def _same_content(self, prev: int, idx: LayerIndex, i: int) -> bool:
+    def _same_content(self, prev: int, li: int, idx: LayerIndex, i: int) -> bool:
         unit = self.unit_of(prev)
         if unit is None or not self.hashed:
             return False
         ul, ui = unpack(unit)
         lower = self.layers[ul]
         if lower.sizes[ui] != idx.sizes[i]:
+            return False
+        if lower.wants_digest(ui) or idx.wants_digest(i):
+            # a lazy index has not read one of the two yet: for build() to read, then
+            # to compose again
+            self.undecided += (unit, pack(li, i))
             return False
         return bool(lower.digests[ui * 32:(ui + 1) * 32] == idx.digests[i * 32:(i + 1) * 32])
 
@@ -347,4 +357,4 @@ def compose(layers: list[LayerIndex]) -> Composed:
             n += 1
     visible._n = n
     return Composed(layers, c.final, statuses, c.hardlink_unit, c.hidden, visible, c.hashed,
-                    c.ends)
+                    c.undecided, c.ends)

@@ -112,7 +112,7 @@ def render_markdown(analysis: Analysis, top: int = 10) -> str:
         out.append(f"| {l.index} | {size(l.bytes)} | {size(l.wasted_bytes) if l.wasted_bytes else ''}"
                    f" | `{md_cell(short_command(l.command, 100))}` |")
     out.append("")
-    biggest = analysis.largest_files(top)
+    biggest = analysis.largest_files(top, digests=False)
     if biggest:
         out += [f"### Largest files (top {len(biggest)})", "", "| size | layer | path |",
                 "|---:|---:|---|"]

@@ -120,7 +120,7 @@ def render_text(analysis: Analysis, console: Writer, top: int = 10,
     console.print()
     _layers(analysis, console, W)
 
-    biggest = analysis.largest_files(top)
+    biggest = analysis.largest_files(top, digests=False)
     if biggest:
         console.print()
         _print(console, f"Largest files (top {len(biggest)})", "bold")
@@ -164,7 +164,7 @@ def render_text(analysis: Analysis, console: Writer, top: int = 10,
         console.print()
         _print(console, "Final filesystem", "bold")
         rows = [["mode", "uid:gid", "size", "layer", "path"]]
-        for r in analysis.files():
+        for r in analysis.files(digests=False):
             path = r.path + (f" -> {r.link}" if r.link else "")
             rows.append([f"{r.type[:4]} {r.mode:04o}", f"{r.uid}:{r.gid}",
                          size(r.size), str(r.layer), path])

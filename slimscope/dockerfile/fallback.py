@@ -24,7 +24,7 @@ def fallback(analysis, image_ref: str, reason: str = "no Dockerfile given") -> R
             changes.append(Change(h.id, 0, h.title, h.bytes))
     tmp = GROUPS["tmp"]
     tmp_bytes = 0
-    for rec in analysis.files():
+    for rec in analysis.files(digests=False):
         if rec.path.startswith(tmp.dirs) and rec.type == "file":
             tmp_bytes += rec.size
     if tmp_bytes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+import threading
 import zlib
 from typing import NamedTuple, Optional
 
@@ -32,6 +33,7 @@ from slimscope.image.tarstream import (
     member_name,
 )
 from slimscope.index import parallel
+from slimscope.index.bodies import fill_digests
 from slimscope.index.cache import IndexCache, file_identity, is_cached, through_note
 from slimscope.index.digests import digest_of_name
 from slimscope.index.streams import (
@@ -47,6 +49,9 @@ from slimscope.index.tarwalk import SEEK_READ, index_tar
 from slimscope.index.walk import Indexed
 from slimscope.regular import open_regular
 
+# the explorer asks for a digest in its UI thread while its loader may be filling others
+_FILLING = threading.Lock()
+
 
 class Member(NamedTuple):
     """A layer member of a plain archive file: where its bytes are."""
@@ -56,20 +61,54 @@ class Member(NamedTuple):
     size: int
 
 
+def lazy_key(identity: str) -> str:
+    """The cache key of a lazy index of a file range: bound to that file as it is, never
+    to a digest, since nothing checked the range's bytes against one."""
+    return identity.replace("file-v1:", "lazy-v1:", 1) if identity else ""
+
+
+def index_lazily(f: io.BufferedReader, name: str, offset: int, size: int,
+                 cache: Optional[IndexCache], diff_id: str) -> Optional[Indexed]:
+    """A lazy index of an uncompressed member (slimscope.index.bodies reads the rest
+    when asked), from the cache entry bound to this file if it is there; None for a
+    compressed member or one the config names no diff_id for."""
+    f.seek(offset)
+    if not diff_id or sniff(f.read(min(size, 512))) != "tar":
+        return None
+    key = lazy_key(file_identity(f.fileno(), offset, size)) if cache is not None else ""
+    idx = cache.get(key, False) if cache is not None and key else None
+    if idx is None or not (idx.hashed or idx.lazy) or idx.diff_id != diff_id:
+        reader = io.BufferedReader(RangeReader(f, offset, size), SEEK_READ)
+        idx = index_tar(reader, True, what=f"layer {name}", seek=True, lazy=True)
+        idx.diff_id, idx.tar_bytes = diff_id, size
+        if cache is not None and key and key == lazy_key(file_identity(f.fileno(), offset, size)):
+            cache.put([key], idx)
+    return Indexed(idx, digest_of_name(name) or diff_id, size, "tar")
+
+
 def index_member_job(where: str, path: str, name: str, offset: int, size: int,
                      hash_contents: bool, cache: Optional[IndexCache],
-                     diff_id: str = "", progress: Progress = None) -> Indexed:
+                     diff_id: str = "", lazy: bool = False,
+                     progress: Progress = None) -> Indexed:
     """Worker: index_member over a byte range of the archive file; errors read as in scan().
 
     `diff_id` is what the image's config says the member's tar hashes to, when the
     member's name is no digest (a legacy `docker save`): the cache is looked up by it.
     `progress` (in this process only) hears of the member's bytes as they are read.
+    `lazy` (and a diff_id) reads an uncompressed member lazily (index_lazily).
 
     The index goes back pickled: its columns are lists and arrays, which pickle
     several times faster than LayerIndex.dumps() compresses them.
     """
     try:
         with open(path, "rb") as f:
+            if lazy and hash_contents:
+                got = index_lazily(f, name, offset, size, cache, diff_id)
+                if got is not None:
+                    if progress:
+                        progress(size, size)
+                    return got
+
             def member() -> io.BufferedReader:
                 raw = RangeReader(f, offset, size)
                 return io.BufferedReader(CountingReader(raw, progress, size) if progress else raw,
@@ -95,6 +134,9 @@ class ArchiveSource(TarStreamSource):
         self.path = path
         self.where = path
         self.reference = reference
+        # after a lazy scan: the file as it was then, its layer members, the cache
+        self._lazy: Optional[tuple[os.stat_result, dict[str, Member], Optional[IndexCache]]] \
+            = None
 
     @property
     def archive_path(self) -> Optional[str]:
@@ -126,10 +168,16 @@ class ArchiveSource(TarStreamSource):
         if plan is None:
             return super().scan(opts)
         found, members, file_size = plan
-        diff_ids = self._expected_diff_ids(found, opts) if opts.cache is not None else {}
+        lazy = opts.lazy_digests and opts.hash_contents
+        diff_ids = self._expected_diff_ids(found, opts) \
+            if opts.cache is not None or lazy else {}
         keys = [digest_of_name(m.name) or diff_ids.get(m.name, "") for m in members]
         wanted = self._preview(found, opts, feed) if feed is not None else None
         layer_bytes = sum(m.size for m in members)
+        if lazy and opts.cache is not None:  # or found by the entry bound to this file
+            with open(self.path, "rb") as f:
+                noted = [lazy_key(file_identity(f.fileno(), m.offset, m.size)) for m in members]
+            keys = [lk if is_cached(opts.cache, lk) else key for lk, key in zip(noted, keys)]
         uncached = [m.size for m, key in zip(members, keys) if not is_cached(opts.cache, key)]
         jobs = parallel.jobs_for(len(members), sum(uncached), max(uncached, default=0))
         done = [file_size - layer_bytes]  # everything but the layer bodies is read already
@@ -142,7 +190,9 @@ class ArchiveSource(TarStreamSource):
                 wanted[0](members[i].name, result)
 
         tasks = [(self.where, self.path, m.name, m.offset, m.size, opts.hash_contents, opts.cache,
-                  diff_ids.get(m.name, "")) for m in members]
+                  diff_ids.get(m.name, ""), lazy) for m in members]
+        self._lazy = (os.stat(self.path), {m.name: m for m in members}, opts.cache) \
+            if lazy else None
         if jobs == 1:
             # Someone watching layers arrive gets them bottom first, which a legacy
             # archive (members sorted by id) does not store them as.
@@ -158,7 +208,7 @@ class ArchiveSource(TarStreamSource):
                         opts.progress(done[0] + n, file_size)
                 by_index[i] = index_member_job(self.where, self.path, m.name, m.offset, m.size,
                                                opts.hash_contents, opts.cache,
-                                               diff_ids.get(m.name, ""),
+                                               diff_ids.get(m.name, ""), lazy,
                                                step if opts.progress else None)
                 on_done(i, by_index[i])
             results = [by_index[i] for i in range(len(members))]
@@ -167,6 +217,27 @@ class ArchiveSource(TarStreamSource):
                                            [m.size for m in members])
         found.layers.update((m.name, r) for m, r in zip(members, results))
         return found
+
+    def fill_digests(self, image: Image, wants: dict[int, set[int]]) -> None:
+        """Hash the bodies the lazy indexes of scan() noted, from the same file, and
+        keep the digests in the cache entry bound to it."""
+        if self._lazy is None:
+            raise NotImplementedError("no layer of this archive was read lazily")
+        seen, members, cache = self._lazy
+        with _FILLING, open(self.path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) != (
+                    seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns, seen.st_ctime_ns):
+                raise BadInput(f"{self.where} changed while it was read")
+            for pos, entries in sorted(wants.items()):
+                layer = image.layers[pos]
+                m = members[layer.member]
+                tar = io.BufferedReader(RangeReader(f, m.offset, m.size), SEEK_READ)
+                if fill_digests(tar, layer.index, entries, f"{self.where}: layer {pos}") \
+                        and cache is not None:
+                    key = lazy_key(file_identity(f.fileno(), m.offset, m.size))
+                    if key:
+                        cache.put([key], layer.index)
 
     def _preview(self, found: Scan, opts: Options,
                  feed: LayerFeed) -> Optional[tuple[Preview, dict[str, int]]]:
@@ -205,7 +276,9 @@ class ArchiveSource(TarStreamSource):
         layers = []
         with open(self.path, "rb") as f:
             if opts.cache is not None and all(
-                    opts.cache.has(file_identity(f.fileno(), m.offset, m.size)) for m in members):
+                    opts.cache.has(file_identity(f.fileno(), m.offset, m.size))
+                    or opts.cache.has(lazy_key(file_identity(f.fileno(), m.offset, m.size)))
+                    for m in members):
                 return None   # every layer is noted: load() is as quick, and says more
             for pos, key in enumerate(res.layer_keys):
                 m = where.get(self._member_for(key, found.links))

@@ -56,6 +56,13 @@ class Image:
         value = self.config.get(key, "")
         return value if isinstance(value, str) else ""
 
+    def fill_digests(self, wants: dict[int, set[int]]) -> None:
+        """Read the digests lazy indexes left out: layer position -> entries."""
+        wants = {pos: entries for pos, entries in wants.items()
+                 if entries and self.layers[pos].index.lazy}
+        if wants:
+            self.source.fill_digests(self, wants)
+
 
 # (the image of layers 0..k, the number of layers the whole image has)
 LayerCallback = Callable[["Image", int], None]
@@ -64,6 +71,11 @@ LayerCallback = Callable[["Image", int], None]
 @dataclass
 class Options:
     hash_contents: bool = True
+    # Where a layer can be read at any offset (an uncompressed layer of an archive
+    # file), hash only the small bodies and note where the others are: their digests
+    # are read when asked for (Image.fill_digests), and the layer is not checked
+    # against its diff_id (no pass over every byte). Off: every byte read and checked.
+    lazy_digests: bool = False
     image: Optional[str] = None        # which image of a multi-image archive
     platform: Optional[str] = None     # os/arch[/variant] for multi-platform indexes
     cache: Optional[IndexCache] = None
@@ -128,6 +140,11 @@ class Source(abc.ABC):
         A view shows it while `load` does the real work; None where a source cannot
         seek (streams, compressed layers) and would gain nothing."""
         return None
+
+    def fill_digests(self, image: Image, wants: dict[int, set[int]]) -> None:
+        """Hash the bodies lazy indexes noted (layer position -> entries): only a
+        source that reads layers at offsets makes such indexes."""
+        raise NotImplementedError(f"{type(self).__name__} makes no lazy layer index")
 
     @abc.abstractmethod
     def layer_streams(self, image: Image) -> LayerStreams:

@@ -22,6 +22,10 @@ KIND_NAMES = ("file", "dir", "symlink", "hardlink", "char", "block", "fifo", "wh
 WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
 NO_DIGEST = bytes(32)
+# A lazy index hashes the bodies up to this size as it passes them (they are in its
+# buffer already, and small sizes are the ones files share, so their digests are
+# the likely ones to be asked for); a bigger body is seeked past, its offset kept.
+LAZY_HASH_MAX = 16 << 10
 
 TAR_KINDS = {
     tarfile.REGTYPE: FILE,
@@ -73,7 +77,11 @@ class LayerIndex:
     mtimes: array[int] = field(default_factory=lambda: array("q"))
     digests: bytearray = field(default_factory=bytearray)
     links: dict[int, str] = field(default_factory=dict)  # entry index -> link target
-    hashed: bool = True
+    # per entry, where its body starts in the layer tar (-1: none, or hashed already);
+    # empty unless the index was read lazily (slimscope.index.bodies fills the rest)
+    offsets: array[int] = field(default_factory=lambda: array("q"))
+    hashed: bool = True  # every regular file's digest is here
+    lazy: bool = False   # those it lacks can still be read: each has an offset
     diff_id: str = ""
     tar_bytes: int = 0
 
@@ -83,6 +91,10 @@ class LayerIndex:
     def digest(self, i: int) -> Optional[bytes]:
         d = bytes(self.digests[i * 32:(i + 1) * 32])
         return None if d == NO_DIGEST else d
+
+    def wants_digest(self, i: int) -> bool:
+        """Whether entry i is a body whose digest is not read yet but can be."""
+        return bool(self.offsets) and self.offsets[i] >= 0
 
     def add(self, path: str, kind: int, size: int, mode: int, uid: int, gid: int, mtime: int,
             digest: bytes = NO_DIGEST, link: Optional[str] = None) -> int:
@@ -113,9 +125,10 @@ class LayerIndex:
         links = "\0".join(f"{i}\0{t}" for i, t in self.links.items()).encode("utf-8", "surrogateescape")
         parts = [names, bytes(self.kinds), self.sizes.tobytes(), self.modes.tobytes(),
                  self.uids.tobytes(), self.gids.tobytes(), self.mtimes.tobytes(),
-                 bytes(self.digests), links]
+                 bytes(self.digests), links, self.offsets.tobytes()]
         sizes = ",".join(str(len(p)) for p in parts)
-        head = (f"SLIMIDX1 {len(self.paths)} {int(self.hashed)} {self.tar_bytes} "
+        digests = 1 if self.hashed else 2 if self.lazy else 0
+        head = (f"SLIMIDX2 {len(self.paths)} {digests} {self.tar_bytes} "
                 f"{self.diff_id or '-'} {sizes}\n").encode()
         return zlib.compress(head + b"".join(parts), 1)
 
@@ -131,15 +144,17 @@ class LayerIndex:
             raw = zlib.decompress(blob)
         nl = raw.index(b"\n")
         magic, count, hashed, tar_bytes, diff_id, lens = raw[:nl].decode().split(" ")
-        if magic != "SLIMIDX1":
+        if magic not in ("SLIMIDX1", "SLIMIDX2"):
             raise ValueError("not a layer index")
         pos = nl + 1
         chunks: list[bytes] = []
         for ln in map(int, lens.split(",")):
             chunks.append(raw[pos:pos + ln])
             pos += ln
-        names, kinds, sizes, modes, uids, gids, mtimes, digests, links = chunks
-        idx = cls(hashed=bool(int(hashed)), tar_bytes=int(tar_bytes),
+        if magic == "SLIMIDX1":  # written before lazy indexes: never has offsets
+            chunks.append(b"")
+        names, kinds, sizes, modes, uids, gids, mtimes, digests, links, offsets = chunks
+        idx = cls(hashed=hashed == "1", lazy=hashed == "2", tar_bytes=int(tar_bytes),
                   diff_id="" if diff_id == "-" else diff_id)
         n = int(count)
         idx.paths = names.decode("utf-8", "surrogateescape").split("\0") if n else []
@@ -148,12 +163,14 @@ class LayerIndex:
                           (idx.gids, gids), (idx.mtimes, mtimes)):
             col.frombytes(data)
         idx.digests = bytearray(digests)
+        idx.offsets.frombytes(offsets)
         if links:
             items = links.decode("utf-8", "surrogateescape").split("\0")
             idx.links = {int(items[i]): items[i + 1] for i in range(0, len(items), 2)}
         if not (len(idx.paths) == len(idx.kinds) == len(idx.sizes) == len(idx.modes)
                 == len(idx.uids) == len(idx.gids) == len(idx.mtimes) == n) \
-                or len(idx.digests) != 32 * n or any(not 0 <= i < n for i in idx.links):
+                or len(idx.digests) != 32 * n or any(not 0 <= i < n for i in idx.links) \
+                or len(idx.offsets) != (n if idx.lazy else 0):
             raise ValueError("layer index columns disagree")
         return idx
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from array import array
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Optional
 
@@ -32,7 +33,7 @@ from slimscope.index.records import (
     FIFO,
     FILE,
     HARDLINK,
-    NO_DIGEST,
+    LAZY_HASH_MAX,
     OPAQUE,
     SYMLINK,
     WH_OPAQUE,
@@ -154,7 +155,7 @@ def _pax_int(value: str) -> int:
 class _Buffer:
     """The stream's bytes, held READ at a time; `pos` is the next unread byte."""
 
-    __slots__ = ("read", "readinto", "data", "pos", "spare", "stream", "chunk")
+    __slots__ = ("read", "readinto", "data", "pos", "spare", "stream", "chunk", "furthest")
 
     def __init__(self, stream: IO[bytes], seek: bool = False):
         self.read: Callable[[int], bytes] = stream.read
@@ -165,6 +166,7 @@ class _Buffer:
         # bodies nothing hashes are passed by seeking (a sketch of a file's layer)
         self.stream = stream if seek and stream.seekable() else None
         self.chunk = SEEK_READ if self.stream is not None else READ
+        self.furthest = 0  # the furthest a seek went: a file seeks past its end
 
     def fill(self, want: int) -> bool:
         """Hold at least `want` unread bytes; False if the stream ended first."""
@@ -199,8 +201,8 @@ class _Buffer:
         left = n - held
         self.data, self.pos = b"", 0
         if sha is None and self.stream is not None:
-            at = self.stream.tell()
-            return self.stream.seek(left, io.SEEK_CUR) == at + left
+            self.furthest = self.stream.tell() + left
+            return self.stream.seek(left, io.SEEK_CUR) == self.furthest
         if self.readinto is not None:  # a long body: through one reused buffer
             if self.spare is None:
                 self.spare = memoryview(bytearray(READ))
@@ -225,12 +227,17 @@ class _Buffer:
 
 def index_tar(stream: IO[bytes], hash_contents: bool = True,
               progress: Optional[Callable[[int], None]] = None, what: str = "layer",
-              seek: bool = False) -> LayerIndex:
+              seek: bool = False, lazy: bool = False) -> LayerIndex:
     """Index an uncompressed layer tar stream in one pass; nothing is extracted. With
-    `seek` (and no hashing) bodies are seeked past, where the stream can."""
-    idx = LayerIndex(hashed=hash_contents)
+    `seek` (and no hashing) bodies are seeked past, where the stream can. `lazy` (a
+    stream that seeks) hashes the bodies of up to LAZY_HASH_MAX bytes and notes where
+    the others start, for slimscope.index.bodies to hash when their digests are asked."""
+    lazy = lazy and hash_contents and stream.seekable()
+    idx = LayerIndex(hashed=hash_contents and not lazy, lazy=lazy)
     from hashlib import sha256  # OpenSSL: loaded only when a layer is read
-    buf = _Buffer(stream, seek and not hash_contents)
+    buf = _Buffer(stream, seek and not hash_contents or lazy)
+    later: dict[int, int] = {}  # entry -> where its body starts, for a lazy index
+    at = -1
     add = idx.add
     glob: dict[str, str] = {}
     # from PAX and GNU long-name headers, for the next entry. The header nearest the
@@ -309,7 +316,12 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
         kind = KIND_OF.get(flag)
         if kind == FILE:
             held = len(buf.data) - buf.pos
-            if padded <= held:  # the whole body is in the buffer already: hashed in one call
+            if lazy and size > LAZY_HASH_MAX:
+                at = stream.tell() - held
+                sha = None
+                if not buf.skip(padded, None):
+                    raise BadInput(f"{what} is truncated inside {name!r}")
+            elif padded <= held:  # the whole body is in the buffer already: hashed in one call
                 sha = sha256(memoryview(buf.data)[buf.pos:buf.pos + size]) \
                     if hash_contents else None
                 buf.pos += padded
@@ -337,8 +349,12 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
             continue
         path = clean_path(name, what)
         if kind == FILE:
-            add(path, FILE, size, mode, uid, gid, mtime,
-                sha.digest() if sha is not None else NO_DIGEST)
+            if sha is not None:
+                add(path, FILE, size, mode, uid, gid, mtime, sha.digest())
+            elif lazy:
+                later[add(path, FILE, size, mode, uid, gid, mtime)] = at
+            else:
+                add(path, FILE, size, mode, uid, gid, mtime)
         elif kind == DIR:
             if path == "/":
                 continue
@@ -353,6 +369,14 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
             add(path, kind, 0, mode, uid, gid, mtime)
         if progress is not None:
             progress(size)
+    if buf.stream is not None and buf.furthest > stream.seek(0, io.SEEK_END):
+        raise BadInput(f"{what} is truncated (a body runs past its end)")
+    if later:
+        idx.offsets = array("q", [-1]) * len(idx)
+        for i, start in later.items():
+            idx.offsets[i] = start
+    else:  # every body was small enough to hash on the way
+        idx.hashed, idx.lazy = hash_contents, False
     return idx
 
 

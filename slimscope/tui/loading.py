@@ -26,13 +26,14 @@ class Loading(Panes):
     def __init__(self, image: str, *, display_name: Optional[str] = None,
                  image_sel: Optional[str] = None, platform: Optional[str] = None,
                  no_hash: bool = False, no_cache: bool = False,
-                 analysis: Optional[Analysis] = None) -> None:
+                 analysis: Optional[Analysis] = None, verify: bool = False) -> None:
         super().__init__(display_name or image)
         self.image_arg = image
         self.image_sel = image_sel
         self.platform = platform
         self.hash_contents = not no_hash
         self.use_cache = not no_cache
+        self.verify = verify
         self.analysis = analysis
         self.error: Optional[str] = None
         self.error_code = 2
@@ -73,7 +74,8 @@ class Loading(Panes):
                 image = open_image(self.image_arg, hash_contents=self.hash_contents,
                                    image=self.image_sel, platform=self.platform,
                                    use_cache=self.use_cache, progress=progress,
-                                   on_layer=None if drawn else previews.offer)
+                                   on_layer=None if drawn else previews.offer,
+                                   verify=self.verify)
             finally:
                 # Every layer is in: the whole image's analysis is now the quicker view,
                 # and a preview made beside it would only slow it down.

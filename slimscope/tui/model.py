@@ -231,12 +231,13 @@ class ImageModel:
             if e.kind not in (WHITEOUT, OPAQUE):
                 rec.update(mode=idx.modes[i], uid=idx.uids[i], gid=idx.gids[i],
                            link=idx.links.get(i), mtime=idx.mtimes[i])
-            d = idx.digest(i) if e.kind == FILE else None
+            # (a digest a lazy index left out is read here: one body, once)
+            d = self.analysis.digest_of(li, i) if e.kind == FILE else None
             if e.kind == HARDLINK:
                 unit = self.composed.hardlink_unit.get(e.ref)
                 if unit is not None:
                     ul, ui = unpack(unit)
-                    d = self.indexes[ul].digest(ui)
+                    d = self.analysis.digest_of(ul, ui)
                     rec["size"] = self.indexes[ul].sizes[ui]
             rec["digest"] = ("sha256:" + d.hex()) if d else None
             if e.kind == FILE:

@@ -144,15 +144,22 @@ def docker25(path, stored, named):
 
 @pytest.mark.parametrize("cached", [False, True])
 def test_a_changed_archive_blob_is_refused_cached_or_not(tmp_path, monkeypatch, cached):
-    """A blob changed since its index was cached reads as a digest mismatch, as uncached."""
+    """With --verify, a blob changed since its index was cached reads as a digest
+    mismatch, as uncached. Without, the analysis is of the bytes that are there."""
+    import hashlib
+
     from slimscope.core.analysis import analyze
     monkeypatch.setenv("SLIMSCOPE_CACHE_DIR", str(tmp_path / "cache"))
     tars = [layer_tar(layer) for layer in LAYERS]
-    analyze(docker25(tmp_path / "good.tar", tars, tars), use_cache=cached)
+    analyze(docker25(tmp_path / "good.tar", tars, tars), use_cache=cached, verify=True)
+    analyze(str(tmp_path / "good.tar"), use_cache=cached)
     changed = tars[0].replace(b"B" * 10, b"X" + b"B" * 9, 1)
     bad = docker25(tmp_path / "bad.tar", [changed, tars[1]], tars)
     with pytest.raises(BadInput, match=r"bad.tar: blob blobs/sha256/\w+ does not match its sha256"):
-        analyze(bad, use_cache=cached)
+        analyze(bad, use_cache=cached, verify=True)
+    got = analyze(bad, use_cache=cached)
+    (waste,) = [w for w in got.waste if w.path == "/big"]
+    assert waste.digest == "sha256:" + hashlib.sha256(b"X" + b"B" * 4999).hexdigest()
 
 
 @pytest.mark.parametrize("cached", [False, True])

@@ -221,7 +221,12 @@ def test_diff_id_mismatch_in_archive(tmp_path):
     cfg = config_for(tars)
     cfg["rootfs"]["diff_ids"][0] = "sha256:" + "0" * 64
     p = docker_archive(str(tmp_path / "i.tar"), tars, config=cfg)
-    assert_bad(["analyze", p], "diff_id")
+    assert_bad(["analyze", "--verify", p], "diff_id")
+    assert_bad(["ci", "--verify", p], "diff_id")
+    # read lazily (the default), an archive file's uncompressed layer is not checked
+    assert cli("analyze", p).returncode == 0
+    gz = docker_archive(str(tmp_path / "i.tar.gz"), tars, config=cfg, gz=True)
+    assert_bad(["analyze", gz], "diff_id")   # a stream is read through: always checked
 
 
 @pytest.mark.parametrize("name,match", [("/etc/abs", "absolute path"),
