@@ -48,7 +48,9 @@ class Actions(Panes):
             self._status()
 
     def action_filter(self) -> None:
-        self.filter_bar.input.focus()
+        # At once, not as focus() does (after the messages already queued): keys typed
+        # right after `/` would reach the tree, whose `d` toggles the details pane.
+        self.screen.set_focus(self.filter_bar.input)
 
     @property
     def hide_unchanged(self) -> bool:
