@@ -8,10 +8,11 @@ from __future__ import annotations
 import heapq
 import zlib
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import compress, islice
+from itertools import chain, compress, islice
 from operator import eq
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -24,6 +25,7 @@ from slimscope.core.compose import (
     OPAQUED,
     Composed,
     Hidden,
+    UnitSet,
     compose,
     pack,
     unpack,
@@ -200,16 +202,21 @@ def _sharing_a_size(composed: Composed) -> Iterator[int]:
     layers = composed.layers
     if not any(idx.lazy for idx in layers):
         return
-    count: dict[int, int] = {}
-    unread: list[tuple[int, int]] = []
-    for unit in composed.visible:
-        idx, i = layers[unit >> 32], unit & 0xFFFFFFFF
-        size = idx.sizes[i]
-        if size > LAZY_HASH_MAX:
-            count[size] = count.get(size, 0) + 1
-            if idx.wants_digest(i):
-                unread.append((size, unit))
-    yield from (unit for size, unit in unread if count[size] > 1)
+    visible = composed.visible
+    if isinstance(visible, UnitSet):
+        shown = visible.rows()
+    else:
+        shown = [bytearray(len(idx)) for idx in layers]
+        for unit in visible:
+            shown[unit >> 32][unit & 0xFFFFFFFF] = 1
+    count = Counter(chain.from_iterable(compress(idx.sizes, flags)
+                                        for idx, flags in zip(layers, shown)))
+    for li, idx in enumerate(layers):
+        if idx.lazy:
+            flags, sizes = shown[li], idx.sizes
+            for i in compress(range(len(idx)), map((-1).__lt__, idx.offsets)):
+                if flags[i] and count[sizes[i]] > 1:
+                    yield li << 32 | i
 
 
 def build(image: Image) -> Analysis:

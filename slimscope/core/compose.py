@@ -67,6 +67,10 @@ class UnitSet(AbcSet[int]):
         li, i = unit >> 32, unit & 0xFFFFFFFF
         return li < len(self._flags) and i < len(self._flags[li]) and self._flags[li][i] == 1
 
+    def rows(self) -> list[bytearray]:
+        """Per layer, a flag byte per entry (1: in the set); the set's own, not a copy."""
+        return self._flags
+
     def __iter__(self) -> Iterator[int]:
         for li, flags in enumerate(self._flags):
             i = flags.find(1)
