@@ -36,7 +36,7 @@ from slimscope.core.secrets import looks_secret
 from slimscope.image.model import Image, LayerCallback, Options
 from slimscope.image.reference import load_image, sketch_image
 from slimscope.index.cache import IndexCache
-from slimscope.index.records import FILE, HARDLINK, KIND_NAMES, LAZY_HASH_MAX, NO_DIGEST, LayerIndex
+from slimscope.index.records import FILE, HARDLINK, KIND_NAMES, NO_DIGEST, LayerIndex
 from slimscope.index.streams import Progress
 
 if TYPE_CHECKING:   # numpy is imported only when a path table is asked for

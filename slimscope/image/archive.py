@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import os
-import tarfile
+import posixpath
 import threading
 import zlib
 from typing import NamedTuple, Optional
@@ -29,8 +29,6 @@ from slimscope.image.tarstream import (
     TarStreamSource,
     corrupt,
     layer_of,
-    link_target,
-    member_name,
 )
 from slimscope.index import parallel
 from slimscope.index.bodies import fill_digests
@@ -46,6 +44,7 @@ from slimscope.index.streams import (
     sniff,
 )
 from slimscope.index.tarwalk import SEEK_READ, index_tar
+from slimscope.index.tarwalk import members as archive_members
 from slimscope.index.walk import Indexed
 from slimscope.regular import open_regular
 
@@ -123,7 +122,7 @@ def index_member_job(where: str, path: str, name: str, offset: int, size: int,
             return through_note(cache, f, offset, size, hash_contents, read)
     except BadInput:
         raise
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+    except (OSError, EOFError, zlib.error) as e:  # (the walk is ours: no tarfile error)
         raise corrupt(where, e) from None
 
 
@@ -313,7 +312,7 @@ class ArchiveSource(TarStreamSource):
         return out
 
     def _plan(self) -> Optional[tuple[Scan, list[Member], int]]:
-        """List a plain archive by its headers alone (tarfile seeks past bodies).
+        """List a plain archive by its headers alone (bodies are seeked past).
 
         Returns (small blobs and links, layer members, file size), or None when
         anything is unusual (compressed, truncated, names that climb out, repeated or
@@ -329,25 +328,25 @@ class ArchiveSource(TarStreamSource):
                 if f.read(6).startswith(COMPRESSED_MAGIC):
                     return None
                 f.seek(0)
-                tf = tarfile.open(fileobj=f, mode="r:")
-                for ti in tf:
-                    name = member_name(ti)
-                    if name.startswith("../") or name in seen or ti.issparse():
+                for m in archive_members(f):
+                    name = posixpath.normpath(m.name).lstrip("/")
+                    if name.startswith("../") or name in seen or m.sparse:
                         return None
                     seen.add(name)
-                    if ti.issym() or ti.islnk():
-                        found.links[name] = link_target(name, ti)
+                    if m.flag in (0x31, 0x32):  # hard or symbolic link
+                        found.links[name] = (m.link if m.flag == 0x31 else posixpath.normpath(
+                            posixpath.join(posixpath.dirname(name), m.link))).lstrip("/")
                         continue
-                    if not ti.isreg():
+                    if not m.regular:
                         continue
-                    if ti.offset_data + ti.size > size:
+                    if m.offset + m.size > size:
                         return None
-                    f.seek(ti.offset_data)
-                    if sniff(f.read(min(ti.size, 512))) in LAYER_KINDS:
-                        members.append(Member(name, ti.offset_data, ti.size))
-                    elif ti.size <= SMALL_BLOB:
-                        f.seek(ti.offset_data)
-                        found.blobs[name] = f.read(ti.size)
-        except (tarfile.TarError, OSError, EOFError, ValueError):
+                    f.seek(m.offset)
+                    if sniff(f.read(min(m.size, 512))) in LAYER_KINDS:
+                        members.append(Member(name, m.offset, m.size))
+                    elif m.size <= SMALL_BLOB:
+                        f.seek(m.offset)
+                        found.blobs[name] = f.read(m.size)
+        except (OSError, EOFError, ValueError):
             return None
         return found, members, size

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-import tempfile
 from typing import IO, TYPE_CHECKING, Optional
 
 from slimscope.errors import BadInput
@@ -88,5 +87,6 @@ class StreamSource(TarStreamSource):
                 pipe = open(self.path, "rb", buffering=0)
             except OSError as e:
                 raise BadInput(f"cannot read {self.path}: {e.strerror}") from None
+        import tempfile  # here: a run that reads no pipe does not load it (and shutil)
         self._copy = tempfile.TemporaryFile(prefix="slimscope-stdin-")
         return _Tee(pipe, self._copy, owned=self.path != STDIN)

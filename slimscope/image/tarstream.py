@@ -14,13 +14,15 @@ from __future__ import annotations
 import abc
 import io
 import posixpath
-import tarfile
 import zlib
 from collections.abc import Callable
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from slimscope.errors import BadInput
 from slimscope.image.feed import LayerFeed
+
+if TYPE_CHECKING:  # tarfile (with shutil, bz2, lzma) loads only when a stream is read:
+    import tarfile  # a plain archive file is listed by slimscope.index.tarwalk
 from slimscope.image.layerkeys import LAYER_KINDS, index_member, legacy_key, verified_hit
 from slimscope.image.manifest import (
     check_diff_ids,
@@ -109,6 +111,8 @@ class TarStreamSource(Source):
 
     def _pass(self, opts: Options, found: Scan, retry: set[str], only: Optional[set[str]],
               preview: Optional[Preview] = None) -> None:
+        import tarfile
+
         raw = self.open_stream()
         counted = io.BufferedReader(CountingReader(raw, opts.progress, self.total_bytes()), CHUNK)
         try:
@@ -228,6 +232,8 @@ class TarStreamSource(Source):
 
     def layer_streams(self, image: Image) -> LayerStreams:
         """Re-read the archive and hand out each layer's uncompressed tar in storage order."""
+        import tarfile
+
         positions: dict[str, list[int]] = {}
         for layer in image.layers:
             positions.setdefault(layer.member, []).append(layer.position)

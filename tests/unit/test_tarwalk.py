@@ -202,3 +202,64 @@ def test_cli_huge_pax_header_is_quick(tmp_path):
     t = time.monotonic()
     assert_exit2(docker_archive(str(tmp_path / "pax.tar"), [tar]), "extended header")
     assert time.monotonic() - t < 30
+
+
+# -- members(): an image archive's own tar, listed from its headers ------------------
+
+def _listed_by_tarfile(data: bytes):
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tf:
+        return [(ti.name, ti.type, ti.offset_data, ti.size, ti.linkname, ti.issparse())
+                for ti in tf]
+
+
+def _listed(data: bytes):
+    from slimscope.index.tarwalk import members
+    return [(m.name, bytes([m.flag]) if m.flag else b"0", m.offset, m.size, m.link, m.sparse)
+            for m in members(io.BytesIO(data))]
+
+
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_members_lists_an_archive_as_tarfile_does(fmt):
+    buf = io.BytesIO()
+    long = "blobs/sha256/" + "d" * 120
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tf:
+        for name, data in [("manifest.json", b"[]"), ("abc/layer.tar", b"x" * 1500),
+                           (long if fmt != tarfile.USTAR_FORMAT else "blobs/x", b"y" * 10)]:
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+        d = tarfile.TarInfo("abc")
+        d.type = tarfile.DIRTYPE
+        tf.addfile(d)
+        link = tarfile.TarInfo("def/layer.tar")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "../abc/layer.tar"
+        tf.addfile(link)
+    data = buf.getvalue()
+    assert _listed(data) == _listed_by_tarfile(data)
+
+
+def test_members_lists_the_samples_as_tarfile_does():
+    for name in ("demo.tar", "demo.oci.tar"):
+        data = open(os.path.join(os.path.dirname(__file__), "..", "..", "sample-images", name),
+                    "rb").read()
+        assert _listed(data) == _listed_by_tarfile(data), name
+
+
+def test_members_refuses_what_it_cannot_read():
+    from slimscope.index.tarwalk import members
+    data = bytearray(docker_archive_bytes())
+    data[150] ^= 0x10   # a header's checksum field
+    with pytest.raises(ValueError):
+        list(members(io.BytesIO(bytes(data))))
+    with pytest.raises(ValueError):
+        list(members(io.BytesIO(docker_archive_bytes()[:700])))
+
+
+def docker_archive_bytes() -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        ti = tarfile.TarInfo("a" * 150)   # a PAX header first
+        ti.size = 3
+        tf.addfile(ti, io.BytesIO(b"abc"))
+    return buf.getvalue()
