@@ -67,18 +67,21 @@ def lazy_key(identity: str) -> str:
 
 
 def index_lazily(f: io.BufferedReader, name: str, offset: int, size: int,
-                 cache: Optional[IndexCache], diff_id: str) -> Optional[Indexed]:
+                 cache: Optional[IndexCache], diff_id: str,
+                 hash_contents: bool = True) -> Optional[Indexed]:
     """A lazy index of an uncompressed member (slimscope.index.bodies reads the rest
-    when asked), from the cache entry bound to this file if it is there; None for a
-    compressed member or one the config names no diff_id for."""
+    when asked; without `hash_contents`, none is: every body is seeked past), from the
+    cache entry bound to this file if it is there; None for a compressed member or
+    one the config names no diff_id for."""
     f.seek(offset)
     if not diff_id or sniff(f.read(min(size, 512))) != "tar":
         return None
     key = lazy_key(file_identity(f.fileno(), offset, size)) if cache is not None else ""
     idx = cache.get(key, False) if cache is not None and key else None
-    if idx is None or not (idx.hashed or idx.lazy) or idx.diff_id != diff_id:
+    if idx is None or (hash_contents and not (idx.hashed or idx.lazy)) \
+            or idx.diff_id != diff_id:
         reader = io.BufferedReader(RangeReader(f, offset, size), SEEK_READ)
-        idx = index_tar(reader, True, what=f"layer {name}", seek=True, lazy=True)
+        idx = index_tar(reader, hash_contents, what=f"layer {name}", seek=True, lazy=True)
         idx.diff_id, idx.tar_bytes = diff_id, size
         if cache is not None and key and key == lazy_key(file_identity(f.fileno(), offset, size)):
             cache.put([key], idx)
@@ -101,8 +104,8 @@ def index_member_job(where: str, path: str, name: str, offset: int, size: int,
     """
     try:
         with open(path, "rb") as f:
-            if lazy and hash_contents:
-                got = index_lazily(f, name, offset, size, cache, diff_id)
+            if lazy:
+                got = index_lazily(f, name, offset, size, cache, diff_id, hash_contents)
                 if got is not None:
                     if progress:
                         progress(size, size)
@@ -167,7 +170,7 @@ class ArchiveSource(TarStreamSource):
         if plan is None:
             return super().scan(opts)
         found, members, file_size = plan
-        lazy = opts.lazy_digests and opts.hash_contents
+        lazy = opts.lazy_digests
         diff_ids = self._expected_diff_ids(found, opts) \
             if opts.cache is not None or lazy else {}
         keys = [digest_of_name(m.name) or diff_ids.get(m.name, "") for m in members]

@@ -234,7 +234,8 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
     the others start, for slimscope.index.bodies to hash when their digests are asked."""
     lazy = lazy and hash_contents and stream.seekable()
     idx = LayerIndex(hashed=hash_contents and not lazy, lazy=lazy)
-    from hashlib import sha256  # OpenSSL: loaded only when a layer is read
+    if hash_contents:
+        from hashlib import sha256  # OpenSSL: loaded only when a layer's bodies are hashed
     buf = _Buffer(stream, seek and not hash_contents or lazy)
     later: dict[int, int] = {}  # entry -> where its body starts, for a lazy index
     at = -1

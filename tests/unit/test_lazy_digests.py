@@ -136,3 +136,15 @@ def test_cli_verify_and_default_print_the_same(archive):
     assert run("analyze", archive) == run("analyze", "--verify", archive)
     assert run("analyze", "--format", "json", "--files", archive) == \
         run("analyze", "--verify", "--format", "json", "--files", archive)
+
+
+@pytest.mark.parametrize("args", [[], ["--no-hash"]])
+def test_a_layer_cut_inside_a_body_it_seeks_past_is_refused(tmp_path, args):
+    """Seeking past a body proves nothing by itself (a file seeks past its end): the
+    walk checks that the layer holds every body it passed."""
+    tar = layer_tar([("big.bin", "file", body(1, BIG * 3)), ("after", "file", b"x")])
+    p = docker_archive(str(tmp_path / "cut.tar"), [tar[:BIG]])
+    r = subprocess.run([sys.executable, "-m", "slimscope", "analyze", *args, p],
+                       capture_output=True, text=True,
+                       env={**os.environ, "SLIMSCOPE_NO_CACHE": "1"})
+    assert r.returncode == 2 and "truncated" in r.stderr, (r.stdout, r.stderr)
