@@ -43,8 +43,8 @@ from slimscope.index.streams import (
     RangeReader,
     sniff,
 )
+from slimscope.index.tarlist import members as archive_members
 from slimscope.index.tarwalk import SEEK_READ, index_tar
-from slimscope.index.tarwalk import members as archive_members
 from slimscope.index.walk import Indexed
 from slimscope.regular import open_regular
 

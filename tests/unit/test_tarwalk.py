@@ -213,7 +213,7 @@ def _listed_by_tarfile(data: bytes):
 
 
 def _listed(data: bytes):
-    from slimscope.index.tarwalk import members
+    from slimscope.index.tarlist import members
     return [(m.name, bytes([m.flag]) if m.flag else b"0", m.offset, m.size, m.link, m.sparse)
             for m in members(io.BytesIO(data))]
 
@@ -247,7 +247,7 @@ def test_members_lists_the_samples_as_tarfile_does():
 
 
 def test_members_refuses_what_it_cannot_read():
-    from slimscope.index.tarwalk import members
+    from slimscope.index.tarlist import members
     data = bytearray(docker_archive_bytes())
     data[150] ^= 0x10   # a header's checksum field
     with pytest.raises(ValueError):
