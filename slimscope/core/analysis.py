@@ -241,8 +241,7 @@ def build(image: Image) -> Analysis:
             metadata_only=counts[METADATA], comment=hist.get("comment", "")))
     waste: list[WasteItem] = []
     wasted = list(_wasted(composed))
-    # what the report names a digest for, and what the duplicates are found among
-    _fill(image, composed, [*(unit for unit, _ in wasted), *_sharing_a_size(composed)])
+    _fill(image, composed, _sharing_a_size(composed))   # what duplicates are found among
     for unit, hidden in wasted:
         li, i = unpack(unit)
         idx = composed.layers[li]
@@ -257,10 +256,29 @@ def build(image: Image) -> Analysis:
         reports[li].wasted_bytes += size
         reports[hidden.layer].hides_bytes += size
     waste.sort(key=lambda w: (not w.sensitive, -w.bytes, w.path))
+    _read_later(image, composed, waste)
     duplicates = _duplicates(composed, (w.unit for w in waste))
     analysis = Analysis(image, composed, reports, waste, duplicates)
     analysis.hints = find_hints(analysis)
     return analysis
+
+
+def _read_later(image: Image, composed: Composed, waste: list[WasteItem]) -> None:
+    """Leave the bodies of wasted units a lazy index did not hash unread until one of
+    their digests is asked for; then read them all, a layer at a time, in one go."""
+    layers = composed.layers
+    pending = [w for w in waste if layers[w.unit >> 32].wants_digest(w.unit & 0xFFFFFFFF)]
+    if not pending:
+        return
+
+    def read() -> None:
+        _fill(image, composed, (w.unit for w in pending))
+        for w in pending:
+            digest = layers[w.unit >> 32].digest(w.unit & 0xFFFFFFFF)
+            w._digest, w._read = ("sha256:" + digest.hex()) if digest else None, None
+
+    for w in pending:
+        w._read = read
 
 
 def _wasted(composed: Composed) -> Iterator[tuple[int, Hidden]]:

@@ -7,6 +7,7 @@ report, the diff and the gate read the same fields a library user does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple, Optional
 
@@ -49,8 +50,19 @@ class WasteItem:
     hidden_by: int             # the layer that hid it
     reason: str                # deleted, opaque, overwritten, metadata-only, replaced
     sensitive: bool            # its path looks like a secret
-    digest: Optional[str]
+    _digest: Optional[str]
     unit: int = field(repr=False, default=0)   # packed layer << 32 | entry
+    # Set while the body is not hashed yet (a lazy index): reads it, and the other
+    # wasted bodies with it, the first time a digest is asked for. The text report
+    # never asks, so it never reads a wasted body.
+    _read: Optional[Callable[[], object]] = field(default=None, repr=False, compare=False)
+
+    @property
+    def digest(self) -> Optional[str]:
+        """``sha256:HEX`` of its body; None for an empty body or under --no-hash."""
+        if self._read is not None:
+            self._read()
+        return self._digest
 
 
 @dataclass
