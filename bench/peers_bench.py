@@ -11,6 +11,11 @@ that a run is the same everywhere:
           whiteouts and opaque dirs)
   flat    60k files in 4 layers, no whiteouts
   big     bench/gen.py's large-file image (quick scale: 256 MiB, five files)
+At `--peers-scale issue` the images are the sizes issue 19 measured dive on: debian
+~590 MB (a bigger app layer, ~13k entries), flat 200k files, big 1.5 GiB; small stays
+at quick scale (dive is quadratic in whiteouts). At quick scale a run of dive takes
+0.1-0.3 s, so the interpreter's start (~0.05 s with slimscope's imports) is a large
+part of every ratio; the issue-scale rows show the per-byte cost.
 Rows:
   CLI     `analyze` cold (no cache) and warm (cache filled by an earlier run), `ci`
           cold, `analyze --no-hash` on big, beside `CI=true dive --source
@@ -58,7 +63,7 @@ COLD_TARGET, WARM_TARGET, RSS_TARGET, ENTRY_TARGET = 1.0, 0.3, 1.0, 300
 
 # -- the images --------------------------------------------------------------------------
 
-def debian_archive(images: gen.Images) -> str:
+def debian_archive(images: gen.Images, app_files: int = 3000) -> str:
     out = os.path.join(images.root, "debian.docker.tar")
     if os.path.exists(out + ".done"):
         return out
@@ -75,7 +80,7 @@ def debian_archive(images: gen.Images) -> str:
     top = os.path.join(work, "layer1.tar")
     ops = [("dir", "usr", 0o755), ("dir", "usr/local", 0o755), ("dir", "usr/local/app", 0o755)]
     ops += [("file", f"usr/local/app/mod{k:04d}.py", 2000 + 37 * k, 5000 + k, 0o644)
-            for k in range(3000)]
+            for k in range(app_files)]
     ops += [("wh", "usr/share/doc/debconf"), ("opq", "var/lib/apt/lists")]
     diff_top, _ = gen.write_layer(top, ops)
     diff_ids = ["sha256:" + sha.hexdigest(), diff_top]
@@ -109,6 +114,10 @@ def flat_archive(images: gen.Images, n: int = 60_000) -> str:
 
 
 def catalogue(images: gen.Images) -> dict[str, Callable[[], str]]:
+    if images.scale is gen.ISSUE:
+        small = gen.Images(gen.QUICK, os.path.dirname(images.root)).small_archive
+        return {"debian": lambda: debian_archive(images, 5000), "small": small,
+                "flat": lambda: flat_archive(images, 200_000), "big": images.big_archive}
     return {"debian": lambda: debian_archive(images), "small": images.small_archive,
             "flat": lambda: flat_archive(images), "big": images.big_archive}
 

@@ -21,7 +21,8 @@ Benchmarks (--only takes a comma-separated list):
   html         HTML report of (a): page size, time to interactive    [chromium, selenium]
   slim         slim --via offline/engine vs docker-squash vs export|import [engine]
   peers        beside dive 0.13.1 and docker-squash, medians, a table of its own (peers_bench.py;
-               quick-scale images even in a full run)          [tmux; engine for one row]
+               quick-scale images even in a full run, or --peers-scale issue: the
+               sizes issue 19 measured dive on)                [tmux; engine for one row]
 """
 
 from __future__ import annotations
@@ -333,6 +334,9 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="a tenth of the files, 256 MiB of big files")
     ap.add_argument("--scale", choices=sorted(gen.SCALES), help="full (default), quick, or smoke "
                     "(2,000 files: checks the script works; its figures mean nothing)")
+    ap.add_argument("--peers-scale", choices=("quick", "issue"), default="quick",
+                    help="images of the peers table: quick (default) or the sizes issue 19 "
+                         "measured dive on (590 MB Debian, 200k files, 1.5 GiB of big files)")
     ap.add_argument("--no-write", action="store_true", help="print the table only")
     ap.add_argument("--only", help="comma-separated benchmarks: " + ", ".join(ALL))
     ap.add_argument("--repeat", type=int, help="runs per measurement, best kept (default 3, quick 1)")
@@ -404,10 +408,10 @@ def main(argv=None):
                 results["slim"] = bench_slim(r, imgs, args.slim_repeat or repeat)
             elif name == "peers":
                 import peers_bench  # bench/peers_bench.py: dive, tmux, docker-squash
-                # the issue's targets are set on these images at quick scale; at full
-                # scale dive alone would take minutes a run
-                peer_imgs = gen.Images(gen.QUICK, os.path.dirname(imgs.root)) \
-                    if scale is gen.FULL else imgs
+                # not full scale: dive alone would take minutes a run on the small image
+                peer_scale = gen.ISSUE if args.peers_scale == "issue" else \
+                    gen.QUICK if scale is gen.FULL else scale
+                peer_imgs = gen.Images(peer_scale, os.path.dirname(imgs.root))
                 results["beside dive and docker-squash"] = peers_bench.run(r, peer_imgs)
         except Skip as e:
             results[name] = {"skipped": str(e)}
