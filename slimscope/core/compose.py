@@ -13,6 +13,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbcSet
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Optional
 
 from slimscope.errors import BadInput
@@ -23,6 +24,9 @@ ADDED, MODIFIED, METADATA, UNCHANGED, DELETED, OPAQUED = range(6)
 STATUS_NAMES = ("added", "modified", "metadata-only", "unchanged", "deleted", "opaque")
 
 REASONS = ("deleted", "opaque", "overwritten", "metadata-only", "replaced")
+
+# bytes.translate table: 1 for any kind but a directory.
+_NOT_DIR = bytes(int(k != DIR) for k in range(256))
 
 
 def _depth(path: str) -> int:
@@ -206,6 +210,9 @@ class _Composer:
             self.hide(ref, path, by_layer, reason)
 
     def apply(self, li: int, idx: LayerIndex) -> bytearray:
+        added = self._add_all(li, idx)
+        if added is not None:
+            return added
         status = bytearray(len(idx))
         kinds, paths = idx.kinds, idx.paths
         roots: dict[str, str] = {}
@@ -282,6 +289,43 @@ class _Composer:
             # A non-directory over a lower directory takes its lower subtree with it.
             self.drop_subtrees({}, replaced_dirs, li)
         return status
+
+    def _add_all(self, li: int, idx: LayerIndex) -> Optional[bytearray]:
+        """A layer that only adds new paths, none of them below a non-directory: every
+        entry ADDED, the tree extended in tar order; None when it is not such a layer,
+        and the walk entry by entry decides (and names what is wrong, if anything).
+
+        Most layers of most images are such layers (a package or an app added); this
+        decides it with set operations instead of a Python step per entry. It gives
+        what the walk would: with no entry present below, no whiteout and no hardlink,
+        the walk marks each entry ADDED and changes nothing else, and it refuses the
+        layer only when an entry lies below a non-directory, of the tree below (the
+        parent checks here) or of this layer (the ancestor test here).
+        """
+        kinds, paths = idx.kinds, idx.paths
+        if not paths or WHITEOUT in kinds or OPAQUE in kinds or HARDLINK in kinds:
+            return None
+        final = self.final
+        names = set(paths)
+        if len(names) != len(paths) or "/" in names or not final.keys().isdisjoint(names):
+            return None
+        parents = {p[:p.rfind("/")] for p in paths}
+        parents.discard("")
+        ancestors: set[str] = set()
+        for p in parents:
+            while p and p not in ancestors:
+                ancestors.add(p)
+                p = p[:p.rfind("/")]
+        if not ancestors.isdisjoint(compress(paths, kinds.translate(_NOT_DIR))):
+            return None
+        try:
+            for p in parents:
+                self._check_parent(li, p + "/")
+        except BadInput:
+            return None
+        base = li << 32
+        final.update(zip(paths, range(base, base + len(paths))))
+        return bytearray([ADDED]) * len(paths)
 
     def _check_parent(self, li: int, path: str) -> None:
         """Refuse an entry whose path passes through a non-directory of the tree so far.
