@@ -4,7 +4,7 @@ images that share a base share the work.
 A cache directory is not trusted: anything may have been written there (a
 restored CI cache, another tool, a full disk). So each entry says what it was
 made from (the keys it was filed under, the blob's digest and size, the format
-version) and carries a sha256 of its payload; an entry is used only when all of
+version) and carries a CRC-32 of its payload; an entry is used only when all of
 that agrees with what is asked for, and is otherwise discarded and rebuilt.
 Only regular files are opened, and only so many bytes are read or inflated.
 
@@ -34,7 +34,7 @@ from slimscope.index.records import LayerIndex
 from slimscope.index.streams import HashingReader, Peekable, sniff
 from slimscope.index.walk import Indexed
 
-FORMAT = b"SLIMCACHE2"
+FORMAT = b"SLIMCACHE3"
 NOTE = "SLIMNOTE1"
 # An index takes well under 100 bytes an entry; these bound a hostile entry, not a real one.
 MAX_ENTRY_BYTES = 256 << 20
@@ -54,6 +54,13 @@ def cache_dir() -> Optional[str]:
     return os.path.join(base, "layers-v2")
 
 
+def _checksum(payload: bytes) -> str:
+    # Against damage (a cut-short copy, a flipped bit), not against someone who can
+    # write the directory: they could write any checksum. CRC-32 runs at memory
+    # speed; a sha256 of the payload cost a warm run more than reading it did.
+    return format(zlib.crc32(payload), "08x")
+
+
 def encode_entry(keys: Iterable[str], idx: LayerIndex, blob_digest: str = "",
                  blob_size: int = -1) -> bytes:
     """One cache file: a header naming what the index was made from, then the index."""
@@ -61,7 +68,7 @@ def encode_entry(keys: Iterable[str], idx: LayerIndex, blob_digest: str = "",
     filed = ",".join(sorted(k for k in keys if k))
     head = b" ".join([FORMAT, filed.encode() or b"-", (blob_digest or "-").encode(),
                       str(blob_size).encode(), (idx.diff_id or "-").encode(),
-                      str(len(payload)).encode(), small_sha256_hex(payload).encode()])
+                      str(len(payload)).encode(), _checksum(payload).encode()])
     return head + b"\n" + payload
 
 
@@ -77,7 +84,7 @@ def decode_entry(data: bytes, key: str) -> tuple[LayerIndex, str, int]:
     _, filed, blob_digest, blob_size, diff_id, length, checksum = fields
     payload = data[nl + 1:]
     if key not in filed.split(",") or len(payload) != int(length) \
-            or small_sha256_hex(payload) != checksum:
+            or _checksum(payload) != checksum:
         raise ValueError("entry made from something else, or damaged")
     idx = LayerIndex.loads(payload, MAX_INDEX_BYTES)
     if (idx.diff_id or "-") != diff_id:
