@@ -43,6 +43,14 @@ def registry_options(f):
                        "CONTAINERD_NAMESPACE, else default).")
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
+        settings = ("tls_verify", "cert_dir", "ca_file", "authfile", "creds", "namespace")
+        if "slimscope.image.registry_auth" not in sys.modules and kwargs["tls_verify"] \
+                and not any(kwargs[k] for k in settings[1:]):
+            # nothing set, and no earlier call set anything: the transports' defaults
+            # hold, and a local archive never loads their settings module at all
+            for k in settings:
+                del kwargs[k]
+            return f(*args, **kwargs)
         from slimscope.image.registry_auth import Access, configure
 
         # Where images live is the sources' business, not each command's: the

@@ -14,7 +14,6 @@ from typing import Optional
 
 from slimscope.errors import BadInput
 from slimscope.image.archive import ArchiveSource
-from slimscope.image.daemon import DaemonSource
 from slimscope.image.manifest import check_platform
 from slimscope.image.model import Image, Options, Source
 from slimscope.image.oci import OCIDirSource
@@ -155,6 +154,7 @@ def source_for(ref: Reference) -> Source:
     elif _podman_instead(ref.value):
         from slimscope.image.exported import ExportedSource
         return ExportedSource(PODMAN, ref.value, None)
+    from slimscope.image.daemon import DaemonSource  # the engine's SDK: only when named
     return DaemonSource(ref.value, bare=ref.bare,
                         path_like=ref.bare and looks_like_path(ref.value))
 
