@@ -25,8 +25,9 @@ STATUS_NAMES = ("added", "modified", "metadata-only", "unchanged", "deleted", "o
 
 REASONS = ("deleted", "opaque", "overwritten", "metadata-only", "replaced")
 
-# bytes.translate table: 1 for any kind but a directory.
+# bytes.translate tables: 1 for any kind but a directory; 1 for a regular file.
 _NOT_DIR = bytes(int(k != DIR) for k in range(256))
+_IS_FILE = bytes(int(k == FILE) for k in range(256))
 
 
 def _depth(path: str) -> int:
@@ -385,6 +386,35 @@ def compose(layers: list[LayerIndex]) -> Composed:
     """Compose LayerIndex objects (lowest first) into the final tree and ledger."""
     c = _Composer(layers)
     statuses = [c.apply(li, idx) for li, idx in enumerate(layers)]
+    visible = _visible_by_ends(c) or _visible_by_paths(c)
+    return Composed(layers, c.final, statuses, c.hardlink_unit, c.hidden, visible, c.hashed,
+                    c.undecided, c.ends)
+
+
+def _visible_by_ends(c: _Composer) -> Optional[UnitSet]:
+    """The units the final tree shows, a layer at a time in C: a regular file whose
+    `ends` is the number of layers, and the unit of each hardlink the tree shows. None
+    when the entries the ends mark are not as many as the tree's paths (which the
+    walk never leaves so; the path by path way then answers)."""
+    layers, n_layers = c.layers, len(c.layers)
+    marked = [bytes(map(n_layers.__eq__, ends)) for ends in c.ends]
+    if sum(m.count(1) for m in marked) != len(c.final):
+        return None
+    visible = UnitSet(())
+    for m, idx in zip(marked, layers):
+        files = idx.kinds.translate(_IS_FILE)
+        width = len(files)
+        both = int.from_bytes(m, "little") & int.from_bytes(files, "little")
+        visible._flags.append(bytearray(both.to_bytes(width, "little")))
+    for ref, unit in c.hardlink_unit.items():
+        if c.ends[ref >> 32][ref & 0xFFFFFFFF] == n_layers:
+            visible._flags[unit >> 32][unit & 0xFFFFFFFF] = 1
+    visible._n = sum(row.count(1) for row in visible._flags)
+    return visible
+
+
+def _visible_by_paths(c: _Composer) -> UnitSet:
+    layers = c.layers
     visible = UnitSet(len(idx) for idx in layers)
     # c.unit_of and visible.add, inline: this runs once per path of the final tree
     flags, kinds, links, n = visible._flags, [idx.kinds for idx in layers], c.hardlink_unit, 0
@@ -404,5 +434,4 @@ def compose(layers: list[LayerIndex]) -> Composed:
             row[i] = 1
             n += 1
     visible._n = n
-    return Composed(layers, c.final, statuses, c.hardlink_unit, c.hidden, visible, c.hashed,
-                    c.undecided, c.ends)
+    return visible

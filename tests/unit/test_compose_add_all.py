@@ -1,6 +1,7 @@
 """compose's set-based path for layers that only add (_Composer._add_all) gives
 exactly what the entry-by-entry walk gives: the same tree, statuses, ledger and
-errors, on random layers full of the cases that must send it back to the walk."""
+errors, on random layers full of the cases that must send it back to the walk; and
+the visible units read from `ends` are those the final tree's paths name."""
 
 from __future__ import annotations
 
@@ -53,7 +54,10 @@ def test_the_set_path_agrees_with_the_walk(monkeypatch, adds_only):
         with monkeypatch.context() as m:
             m.setattr(compose_mod._Composer, "_add_all", lambda self, li, idx: None)
             slow = _outcome(layers)
-        assert fast == slow, [list(zip(l.paths, l.kinds)) for l in layers]
+        with monkeypatch.context() as m:
+            m.setattr(compose_mod, "_visible_by_ends", lambda c: None)
+            by_paths = _outcome(layers)
+        assert fast == slow == by_paths, [list(zip(l.paths, l.kinds)) for l in layers]
         took += fast[0] != "error"
     assert took > 300   # enough of them compose at all, so the set path was tried
 
