@@ -26,6 +26,7 @@ from slimscope.core.compose import (
     Composed,
     Hidden,
     UnitSet,
+    and_masks,
     compose,
     pack,
     unpack,
@@ -43,6 +44,34 @@ if TYPE_CHECKING:   # numpy is imported only when a path table is asked for
     from slimscope.core.paths import FinalTable
 
 SCHEMA = schemas.ANALYSIS
+
+
+def _top_by_marks(c: Composed, top: int) -> Optional[list[tuple[int, str, int]]]:
+    """What largest_files' candidates() gives heapq.nsmallest(top, ...), read from the
+    final tree's marks (Composed.in_final) a layer at a time in C instead of a step per
+    path: the top-th biggest size shown is found among the sizes alone, and only files
+    at least that big become candidates. None without marks."""
+    if not c.in_final or top <= 0:
+        return None
+    layers, n_layers = c.layers, len(c.layers)
+    shown = [and_masks(m, idx.kinds.translate(_IS_FILE)) for m, idx in zip(c.in_final, layers)]
+    links = [(ref, -c.unit_size(unit)) for ref, unit in c.hardlink_unit.items()
+             if c.ends[ref >> 32][ref & 0xFFFFFFFF] == n_layers]
+    if len(links) != sum(and_masks(m, idx.kinds.translate(_IS_HARDLINK)).count(1)
+                         for m, idx in zip(c.in_final, layers)):
+        return None   # a shown hardlink without a unit: candidates() sizes it itself
+    sizes = chain(chain.from_iterable(compress(idx.sizes, f) for idx, f in zip(layers, shown)),
+                  (-neg for _, neg in links))
+    biggest = heapq.nlargest(top, sizes)
+    if not biggest:
+        return []
+    least = biggest[-1]
+    picked = [(-idx.sizes[i], idx.paths[i], li << 32 | i)
+              for li, (idx, f) in enumerate(zip(layers, shown))
+              for i in compress(range(len(idx)), and_masks(f, bytes(map(least.__le__, idx.sizes))))]
+    picked += [(neg, layers[ref >> 32].paths[ref & 0xFFFFFFFF], ref) for ref, neg in links
+               if -neg >= least]
+    return heapq.nsmallest(top, picked)
 
 
 @dataclass
@@ -156,8 +185,10 @@ class Analysis:
                     yield (-layers[unit >> 32].sizes[unit & 0xFFFFFFFF] if unit is not None
                            else -idx.sizes[i]), path, ref
 
+        picked = _top_by_marks(c, top)
         return [self._file_record(path, ref, digests)
-                for _, path, ref in heapq.nsmallest(top, candidates())]
+                for _, path, ref in (picked if picked is not None
+                                     else heapq.nsmallest(top, candidates()))]
 
     @cached_property
     def final_table(self) -> FinalTable:
@@ -179,8 +210,9 @@ def _history_pairs(config: dict[str, Any], n_layers: int) -> list[dict[str, Any]
     return out
 
 
-# bytes.translate table: 1 for a regular file's kind, 0 for any other.
+# bytes.translate tables: 1 for a regular file's kind (a hardlink's), 0 for any other.
 _IS_FILE = bytes(int(k == FILE) for k in range(256))
+_IS_HARDLINK = bytes(int(k == HARDLINK) for k in range(256))
 
 
 def _fill(image: Image, composed: Composed, units: Iterable[int]) -> None:

@@ -114,6 +114,9 @@ class Composed:
     # the number of layers when the final tree shows it). Entry (li, i) is in the tree
     # composed through layer L exactly when li <= L < ends[li][i].
     ends: list[array[int]] = field(default_factory=list)
+    # per layer, one byte per entry: 1 where the final tree shows the entry (its ends
+    # is the number of layers); empty when compose could not read it from ends
+    in_final: list[bytes] = field(default_factory=list)
 
     def entry_kind(self, ref: int) -> int:
         layer, i = unpack(ref)
@@ -386,26 +389,34 @@ def compose(layers: list[LayerIndex]) -> Composed:
     """Compose LayerIndex objects (lowest first) into the final tree and ledger."""
     c = _Composer(layers)
     statuses = [c.apply(li, idx) for li, idx in enumerate(layers)]
-    visible = _visible_by_ends(c) or _visible_by_paths(c)
+    marked = _in_final(c)
+    visible = _visible_by_ends(c, marked) if marked else _visible_by_paths(c)
     return Composed(layers, c.final, statuses, c.hardlink_unit, c.hidden, visible, c.hashed,
-                    c.undecided, c.ends)
+                    c.undecided, c.ends, marked)
 
 
-def _visible_by_ends(c: _Composer) -> Optional[UnitSet]:
-    """The units the final tree shows, a layer at a time in C: a regular file whose
-    `ends` is the number of layers, and the unit of each hardlink the tree shows. None
-    when the entries the ends mark are not as many as the tree's paths (which the
-    walk never leaves so; the path by path way then answers)."""
-    layers, n_layers = c.layers, len(c.layers)
+def _in_final(c: _Composer) -> list[bytes]:
+    """Per layer, 1 for each entry the final tree shows: those whose `ends` is the
+    number of layers. Empty when the marks are not as many as the tree's paths (which
+    the walk never leaves so); the consumers then go path by path."""
+    n_layers = len(c.layers)
     marked = [bytes(map(n_layers.__eq__, ends)) for ends in c.ends]
-    if sum(m.count(1) for m in marked) != len(c.final):
-        return None
+    return marked if sum(m.count(1) for m in marked) == len(c.final) else []
+
+
+def and_masks(a: bytes | bytearray, b: bytes | bytearray) -> bytes:
+    """Two byte masks of 0 and 1 ANDed, in C (as two big integers)."""
+    both = int.from_bytes(a, "little") & int.from_bytes(b, "little")
+    return both.to_bytes(len(a), "little")
+
+
+def _visible_by_ends(c: _Composer, marked: list[bytes]) -> UnitSet:
+    """The units the final tree shows, a layer at a time in C: a regular file the tree
+    shows, and the unit of each hardlink it shows."""
+    layers, n_layers = c.layers, len(c.layers)
     visible = UnitSet(())
     for m, idx in zip(marked, layers):
-        files = idx.kinds.translate(_IS_FILE)
-        width = len(files)
-        both = int.from_bytes(m, "little") & int.from_bytes(files, "little")
-        visible._flags.append(bytearray(both.to_bytes(width, "little")))
+        visible._flags.append(bytearray(and_masks(m, idx.kinds.translate(_IS_FILE))))
     for ref, unit in c.hardlink_unit.items():
         if c.ends[ref >> 32][ref & 0xFFFFFFFF] == n_layers:
             visible._flags[unit >> 32][unit & 0xFFFFFFFF] = 1

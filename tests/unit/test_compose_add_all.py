@@ -55,7 +55,7 @@ def test_the_set_path_agrees_with_the_walk(monkeypatch, adds_only):
             m.setattr(compose_mod._Composer, "_add_all", lambda self, li, idx: None)
             slow = _outcome(layers)
         with monkeypatch.context() as m:
-            m.setattr(compose_mod, "_visible_by_ends", lambda c: None)
+            m.setattr(compose_mod, "_in_final", lambda c: [])
             by_paths = _outcome(layers)
         assert fast == slow == by_paths, [list(zip(l.paths, l.kinds)) for l in layers]
         took += fast[0] != "error"
@@ -78,3 +78,29 @@ def test_a_plain_added_layer_takes_the_set_path(monkeypatch):
     monkeypatch.setattr(compose_mod._Composer, "_add_all", spy)
     c = compose_mod.compose([base, top])
     assert calls == [True, True] and list(c.final) == ["/usr", "/usr/lib", "/usr/lib/x.so"]
+
+
+def test_the_top_files_from_the_marks_are_those_of_a_walk_over_the_tree(monkeypatch):
+    from slimscope.core import analysis as analysis_mod
+    rng = random.Random(7)
+    tried = 0
+    for _ in range(2000):
+        layers = [_layer(rng, False) for _ in range(rng.randint(1, 4))]
+        for idx in layers:   # sizes that tie and that differ
+            for i in range(len(idx)):
+                if idx.kinds[i] == FILE:
+                    idx.sizes[i] = rng.choice([1, 2, 2, 3, 50])
+        try:
+            c = compose_mod.compose(layers)
+        except BadInput:
+            continue
+        a = analysis_mod.Analysis.__new__(analysis_mod.Analysis)
+        a.composed = c
+        for top in (1, 2, 3, 10):
+            marks = [(r.path, r.size) for r in a.largest_files(top, digests=False)]
+            with monkeypatch.context() as m:
+                m.setattr(analysis_mod, "_top_by_marks", lambda c, top: None)
+                walk = [(r.path, r.size) for r in a.largest_files(top, digests=False)]
+            assert marks == walk
+        tried += bool(c.in_final)
+    assert tried > 300
