@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import heapq
 import zlib
-from array import array
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import chain, compress, islice
-from operator import eq
+from itertools import chain, compress
 from typing import TYPE_CHECKING, Any, Optional
 
 from slimscope import schemas
@@ -25,19 +22,18 @@ from slimscope.core.compose import (
     OPAQUED,
     Composed,
     Hidden,
-    UnitSet,
-    and_masks,
     compose,
-    pack,
     unpack,
 )
+from slimscope.core.duplicates import find_duplicates, sharing_a_size
 from slimscope.core.hints import Hint, find_hints
+from slimscope.core.masks import and_masks, shown_hardlinks, shown_of_kind
 from slimscope.core.records import Duplicate, FileRecord, LayerReport, WasteItem
 from slimscope.core.secrets import looks_secret
 from slimscope.image.model import Image, LayerCallback, Options
 from slimscope.image.reference import load_image, sketch_image
 from slimscope.index.cache import IndexCache
-from slimscope.index.records import FILE, HARDLINK, KIND_NAMES, NO_DIGEST, LayerIndex
+from slimscope.index.records import FILE, HARDLINK, IS_FILE, KIND_NAMES, kind_table
 from slimscope.index.streams import Progress
 
 if TYPE_CHECKING:   # numpy is imported only when a path table is asked for
@@ -53,12 +49,10 @@ def _top_by_marks(c: Composed, top: int) -> Optional[list[tuple[int, str, int]]]
     at least that big become candidates. None without marks."""
     if not c.in_final or top <= 0:
         return None
-    layers, n_layers = c.layers, len(c.layers)
-    shown = [and_masks(m, idx.kinds.translate(_IS_FILE)) for m, idx in zip(c.in_final, layers)]
-    links = [(ref, -c.unit_size(unit)) for ref, unit in c.hardlink_unit.items()
-             if c.ends[ref >> 32][ref & 0xFFFFFFFF] == n_layers]
-    if len(links) != sum(and_masks(m, idx.kinds.translate(_IS_HARDLINK)).count(1)
-                         for m, idx in zip(c.in_final, layers)):
+    layers = c.layers
+    shown = shown_of_kind(c.in_final, layers, IS_FILE)
+    links = [(ref, -c.unit_size(unit)) for ref, unit in shown_hardlinks(c.in_final, c.hardlink_unit)]
+    if len(links) != sum(m.count(1) for m in shown_of_kind(c.in_final, layers, _IS_HARDLINK)):
         return None   # a shown hardlink without a unit: candidates() sizes it itself
     sizes = chain(chain.from_iterable(compress(idx.sizes, f) for idx, f in zip(layers, shown)),
                   (-neg for _, neg in links))
@@ -210,9 +204,7 @@ def _history_pairs(config: dict[str, Any], n_layers: int) -> list[dict[str, Any]
     return out
 
 
-# bytes.translate tables: 1 for a regular file's kind (a hardlink's), 0 for any other.
-_IS_FILE = bytes(int(k == FILE) for k in range(256))
-_IS_HARDLINK = bytes(int(k == HARDLINK) for k in range(256))
+_IS_HARDLINK = kind_table(HARDLINK)
 
 
 def _fill(image: Image, composed: Composed, units: Iterable[int]) -> None:
@@ -228,29 +220,6 @@ def _fill(image: Image, composed: Composed, units: Iterable[int]) -> None:
     image.fill_digests(wants)
 
 
-def _sharing_a_size(composed: Composed) -> Iterator[int]:
-    """The shown units of lazy indexes that could be a duplicate: another shown unit
-    has their size. (A lazy index hashed every body up to LAZY_HASH_MAX already.)"""
-    layers = composed.layers
-    if not any(idx.lazy for idx in layers):
-        return
-    visible = composed.visible
-    if isinstance(visible, UnitSet):
-        shown = visible.rows()
-    else:
-        shown = [bytearray(len(idx)) for idx in layers]
-        for unit in visible:
-            shown[unit >> 32][unit & 0xFFFFFFFF] = 1
-    count = Counter(chain.from_iterable(compress(idx.sizes, flags)
-                                        for idx, flags in zip(layers, shown)))
-    for li, idx in enumerate(layers):
-        if idx.lazy:
-            flags, sizes = shown[li], idx.sizes
-            for i in compress(range(len(idx)), map((-1).__lt__, idx.offsets)):
-                if flags[i] and count[sizes[i]] > 1:
-                    yield li << 32 | i
-
-
 def build(image: Image) -> Analysis:
     indexes = [l.index for l in image.layers]
     composed = compose(indexes)
@@ -261,7 +230,7 @@ def build(image: Image) -> Analysis:
     reports: list[LayerReport] = []
     for layer, hist, status in zip(image.layers, history, composed.status):
         idx = layer.index
-        unit_bytes = sum(compress(idx.sizes, idx.kinds.translate(_IS_FILE)))
+        unit_bytes = sum(compress(idx.sizes, idx.kinds.translate(IS_FILE)))
         counts = [status.count(s) for s in range(6)]
         reports.append(LayerReport(
             index=layer.position, digest=layer.digest, diff_id=layer.diff_id,
@@ -273,7 +242,7 @@ def build(image: Image) -> Analysis:
             metadata_only=counts[METADATA], comment=hist.get("comment", "")))
     waste: list[WasteItem] = []
     wasted = list(_wasted(composed))
-    _fill(image, composed, _sharing_a_size(composed))   # what duplicates are found among
+    _fill(image, composed, sharing_a_size(composed))   # what duplicates are found among
     for unit, hidden in wasted:
         li, i = unpack(unit)
         idx = composed.layers[li]
@@ -289,7 +258,7 @@ def build(image: Image) -> Analysis:
         reports[hidden.layer].hides_bytes += size
     waste.sort(key=lambda w: (not w.sensitive, -w.bytes, w.path))
     _read_later(image, composed, waste)
-    duplicates = _duplicates(composed, (w.unit for w in waste))
+    duplicates = find_duplicates(composed, (w.unit for w in waste))
     analysis = Analysis(image, composed, reports, waste, duplicates)
     analysis.hints = find_hints(analysis)
     return analysis
@@ -328,71 +297,6 @@ def _wasted(composed: Composed) -> Iterator[tuple[int, Hidden]]:
         return
     for u in units:
         yield u, hidden[u]
-
-
-def _prefixes(idx: LayerIndex) -> array[int]:
-    """The first 8 bytes of each entry's digest, as ints in native byte order (they are
-    only compared with each other), read in place rather than copying every digest."""
-    with memoryview(idx.digests) as raw, raw.cast("Q") as words, words[::4] as firsts:
-        return array("Q", firsts.tobytes())
-
-
-def _duplicates(composed: Composed,
-                wasted_units: Optional[Iterable[int]] = None) -> list[Duplicate]:
-    if not composed.hashed:
-        return []
-    layers = composed.layers
-    if wasted_units is None:
-        wasted_units = (unit for unit, _ in _wasted(composed))
-    # The units shown are the files that are not wasted: one flag per entry.
-    shown = [idx.kinds.translate(_IS_FILE) for idx in layers]
-    for unit in wasted_units:
-        shown[unit >> 32][unit & 0xFFFFFFFF] = 0
-    # Keep memory flat: first find the digests (by their first 8 bytes) that more than
-    # one shown unit has: the prefixes of the shown units, split four ways by their top
-    # bits, each part sorted on its own; then group only those.
-    quarters = [array("Q") for _ in range(4)]
-    for idx, flags in zip(layers, shown):
-        for x in compress(compress(_prefixes(idx), flags), compress(idx.sizes, flags)):
-            quarters[x >> 62].append(x)
-    del shown
-    twice: set[int] = set()
-    for q in range(4):
-        seen = sorted(quarters[q])
-        quarters[q] = array("Q")   # let the part go before the next is sorted
-        twice.update(compress(seen, map(eq, seen, islice(seen, 1, None))))
-        del seen
-    by_digest: dict[bytes, dict[int, list[str]]] = {}
-    if twice:
-        # File and hardlink refs -> the unit they show, for the units worth grouping: one
-        # dict look-up per path then stands for composed.unit_of and the size and prefix tests.
-        shows: dict[int, int] = {}
-        for li, idx in enumerate(layers):
-            for i in compress(range(len(idx)), map(twice.__contains__, _prefixes(idx))):
-                if idx.kinds[i] == FILE and idx.sizes[i]:
-                    shows[pack(li, i)] = pack(li, i)
-        for ref, unit in composed.hardlink_unit.items():
-            if unit in shows and composed.entry_kind(ref) == HARDLINK:
-                shows[ref] = unit
-        for path, ref in composed.final.items():
-            shown_unit = shows.get(ref)
-            if shown_unit is None:
-                continue
-            li, i = unpack(shown_unit)
-            d = bytes(layers[li].digests[i * 32:(i + 1) * 32])
-            if d == NO_DIGEST:
-                continue  # a lazy index's body no other shown unit is as big as
-            by_digest.setdefault(d, {}).setdefault(shown_unit, []).append(path)
-    out: list[Duplicate] = []
-    for d, units in by_digest.items():
-        if len(units) < 2:
-            continue
-        li, i = unpack(next(iter(units)))
-        size = composed.layers[li].sizes[i]
-        paths = sorted(p for ps in units.values() for p in ps)
-        out.append(Duplicate("sha256:" + d.hex(), size, paths, size * (len(units) - 1)))
-    out.sort(key=lambda d: (-d.savable, d.paths[0]))
-    return out
 
 
 def open_image(name: str, hash_contents: bool = True, image: Optional[str] = None,

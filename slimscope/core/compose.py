@@ -10,14 +10,26 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from collections.abc import Set as AbcSet
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import Optional
 
+from slimscope.core.masks import UnitSet, shown_hardlinks, shown_of_kind
 from slimscope.errors import BadInput
-from slimscope.index.records import DIR, FILE, HARDLINK, KIND_NAMES, OPAQUE, SYMLINK, WHITEOUT, LayerIndex
+from slimscope.index.records import (
+    DIR,
+    FILE,
+    HARDLINK,
+    IS_FILE,
+    KIND_NAMES,
+    OPAQUE,
+    SYMLINK,
+    WHITEOUT,
+    LayerIndex,
+    kind_table,
+)
 
 # Per-entry status of a layer's entries, relative to the tree below it.
 ADDED, MODIFIED, METADATA, UNCHANGED, DELETED, OPAQUED = range(6)
@@ -25,9 +37,7 @@ STATUS_NAMES = ("added", "modified", "metadata-only", "unchanged", "deleted", "o
 
 REASONS = ("deleted", "opaque", "overwritten", "metadata-only", "replaced")
 
-# bytes.translate tables: 1 for any kind but a directory; 1 for a regular file.
-_NOT_DIR = bytes(int(k != DIR) for k in range(256))
-_IS_FILE = bytes(int(k == FILE) for k in range(256))
+_NOT_DIR = kind_table(*(k for k in range(len(KIND_NAMES)) if k != DIR))
 
 
 def _depth(path: str) -> int:
@@ -40,54 +50,6 @@ def pack(layer: int, entry: int) -> int:
 
 def unpack(ref: int) -> tuple[int, int]:
     return ref >> 32, ref & 0xFFFFFFFF
-
-
-class UnitSet(AbcSet[int]):
-    """A set of unit refs kept as one flag byte per layer entry.
-
-    Behaves as a read-only set of ints (`in`, len, iteration in ref order, comparisons);
-    a built-in set of 200,000 refs costs some 60 bytes per unit, this costs one per entry.
-    """
-
-    __slots__ = ("_flags", "_n")
-
-    def __init__(self, layer_sizes: Iterable[int] = ()):
-        self._flags = [bytearray(n) for n in layer_sizes]
-        self._n = 0
-
-    @classmethod
-    def _from_iterable(cls, it: Iterable[int]) -> set[int]:  # type: ignore[override]
-        return set(it)   # results of &, |, - are plain sets
-
-    def add(self, unit: int) -> None:
-        flags = self._flags[unit >> 32]
-        i = unit & 0xFFFFFFFF
-        if not flags[i]:
-            flags[i] = 1
-            self._n += 1
-
-    def __contains__(self, unit: object) -> bool:
-        if not isinstance(unit, int) or unit < 0:
-            return False
-        li, i = unit >> 32, unit & 0xFFFFFFFF
-        return li < len(self._flags) and i < len(self._flags[li]) and self._flags[li][i] == 1
-
-    def rows(self) -> list[bytearray]:
-        """Per layer, a flag byte per entry (1: in the set); the set's own, not a copy."""
-        return self._flags
-
-    def __iter__(self) -> Iterator[int]:
-        for li, flags in enumerate(self._flags):
-            i = flags.find(1)
-            while i != -1:
-                yield (li << 32) | i
-                i = flags.find(1, i + 1)
-
-    def __len__(self) -> int:
-        return self._n
-
-    def __repr__(self) -> str:
-        return f"UnitSet({sorted(self)!r})"
 
 
 @dataclass(slots=True)   # one per hidden unit: no per-object __dict__
@@ -404,24 +366,13 @@ def _in_final(c: _Composer) -> list[bytes]:
     return marked if sum(m.count(1) for m in marked) == len(c.final) else []
 
 
-def and_masks(a: bytes | bytearray, b: bytes | bytearray) -> bytes:
-    """Two byte masks of 0 and 1 ANDed, in C (as two big integers)."""
-    both = int.from_bytes(a, "little") & int.from_bytes(b, "little")
-    return both.to_bytes(len(a), "little")
-
-
 def _visible_by_ends(c: _Composer, marked: list[bytes]) -> UnitSet:
     """The units the final tree shows, a layer at a time in C: a regular file the tree
     shows, and the unit of each hardlink it shows."""
-    layers, n_layers = c.layers, len(c.layers)
-    visible = UnitSet(())
-    for m, idx in zip(marked, layers):
-        visible._flags.append(bytearray(and_masks(m, idx.kinds.translate(_IS_FILE))))
-    for ref, unit in c.hardlink_unit.items():
-        if c.ends[ref >> 32][ref & 0xFFFFFFFF] == n_layers:
-            visible._flags[unit >> 32][unit & 0xFFFFFFFF] = 1
-    visible._n = sum(row.count(1) for row in visible._flags)
-    return visible
+    rows = [bytearray(m) for m in shown_of_kind(marked, c.layers, IS_FILE)]
+    for _, unit in shown_hardlinks(marked, c.hardlink_unit):
+        rows[unit >> 32][unit & 0xFFFFFFFF] = 1
+    return UnitSet.of_rows(rows)
 
 
 def _visible_by_paths(c: _Composer) -> UnitSet:

@@ -18,6 +18,16 @@ from slimscope.errors import BadInput
 FILE, DIR, SYMLINK, HARDLINK, CHAR, BLOCK, FIFO, WHITEOUT, OPAQUE = range(9)
 KIND_NAMES = ("file", "dir", "symlink", "hardlink", "char", "block", "fifo", "whiteout", "opaque")
 
+
+
+def kind_table(*kinds: int) -> bytes:
+    """A bytes.translate table over a kinds column: 1 for these kinds, 0 for the rest."""
+    return bytes(int(k in kinds) for k in range(256))
+
+
+IS_FILE = kind_table(FILE)
+
+
 WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
 NO_DIGEST = bytes(32)
