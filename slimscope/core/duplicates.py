@@ -70,8 +70,13 @@ def find_duplicates(composed: Composed, wasted_units: Iterable[int]) -> list[Dup
     del shown
     twice: set[int] = set()
     for q in range(4):
-        seen = sorted(quarters[q])
-        quarters[q] = array("Q")   # let the part go before the next is sorted
+        part, quarters[q] = quarters[q], array("Q")   # let each part go before the next
+        # Most images store few bodies twice: a set of a part's prefixes (no bigger than
+        # the sorted list it replaces) tells that at a third of a sort's time.
+        if len(set(part)) == len(part):
+            continue
+        seen = sorted(part)
+        del part
         twice.update(compress(seen, map(eq, seen, islice(seen, 1, None))))
         del seen
     by_digest: dict[bytes, dict[int, list[str]]] = {}
