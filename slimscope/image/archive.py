@@ -44,7 +44,7 @@ from slimscope.index.streams import (
     sniff,
 )
 from slimscope.index.tarlist import members as archive_members
-from slimscope.index.tarwalk import SEEK_READ, index_tar
+from slimscope.index.tarwalk import SEEK_READ, index_range
 from slimscope.index.walk import Indexed
 from slimscope.regular import open_regular
 
@@ -80,8 +80,7 @@ def index_lazily(f: io.BufferedReader, name: str, offset: int, size: int,
     idx = cache.get(key, False) if cache is not None and key else None
     if idx is None or (hash_contents and not (idx.hashed or idx.lazy)) \
             or idx.diff_id != diff_id:
-        reader = io.BufferedReader(RangeReader(f, offset, size), SEEK_READ)
-        idx = index_tar(reader, hash_contents, what=f"layer {name}", seek=True, lazy=True)
+        idx = index_range(f, offset, size, hash_contents, f"layer {name}", lazy=True)
         idx.diff_id, idx.tar_bytes = diff_id, size
         if cache is not None and key and key == lazy_key(file_identity(f.fileno(), offset, size)):
             cache.put([key], idx)
@@ -289,9 +288,8 @@ class ArchiveSource(TarStreamSource):
                 f.seek(m.offset)
                 if sniff(f.read(min(m.size, 512))) != "tar":
                     return None   # inflating is most of the work: no quicker than load()
-                reader = io.BufferedReader(RangeReader(f, m.offset, m.size), SEEK_READ)
                 try:
-                    idx = index_tar(reader, False, what=f"layer {pos}", seek=True)
+                    idx = index_range(f, m.offset, m.size, False, f"layer {pos}")
                 except BadInput:
                     return None
                 idx.diff_id, idx.tar_bytes = diff_ids.get(m.name, ""), m.size

@@ -17,10 +17,9 @@ from slimscope.index.tarwalk import (
     GNU_LONGNAME,
     GNU_SPARSE,
     MAX_META,
+    META,
     NO_BODY,
     PAX_GLOBAL,
-    PAX_LOCAL,
-    PAX_SOLARIS,
     ZERO_BLOCK,
     _adler_off,
     _checksum_exact,
@@ -64,7 +63,7 @@ def members(f: IO[bytes]) -> Iterator[Member]:
         flag = block[156]
         offset = f.tell()
         padded = (size + 511) & ~511
-        if flag in (PAX_LOCAL, PAX_GLOBAL, PAX_SOLARIS, GNU_LONGNAME, GNU_LONGLINK):
+        if flag in META:
             if not 0 <= size <= MAX_META:
                 raise ValueError("an extended header of an absurd size")
             data = f.read(padded)[:size]

@@ -16,6 +16,7 @@ are refused: their stored bytes are not the file.
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
 from array import array
@@ -55,6 +56,9 @@ KIND_OF = {0x30: FILE, 0: FILE, 0x37: FILE, 0x35: DIR, 0x32: SYMLINK, 0x31: HARD
 NO_BODY = frozenset((0x31, 0x32, 0x33, 0x34, 0x35, 0x36))
 PAX_LOCAL, PAX_GLOBAL, PAX_SOLARIS = 0x78, 0x67, 0x58  # x g X
 GNU_LONGNAME, GNU_LONGLINK, GNU_SPARSE = 0x4C, 0x4B, 0x53  # L K S
+# the headers that describe the next entry rather than being one
+META = frozenset((PAX_LOCAL, PAX_GLOBAL, PAX_SOLARIS, GNU_LONGNAME, GNU_LONGLINK))
+SMALL_BODY = 4096
 ZERO_BLOCK = bytes(512)
 
 
@@ -73,19 +77,20 @@ def _number(field: bytes) -> int:
     return int(digits, 8) if digits else 0  # ValueError: the caller says corrupt
 
 
-# mode, uid, gid, size, mtime, each in its field with the one NUL after it that ustar,
-# GNU tar, Go and Python write: one unpack instead of five slices
-_USTAR_NUMBERS = struct.Struct("7sx7sx7sx11sx11sx")
+# mode, uid, gid, size, mtime, each in its field with the one NUL after it, and the
+# checksum's six digits, NUL and space, as ustar, GNU tar, Go and Python write them:
+# one unpack instead of six slices
+_USTAR_NUMBERS = struct.Struct("7sx7sx7sx11sx11sx6s")
 
 
 def _numbers(block: bytes) -> tuple[int, int, int, int, int, int]:
     """(stored checksum, mode, uid, gid, size, mtime) of a header; ValueError if one is
     not a number."""
     try:
-        if not (block[107] | block[115] | block[123] | block[135] | block[147]):
-            mode, uid, gid, size, mtime = _USTAR_NUMBERS.unpack_from(block, 100)
-            return (int(block[148:156].rstrip(b"\0 "), 8), int(mode, 8), int(uid, 8),
-                    int(gid, 8), int(size, 8), int(mtime, 8))
+        if not (block[107] | block[115] | block[123] | block[135] | block[147] | block[154]):
+            mode, uid, gid, size, mtime, chk = _USTAR_NUMBERS.unpack_from(block, 100)
+            return (int(chk, 8), int(mode, 8), int(uid, 8), int(gid, 8), int(size, 8),
+                    int(mtime, 8))
         # plain octal ended otherwise (a space, an early NUL): a C call per field
         return (int(block[148:156].rstrip(b"\0 "), 8), int(block[100:108].rstrip(b"\0 "), 8),
                 int(block[108:116].rstrip(b"\0 "), 8), int(block[116:124].rstrip(b"\0 "), 8),
@@ -104,7 +109,9 @@ def _checksum_ok(block: bytes, stored: int) -> bool:
 
 def _adler_off(block: bytes, stored: int, adler32: Callable[[bytes], int] = zlib.adler32) -> int:
     """0 when the header's byte sum agrees with its stored checksum, by adler32's low half."""
-    return ((adler32(block) & 0xFFFF) - 1 - sum(block[148:156]) + 256 - stored) % 65521
+    # (the field's own sum the same way: 8 bytes sum to less than the modulus)
+    return ((adler32(block) & 0xFFFF) - (adler32(block[148:156]) & 0xFFFF) + 256 - stored) \
+        % 65521
 
 
 def _checksum_exact(block: bytes, stored: int) -> bool:
@@ -224,6 +231,73 @@ class _Buffer:
             left -= len(chunk)
         return True
 
+    def tell(self) -> int:
+        """Where the next unread byte is in the stream."""
+        assert self.stream is not None
+        return self.stream.tell() - (len(self.data) - self.pos)
+
+    def complete(self) -> bool:
+        """Whether every body seeked past lies inside the stream."""
+        return self.stream is None or self.furthest <= self.stream.seek(0, io.SEEK_END)
+
+
+class _RangeBuffer(_Buffer):
+    """A byte range of a file (a layer inside an archive), read with pread.
+
+    A read that ends inside a header or a body leaves bytes over; reading them again
+    with the next read costs less than joining them to it, and passing a body is
+    moving an offset. No file object, no buffered reader between the file and here.
+    """
+
+    __slots__ = ("fd", "base", "start", "limit")
+
+    def __init__(self, fd: int, start: int, size: int, chunk: int):
+        self.fd, self.start, self.base = fd, start, start  # base: where data[0] is
+        # a range that runs past the end of the file is cut there: truncated
+        self.limit = min(start + size, os.fstat(fd).st_size)
+        self.data, self.pos = b"", 0
+        self.chunk = chunk
+        self.stream, self.furthest, self.spare = None, 0, None
+
+    def fill(self, want: int) -> bool:
+        at = self.base + self.pos
+        n = min(max(self.chunk, want), self.limit - at)
+        self.data = os.pread(self.fd, n, at) if n > 0 else b""
+        self.base, self.pos = at, 0
+        return len(self.data) >= want
+
+    def skip(self, n: int, sha: Optional[_Hash]) -> bool:
+        held = len(self.data) - self.pos
+        if n <= held:
+            if sha is not None:
+                sha.update(memoryview(self.data)[self.pos:self.pos + n])
+            self.pos += n
+            return True
+        at, end = self.base + self.pos, self.base + self.pos + n
+        self.data, self.base, self.pos = b"", min(end, self.limit), 0
+        if sha is not None:
+            while at < end:
+                chunk = os.pread(self.fd, min(end - at, READ), at)
+                if not chunk:
+                    return False
+                sha.update(chunk)
+                at += len(chunk)
+        return end <= self.limit
+
+    def tell(self) -> int:
+        return self.base + self.pos - self.start
+
+    def complete(self) -> bool:
+        return True  # skip() said so of every body
+
+
+def index_range(f: IO[bytes], offset: int, size: int, hash_contents: bool = True,
+                what: str = "layer", lazy: bool = False) -> LayerIndex:
+    """index_tar of the layer tar at [offset, offset + size) of a file: its bodies seeked
+    past (without `hash_contents`), or read lazily (`lazy`, see index_tar)."""
+    buf = _RangeBuffer(f.fileno(), offset, size, SEEK_READ if lazy or not hash_contents else READ)
+    return _walk(buf, hash_contents, None, what, lazy and hash_contents)
+
 
 def index_tar(stream: IO[bytes], hash_contents: bool = True,
               progress: Optional[Callable[[int], None]] = None, what: str = "layer",
@@ -233,10 +307,15 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
     stream that seeks) hashes the bodies of up to LAZY_HASH_MAX bytes and notes where
     the others start, for slimscope.index.bodies to hash when their digests are asked."""
     lazy = lazy and hash_contents and stream.seekable()
+    return _walk(_Buffer(stream, seek and not hash_contents or lazy), hash_contents, progress,
+                 what, lazy)
+
+
+def _walk(buf: _Buffer, hash_contents: bool, progress: Optional[Callable[[int], None]],
+          what: str, lazy: bool) -> LayerIndex:
     idx = LayerIndex(hashed=hash_contents and not lazy, lazy=lazy)
     if hash_contents:
         from hashlib import sha256  # OpenSSL: loaded only when a layer's bodies are hashed
-    buf = _Buffer(stream, seek and not hash_contents or lazy)
     later: dict[int, int] = {}  # entry -> where its body starts, for a lazy index
     at = -1
     add = idx.add
@@ -279,7 +358,7 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
                            f"{size}")
         padded = (size + 511) & ~511
 
-        if flag in (PAX_LOCAL, PAX_GLOBAL, PAX_SOLARIS, GNU_LONGNAME, GNU_LONGLINK):
+        if flag in META:
             if size > MAX_META:
                 raise BadInput(f"{what} is corrupt (an extended header declares {size} bytes; "
                                f"at most {MAX_META} are read)")
@@ -318,12 +397,14 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
         if kind == FILE:
             held = len(buf.data) - buf.pos
             if lazy and size > LAZY_HASH_MAX:
-                at = stream.tell() - held
+                at = buf.tell()
                 sha = None
                 if not buf.skip(padded, None):
                     raise BadInput(f"{what} is truncated inside {name!r}")
             elif padded <= held:  # the whole body is in the buffer already: hashed in one call
-                sha = sha256(memoryview(buf.data)[buf.pos:buf.pos + size]) \
+                # (a small body is quicker copied out than viewed in place)
+                sha = sha256(buf.data[buf.pos:buf.pos + size] if size <= SMALL_BODY
+                             else memoryview(buf.data)[buf.pos:buf.pos + size]) \
                     if hash_contents else None
                 buf.pos += padded
             elif not buf.skip(size, sha := sha256() if hash_contents else None):
@@ -338,8 +419,8 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
             sha = None
 
         mode &= 0o7777
-        base = name.rstrip("/").rsplit("/", 1)[-1] if WH_PREFIX in name else ""
-        if base.startswith(WH_PREFIX):
+        if WH_PREFIX in name and (base := name.rstrip("/").rsplit("/", 1)[-1]).startswith(
+                WH_PREFIX):
             path = clean_path(name, f"{what} whiteout")
             parent = parent_of(path)
             if base == WH_OPAQUE:
@@ -370,7 +451,7 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
             add(path, kind, 0, mode, uid, gid, mtime)
         if progress is not None:
             progress(size)
-    if buf.stream is not None and buf.furthest > stream.seek(0, io.SEEK_END):
+    if not buf.complete():
         raise BadInput(f"{what} is truncated (a body runs past its end)")
     if later:
         idx.offsets = array("q", [-1]) * len(idx)

@@ -13,7 +13,9 @@ import time
 import pytest
 
 from slimscope.errors import BadInput
-from slimscope.index.tarwalk import index_tar
+from slimscope.index.bodies import fill_digests
+from slimscope.index.streams import RangeReader
+from slimscope.index.tarwalk import index_range, index_tar
 from tests.support.synth import docker_archive, layer_tar
 from tests.unit.tarfile_walk import tarfile_index
 
@@ -158,6 +160,53 @@ def test_truncation_is_corrupt(cut):
     data = layer_tar([("a", "file", b"x" * 600), ("b", "file", b"y" * 1000)])
     with pytest.raises(BadInput, match="truncated"):
         index_tar(io.BytesIO(data[:cut]))
+
+
+# -- a layer inside a file, read with pread (index_range) ----------------------------
+
+def _in_a_file(tmp_path, data: bytes, before: int = 3000, after: bytes = b"junk" * 300):
+    p = tmp_path / "archive"
+    p.write_bytes(os.urandom(before) + data + after)
+    return open(p, "rb"), before, len(data)
+
+
+def _big_bodies() -> bytes:
+    return layer_tar([("d", "dir"), ("d/small", "file", b"s" * 900),
+                      ("d/big", "file", os.urandom(70_000)), ("d/after", "file", b"a" * 5000),
+                      ("d/big2", "file", os.urandom(200_000)), ("d/l", "symlink", "big"),
+                      ("d/.wh.gone", "whiteout")])
+
+
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_range_reads_the_index_a_stream_reads(tmp_path, fmt):
+    for data in (odd_tar(fmt), _big_bodies()):
+        want = index_tar(io.BytesIO(data), True)
+        f, offset, size = _in_a_file(tmp_path, data)
+        with f:
+            for hashing in (True, False):
+                got = index_range(f, offset, size, hashing)
+                cols = COLUMNS if hashing else tuple(c for c in COLUMNS if c != "digests")
+                for col in cols:
+                    assert getattr(got, col) == getattr(want, col), col
+            lazy = index_range(f, offset, size, True, lazy=True)
+            streamed = index_tar(RangeReader(f, offset, size), True, lazy=True)
+            assert lazy.offsets == streamed.offsets
+            if lazy.lazy:   # the big bodies: noted where they start, then read from there
+                assert any(o >= 0 for o in lazy.offsets)
+                fill_digests(RangeReader(f, offset, size), lazy, range(len(lazy)))
+            for col in COLUMNS:
+                assert getattr(lazy, col) == getattr(want, col), col
+
+
+@pytest.mark.parametrize("cut", [700, 1300, 1600, 40_000])  # header, body, padding, skipped body
+def test_range_past_the_end_of_its_file_is_truncated(tmp_path, cut):
+    data = layer_tar([("a", "file", b"x" * 600), ("b", "file", b"y" * 1000),
+                      ("c", "file", os.urandom(70_000))])
+    f, offset, size = _in_a_file(tmp_path, data[:cut], after=b"")
+    with f:
+        for hashing, lazy in ((True, False), (True, True), (False, False)):
+            with pytest.raises(BadInput, match="truncated"):
+                index_range(f, offset, len(data), hashing, lazy=lazy)
 
 
 # -- through the command: one line, exit 2, naming the layer ------------------------
