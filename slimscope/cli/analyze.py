@@ -7,7 +7,7 @@ import sys
 import click
 
 from slimscope import jsonout
-from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis, not_empty
+from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis, not_empty, put_report
 
 ANALYZE_HELP = """Where every byte of IMAGE goes: layers, waste, hidden secrets, hints.
 
@@ -72,19 +72,15 @@ def analyze(image, fmt, files, top, compressed, output, image_sel, platform, no_
         text = html.analysis_page(report.to_json(result, include_files=True))
     else:
         text = None
-    if output:
-        from slimscope.fileio import write_atomic
-        if text is None:
-            import io
+    if output and text is None:
+        import io
 
-            from slimscope.core.styled import Writer
-            buf = io.StringIO()
-            report.render_text(result, Writer(buf, width=120, color=False), top, files)
-            text = buf.getvalue()   # ends in a newline, and one more is written below
-        write_atomic(output, text.encode() + b"\n")
-        return
+        from slimscope.core.styled import Writer
+        buf = io.StringIO()
+        report.render_text(result, Writer(buf, width=120, color=False), top, files)
+        text = buf.getvalue()
     if text is not None:
-        click.echo(text)
+        put_report(text, output)
     else:
         from slimscope.core.styled import Writer
         report.render_text(result, Writer(), top, files)

@@ -173,3 +173,15 @@ def measured(df, image, no_cache):
     analysis = load_analysis(image, no_cache=no_cache, label="measuring")
     measure = Measure(analysis, df.final.instructions) if df is not None else NoMeasure()
     return analysis, measure
+
+
+def put_report(text: str, output: str | None) -> None:
+    """A report into the file named (atomically), else onto stdout; ending in one
+    newline either way, as the terminal shows it."""
+    if not text.endswith("\n"):
+        text += "\n"
+    if output:
+        from slimscope.fileio import write_atomic
+        write_atomic(output, text.encode())
+    else:
+        click.echo(text, nl=False)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from slimscope import jsonout
-from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis, not_empty
-from slimscope.fileio import write_atomic
+from slimscope.cli.common import SOURCES_HELP, image_options, load_analysis, not_empty, put_report
 
 DIFF_HELP = """What changed between OLD and NEW: totals, layers, directories and files.
 
@@ -57,7 +56,4 @@ def diff(old, new, fmt, top, depth, output, image_sel, platform, no_hash, no_cac
         text = html.diff_page(d.to_json(result, top if top_given else None))
     else:
         text = render.render_text(result, top)
-    if output:
-        write_atomic(output, text.encode() + b"\n")
-    else:
-        click.echo(text)
+    put_report(text, output)

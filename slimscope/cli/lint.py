@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from slimscope.cli.common import default_dockerfile, measured, not_empty, registry_options
+from slimscope.cli.common import default_dockerfile, measured, not_empty, put_report, registry_options
 from slimscope.errors import BadInput
 
 LINT_HELP = """Size, correctness and reproducibility findings of the Dockerfile PATH
@@ -89,10 +89,7 @@ def lint_cmd(path, image, fmt, output, ignores, enables, threshold, config, exit
     _, measure = measured(df, image, no_cache)
     findings = lint.lint(df, measure, cfg)
     text = lint_formats.render(fmt, findings, path, image)
-    if output:
-        from slimscope.fileio import write_atomic
-        write_atomic(output, text.encode() + b"\n")
-    elif text:
-        click.echo(text)
+    if output or text:
+        put_report(text, output)
     if not exit_zero and lint.fails(findings, cfg.failure_threshold):
         click.get_current_context().exit(1)
