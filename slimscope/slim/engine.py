@@ -23,9 +23,9 @@ from slimscope.errors import BadInput
 from slimscope.image.member import regular_files
 from slimscope.index.records import FILE
 from slimscope.index.streams import CHUNK, IterStream
-from slimscope.slim.offline import LayerFile, _HashWriter, restamp
+from slimscope.slim.offline import restamp
 from slimscope.slim.tarout import stream_writer
-from slimscope.slim.writers import rewrite_config, write_docker_archive
+from slimscope.slim.writers import DockerArchive, rewrite_config
 
 
 class FilteredExport:
@@ -142,19 +142,16 @@ def export_squashed(client, analysis, plan, workdir: str, temp_tag: str, comment
     except docker.errors.APIError as e:
         raise BadInput(f"cannot create a container from {analysis.image.reference}: "
                        f"{e.explanation or e}") from None
-    layer_path = os.path.join(workdir, "layer.tar")
+    archive = os.path.join(workdir, "load.tar")
     try:
-        with open(layer_path, "wb") as f:
-            sink = _HashWriter(f)
-            FilteredExport(keep, plan.survivors, own).run(
-                client.api.export(cid, chunk_size=CHUNK), sink)
+        with open(archive, "wb") as f:
+            out = DockerArchive(f)
+            layer = out.stream_layer(lambda sink: FilteredExport(keep, plan.survivors, own).run(
+                client.api.export(cid, chunk_size=CHUNK), sink))
+            config = rewrite_config(analysis.image.config, 0, [layer.diff_id], comment)
+            out.finish(config, [layer], [temp_tag])
     except docker.errors.APIError as e:
         raise BadInput(f"docker export failed: {e.explanation or e}") from None
     finally:
         client.api.remove_container(cid, force=True)
-    layer = LayerFile(layer_path, sink.digest(), sink.n)
-    archive = os.path.join(workdir, "load.tar")
-    config = rewrite_config(analysis.image.config, 0, [layer.diff_id], comment)
-    write_docker_archive(archive, config, [layer], [temp_tag])
-    os.unlink(layer_path)
     return archive

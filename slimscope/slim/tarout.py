@@ -13,13 +13,17 @@ import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from slimscope.index.streams import CHUNK
+
 
 @contextmanager
 def stream_writer(fileobj: io.BufferedIOBase) -> Iterator[tarfile.TarFile]:
     """A PAX tar written front to back into `fileobj`, closed (end blocks written)
     only when the block inside finishes."""
+    # written on in CHUNK-sized pieces, not tarfile's 10 KiB: each piece is a call
+    # through the hashing sink below (the bytes are the same)
     tf = tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.PAX_FORMAT,
-                      encoding="utf-8", errors="surrogateescape")
+                      encoding="utf-8", errors="surrogateescape", bufsize=CHUNK)
     try:
         yield tf
     except BaseException:

@@ -11,9 +11,11 @@ import json
 import os
 import shutil
 import tarfile
+from collections.abc import Callable
+from typing import BinaryIO
 
 from slimscope.index.streams import CHUNK
-from slimscope.slim.offline import _HashWriter
+from slimscope.slim.offline import LayerFile, _HashWriter
 
 MT_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -78,42 +80,108 @@ def _ref_annotations(tag: str) -> dict:
     return {"io.containerd.image.name": f"{name}:{t}", "org.opencontainers.image.ref.name": t}
 
 
-def write_docker_archive(path: str, config: dict, layers: list, tags: list) -> None:
-    """A `docker load`-able tar: manifest.json pointing into blobs/sha256 (the layout
-    Docker 25 writes, which Docker 20 loads too), also a valid OCI archive."""
-    cfg_bytes = _compact(config)
-    descs = [{"mediaType": MT_LAYER, "digest": lf.diff_id, "size": lf.size} for lf in layers]
-    manifest = _oci_manifest(cfg_bytes, descs)
-    index = {"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": [
-        {"mediaType": MT_MANIFEST, "digest": _blob_digest(manifest), "size": len(manifest),
-         "platform": _platform(config), **({"annotations": _ref_annotations(tags[0])} if tags
-                                           else {})}]}
-    docker_manifest = [{"Config": "blobs/sha256/" + _blob_digest(cfg_bytes)[7:],
-                        "RepoTags": list(tags) or None,
-                        "Layers": ["blobs/sha256/" + lf.diff_id[7:] for lf in layers]}]
-    small = {"oci-layout": b'{"imageLayoutVersion":"1.0.0"}', "index.json": _compact(index),
-             "manifest.json": _compact(docker_manifest)}
+def _entry(name: str, size: int = 0, kind: bytes = tarfile.REGTYPE,
+           mode: int = 0o644) -> tarfile.TarInfo:
+    ti = tarfile.TarInfo(name)
+    ti.type, ti.size, ti.mode, ti.mtime = kind, size, mode, 0
+    return ti
 
-    def entry(name, size=0, kind=tarfile.REGTYPE, mode=0o644):
-        ti = tarfile.TarInfo(name)
-        ti.type, ti.size, ti.mode, ti.mtime = kind, size, mode, 0
-        return ti
 
-    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as out:
-        out.addfile(entry("blobs", kind=tarfile.DIRTYPE, mode=0o755))
-        out.addfile(entry("blobs/sha256", kind=tarfile.DIRTYPE, mode=0o755))
-        done = set()
-        for lf in layers:
-            if lf.diff_id in done:
-                continue
-            done.add(lf.diff_id)
-            with open(lf.path, "rb") as f:
-                out.addfile(entry("blobs/sha256/" + lf.diff_id[7:], lf.size), f)
+def _header(ti: tarfile.TarInfo, gnu: bool = False) -> bytes:
+    return ti.tobuf(tarfile.GNU_FORMAT if gnu else tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+class DockerArchive:
+    """A `docker load`-able tar written member by member into a file that seeks:
+    manifest.json pointing into blobs/sha256 (the layout Docker 25 writes, which
+    Docker 20 loads too), also a valid OCI archive.
+
+    A layer can be written into it as it is made (stream_layer): its name and size
+    are known only at its end, so its header is written then, over a placeholder.
+    That spares writing the layer to a file of its own and copying it in.
+    """
+
+    def __init__(self, f: BinaryIO):
+        self.f = f
+        self.blobs: set[str] = set()
+        f.write(_header(_entry("blobs", kind=tarfile.DIRTYPE, mode=0o755)))
+        f.write(_header(_entry("blobs/sha256", kind=tarfile.DIRTYPE, mode=0o755)))
+
+    def _pad(self, size: int) -> None:
+        if size % 512:
+            self.f.write(bytes(512 - size % 512))
+
+    def add_bytes(self, name: str, data: bytes) -> None:
+        self.f.write(_header(_entry(name, len(data))))
+        self.f.write(data)
+        self._pad(len(data))
+
+    def add_layer(self, lf: LayerFile) -> None:
+        """A layer tar already on disk, copied in (once, however often it is listed)."""
+        if lf.diff_id in self.blobs:
+            return
+        self.blobs.add(lf.diff_id)
+        self.f.write(_header(_entry("blobs/sha256/" + lf.diff_id[7:], lf.size)))
+        with open(lf.path, "rb") as src:
+            left = lf.size
+            while left:
+                chunk = src.read(min(left, CHUNK))
+                if not chunk:
+                    raise OSError(f"{lf.path} is shorter than {lf.size} bytes")
+                self.f.write(chunk)
+                left -= len(chunk)
+        self._pad(lf.size)
+
+    def stream_layer(self, produce: Callable[[_HashWriter], object]) -> LayerFile:
+        """A layer tar written into the archive by `produce`; its LayerFile (whose path
+        is the archive's: it has no file of its own)."""
+        f = self.f
+        at = f.tell()
+        f.write(bytes(512))           # the header's place, until name and size are known
+        sink = _HashWriter(f)
+        produce(sink)
+        size, diff_id = sink.n, sink.digest()
+        self._pad(size)
+        end = f.tell()
+        ti = _entry("blobs/sha256/" + diff_id[7:], size)
+        # (a size past ustar's 8 GiB in GNU base-256: a PAX record would not fit the place)
+        header = _header(ti, gnu=size >= 8 << 30)
+        assert len(header) == 512
+        f.seek(at)
+        f.write(header)
+        f.seek(end)
+        self.blobs.add(diff_id)
+        return LayerFile(getattr(f, "name", ""), diff_id, size)
+
+    def finish(self, config: dict, layers: list, tags: list) -> None:
+        """The config, the manifests and the end of the archive."""
+        cfg_bytes = _compact(config)
+        descs = [{"mediaType": MT_LAYER, "digest": lf.diff_id, "size": lf.size} for lf in layers]
+        manifest = _oci_manifest(cfg_bytes, descs)
+        index = {"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": [
+            {"mediaType": MT_MANIFEST, "digest": _blob_digest(manifest), "size": len(manifest),
+             "platform": _platform(config), **({"annotations": _ref_annotations(tags[0])}
+                                               if tags else {})}]}
+        docker_manifest = [{"Config": "blobs/sha256/" + _blob_digest(cfg_bytes)[7:],
+                            "RepoTags": list(tags) or None,
+                            "Layers": ["blobs/sha256/" + lf.diff_id[7:] for lf in layers]}]
         for data in (cfg_bytes, manifest):
-            out.addfile(entry("blobs/sha256/" + _blob_digest(data)[7:], len(data)),
-                        _bytes_io(data))
-        for name, data in small.items():
-            out.addfile(entry(name, len(data)), _bytes_io(data))
+            self.add_bytes("blobs/sha256/" + _blob_digest(data)[7:], data)
+        self.add_bytes("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+        self.add_bytes("index.json", _compact(index))
+        self.add_bytes("manifest.json", _compact(docker_manifest))
+        # two end blocks, then up to a whole record, as tarfile ends an archive
+        end = self.f.tell() + 1024
+        self.f.write(bytes(1024 + (-end) % tarfile.RECORDSIZE))
+
+
+def write_docker_archive(path: str, config: dict, layers: list, tags: list) -> None:
+    """A `docker load`-able archive of layer tars on disk (DockerArchive)."""
+    with open(path, "wb") as f:
+        out = DockerArchive(f)
+        for lf in layers:
+            out.add_layer(lf)
+        out.finish(config, layers, tags)
 
 
 def _bytes_io(data: bytes):
