@@ -44,7 +44,7 @@ from slimscope.index.streams import (
     sniff,
 )
 from slimscope.index.tarlist import members as archive_members
-from slimscope.index.tarwalk import SEEK_READ, index_range
+from slimscope.index.tarwalk import SEEK_READ, index_range, lazy_cost
 from slimscope.index.walk import Indexed
 from slimscope.regular import open_regular
 
@@ -64,6 +64,11 @@ def lazy_key(identity: str) -> str:
     """The cache key of a lazy index of a file range: bound to that file as it is, never
     to a digest, since nothing checked the range's bytes against one."""
     return identity.replace("file-v1:", "lazy-v1:", 1) if identity else ""
+
+
+def _plain_tar(f: io.BufferedReader, m: Member) -> bool:
+    f.seek(m.offset)
+    return sniff(f.read(min(m.size, 512))) == "tar"
 
 
 def index_lazily(f: io.BufferedReader, name: str, offset: int, size: int,
@@ -179,8 +184,15 @@ class ArchiveSource(TarStreamSource):
             with open(self.path, "rb") as f:
                 noted = [lazy_key(file_identity(f.fileno(), m.offset, m.size)) for m in members]
             keys = [lk if is_cached(opts.cache, lk) else key for lk, key in zip(noted, keys)]
-        uncached = [m.size for m, key in zip(members, keys) if not is_cached(opts.cache, key)]
-        jobs = parallel.jobs_for(len(members), sum(uncached), max(uncached, default=0))
+        uncached = [m for m, key in zip(members, keys) if not is_cached(opts.cache, key)]
+        work = [m.size for m in uncached]
+        jobs = parallel.jobs_for(len(members), sum(work), max(work, default=0))
+        if jobs > 1 and lazy:
+            # a layer read lazily costs what its headers and small bodies do, not its size
+            with open(self.path, "rb") as f:
+                work = [lazy_cost(f, m.offset, m.size) if diff_ids.get(m.name)
+                        and _plain_tar(f, m) else m.size for m in uncached]
+            jobs = parallel.jobs_for(len(members), sum(work), max(work, default=0))
         done = [file_size - layer_bytes]  # everything but the layer bodies is read already
 
         def on_done(i: int, result: Indexed) -> None:

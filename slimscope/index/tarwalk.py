@@ -291,6 +291,40 @@ class _RangeBuffer(_Buffer):
         return True  # skip() said so of every body
 
 
+# A lazy walk reads each header and the bodies up to LAZY_HASH_MAX, and seeks past the
+# rest: its work follows the layer's entries, not its bytes. lazy_cost estimates it
+# from a few windows of the layer, for deciding whether worker processes are worth
+# starting (slimscope.index.parallel). An entry costs the walk about what reading and
+# hashing ENTRY_COST bytes does.
+SAMPLES, WINDOW, ENTRY_COST = 16, 64 << 10, 4 << 10
+
+
+def lazy_cost(f: IO[bytes], offset: int, size: int) -> int:
+    """About how many bytes' worth of work a lazy walk of the layer tar at [offset,
+    offset + size) of a file is (at most `size`): the tar headers found in SAMPLES
+    windows spread over it, scaled to the whole layer, ENTRY_COST each."""
+    if size <= SAMPLES * WINDOW:
+        return size
+    fd, blocks, headers = f.fileno(), 0, 0
+    for k in range(SAMPLES):
+        at = offset + (size - WINDOW) * k // (SAMPLES - 1) // 512 * 512
+        data = os.pread(fd, WINDOW, at)
+        magic = data.find(b"ustar", 257)   # a header's magic, where a block holds it
+        while magic >= 0:
+            b = magic - 257
+            if b % 512 == 0 and b + 512 <= len(data):
+                block = data[b:b + 512]
+                try:
+                    headers += _checksum_ok(block, _number(block[148:156]))
+                except ValueError:
+                    pass
+            magic = data.find(b"ustar", magic + 1)
+        blocks += len(data) // 512
+    if not blocks:
+        return size
+    return min(size, headers * (size // 512) // blocks * ENTRY_COST)
+
+
 def index_range(f: IO[bytes], offset: int, size: int, hash_contents: bool = True,
                 what: str = "layer", lazy: bool = False) -> LayerIndex:
     """index_tar of the layer tar at [offset, offset + size) of a file: its bodies seeked

@@ -220,3 +220,44 @@ def test_workers_start_under_a_print_capture(tmp_path, monkeypatch, workers):
     par = load(name, 2, monkeypatch)
     assert workers and sys.stderr is capture
     assert described(par) == described(load(name, 1, monkeypatch))
+
+
+# -- a layer read lazily: its cost follows its entries, not its bytes ----------------------
+
+def _big_files(n: int, size: int) -> list:
+    return [(f"data/blob{k}", "file", os.urandom(size)) for k in range(n)]
+
+
+def _small_files(n: int) -> list:
+    return [(f"app/f{k:05d}", "file", b"%d" % k * (100 + k % 900)) for k in range(n)]
+
+
+def test_lazy_cost_follows_the_entries(tmp_path):
+    from slimscope.index.tarwalk import lazy_cost
+    big, small = layer_tar(_big_files(3, 4 << 20)), layer_tar(_small_files(6000))
+    path = tmp_path / "both"
+    path.write_bytes(big + small)
+    with open(path, "rb") as f:
+        assert lazy_cost(f, 0, len(big)) < len(big) // 20      # 3 bodies, seeked past
+        assert lazy_cost(f, len(big), len(small)) == len(small)  # every entry read
+        assert lazy_cost(f, len(big), 4096) == 4096             # too small to sample
+
+
+def test_workers_start_for_many_entries_not_for_big_bodies(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 1 << 20)
+    monkeypatch.delenv("SLIMSCOPE_JOBS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    started = []
+    real = parallel.run_ordered
+    monkeypatch.setattr(parallel, "run_ordered",
+                        lambda *a, **k: started.append(1) or real(*a, **k))
+    big = docker_archive(str(tmp_path / "big.tar"),
+                         [_big_files(2, 3 << 20), _big_files(2, 3 << 20)])
+    small = docker_archive(str(tmp_path / "small.tar"),
+                           [_small_files(5000), [(p.replace("app/", "lib/"), k, d)
+                                                 for p, k, d in _small_files(5000)]])
+    for name, workers in ((big, False), (small, True)):
+        started.clear()
+        image = load_image(name, Options(cache=None, lazy_digests=True))
+        assert bool(started) == workers, name
+        assert len(image.layers) == 2
