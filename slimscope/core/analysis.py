@@ -151,6 +151,13 @@ class Analysis:
             self.image.fill_digests({layer: {i}})
         return idx.digest(i)
 
+    def read_digests(self, paths: Iterable[str]) -> None:
+        """Read at once the digests lazy indexes left out of what these paths show (what
+        entry() and digest_of() would read one at a time)."""
+        final, links = self.composed.final, self.composed.hardlink_unit
+        refs = (final.get(p) for p in paths)
+        _fill(self.image, self.composed, (links.get(r, r) for r in refs if r is not None))
+
     def files(self, digests: bool = True) -> Iterator[FileRecord]:
         """Every path of the final filesystem, sorted, one record each, made as they are
         read. Without `digests`, none is read and each record's is None."""

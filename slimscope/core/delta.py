@@ -254,6 +254,7 @@ def compare(old: ImageView, new: ImageView, depth: int = 3) -> Diff:
     of, nf = old.files, new.files
     olist, nlist = _listed(of), _listed(nf)
     changes = []
+    same_size = []   # paths whose digests tell whether they changed
     for path in olist.keys() | nlist.keys():
         o, n = olist.get(path), nlist.get(path)
         if o is None:
@@ -266,9 +267,13 @@ def compare(old: ImageView, new: ImageView, depth: int = 3) -> Diff:
             # what the path shows, not which name of a hardlink group holds the body
             changes.append(FileChange(path, "grew" if n[3] > o[3] else "shrank", o[3], n[3]))
         elif n[3]:
-            od, nd = of.digest(o[2]), nf.digest(n[2])
-            if od and nd and od != nd:
-                changes.append(FileChange(path, "changed", o[3], n[3]))
+            same_size.append((path, o, n))
+    of.prefetch_digests(o[2] for _, o, _ in same_size)
+    nf.prefetch_digests(n[2] for _, _, n in same_size)
+    for path, o, n in same_size:
+        od, nd = of.digest(o[2]), nf.digest(n[2])
+        if od and nd and od != nd:
+            changes.append(FileChange(path, "changed", o[3], n[3]))
     changes.sort(key=lambda c: (-abs(c.delta), -c.new_bytes, c.path))
     d.files = changes
     so, sn = of.dir_totals(depth), nf.dir_totals(depth)

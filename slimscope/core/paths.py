@@ -185,7 +185,8 @@ class FinalTable(PathTree):
     kind NOT_LISTED.
     """
 
-    def __init__(self, paths: Iterable[str], digest_of: Callable[[int], Optional[str]]):
+    def __init__(self, paths: Iterable[str], digest_of: Callable[[int], Optional[str]],
+                 prefetch: Optional[Callable[[list[str]], None]] = None):
         super().__init__(paths)
         G = len(self.paths)
         self.kind: npt.NDArray[np.uint8] = np.full(G, NOT_LISTED, np.uint8)
@@ -193,6 +194,7 @@ class FinalTable(PathTree):
         self.counted: npt.NDArray[np.int64] = np.zeros(G, np.int64)
         self.shown: npt.NDArray[np.int64] = np.zeros(G, np.int64)
         self._digest_of = digest_of
+        self._prefetch = prefetch
         self._sums: Optional[npt.NDArray[np.int64]] = None
         self._listed_sums: Optional[npt.NDArray[np.int64]] = None
 
@@ -205,7 +207,7 @@ class FinalTable(PathTree):
             rec = analysis.entry(t.paths[g])
             return None if rec is None else rec.digest
 
-        t = cls(final, digest_of)
+        t = cls(final, digest_of, analysis.read_digests)
         n = len(final)
         rows = np.fromiter(map(t.group.__getitem__, final), np.int64, n)
         refs = np.fromiter(final.values(), np.int64, n)
@@ -265,6 +267,12 @@ class FinalTable(PathTree):
 
     def digest(self, g: int) -> Optional[str]:
         return self._digest_of(g) if self.listed(g) else None
+
+    def prefetch_digests(self, rows: Iterable[int]) -> None:
+        """Read the digests of these rows that are not read yet in one go (a lazily read
+        layer's bodies, a layer at a time) rather than one digest() at a time."""
+        if self._prefetch is not None:
+            self._prefetch([self.paths[g] for g in rows])
 
     def layer_of(self, g: int) -> Optional[int]:
         n = int(self.layer[g])

@@ -107,3 +107,31 @@ def test_growth_needs_both_final_sizes(tmp_path):
     assert d.totals["final_bytes"] == (None, a.final_bytes)
     with pytest.raises(BadInput, match="final_bytes"):
         _ = d.growth
+
+
+def test_same_size_bodies_are_read_in_one_go_per_image(tmp_path, monkeypatch):
+    """A lazily read layer's big bodies that decide "changed" are read together, one
+    fill per image, not one per path; and the one that changed is found."""
+    import os
+
+    from slimscope.core.analysis import analyze
+    from slimscope.image.model import Image
+    from tests.support.synth import docker_archive
+
+    bodies = [os.urandom(40_000 + k) for k in range(6)]   # no size twice in an image
+    changed = bytearray(bodies[3])
+    changed[100] ^= 1
+    old = docker_archive(str(tmp_path / "old.tar"),
+                         [[(f"data/b{k}", "file", b) for k, b in enumerate(bodies)]])
+    new = docker_archive(str(tmp_path / "new.tar"),
+                         [[(f"data/b{k}", "file", bytes(changed) if k == 3 else b)
+                           for k, b in enumerate(bodies)]])
+    a, b = analyze(old, use_cache=False), analyze(new, use_cache=False)
+    fills = []
+    real = Image.fill_digests
+    monkeypatch.setattr(Image, "fill_digests",
+                        lambda self, wants: fills.append(sum(map(len, wants.values())))
+                        or real(self, wants))
+    d = compare(view_of(a), view_of(b))
+    assert [(c.path, c.change) for c in d.files] == [("/data/b3", "changed")]
+    assert fills == [6, 6]
