@@ -34,6 +34,7 @@ from slimscope.index import parallel
 from slimscope.index.bodies import fill_digests
 from slimscope.index.cache import IndexCache, file_identity, is_cached, through_note
 from slimscope.index.digests import digest_of_name
+from slimscope.index.records import LayerIndex
 from slimscope.index.streams import (
     CHUNK,
     COMPRESSED_MAGIC,
@@ -66,9 +67,21 @@ def lazy_key(identity: str) -> str:
     return identity.replace("file-v1:", "lazy-v1:", 1) if identity else ""
 
 
-def _plain_tar(f: io.BufferedReader, m: Member) -> bool:
-    f.seek(m.offset)
-    return sniff(f.read(min(m.size, 512))) == "tar"
+def _plain_tar(f: io.BufferedReader, offset: int, size: int) -> bool:
+    f.seek(offset)
+    return sniff(f.read(min(size, 512))) == "tar"
+
+
+def _range_index(f: io.BufferedReader, offset: int, size: int, diff_id: str,
+                 hash_contents: bool, what: str) -> LayerIndex:
+    """The lazy index of the uncompressed layer tar at [offset, offset + size)."""
+    idx = index_range(f, offset, size, hash_contents, what, lazy=True)
+    idx.diff_id, idx.tar_bytes = diff_id, size
+    return idx
+
+
+def _indexed(name: str, idx: LayerIndex) -> Indexed:
+    return Indexed(idx, digest_of_name(name) or idx.diff_id, idx.tar_bytes, "tar")
 
 
 def index_lazily(f: io.BufferedReader, name: str, offset: int, size: int,
@@ -78,18 +91,16 @@ def index_lazily(f: io.BufferedReader, name: str, offset: int, size: int,
     when asked; without `hash_contents`, none is: every body is seeked past), from the
     cache entry bound to this file if it is there; None for a compressed member or
     one the config names no diff_id for."""
-    f.seek(offset)
-    if not diff_id or sniff(f.read(min(size, 512))) != "tar":
+    if not diff_id or not _plain_tar(f, offset, size):
         return None
     key = lazy_key(file_identity(f.fileno(), offset, size)) if cache is not None else ""
     idx = cache.get(key, False) if cache is not None and key else None
     if idx is None or (hash_contents and not (idx.hashed or idx.lazy)) \
             or idx.diff_id != diff_id:
-        idx = index_range(f, offset, size, hash_contents, f"layer {name}", lazy=True)
-        idx.diff_id, idx.tar_bytes = diff_id, size
+        idx = _range_index(f, offset, size, diff_id, hash_contents, f"layer {name}")
         if cache is not None and key and key == lazy_key(file_identity(f.fileno(), offset, size)):
             cache.put([key], idx)
-    return Indexed(idx, digest_of_name(name) or diff_id, size, "tar")
+    return _indexed(name, idx)
 
 
 def index_member_job(where: str, path: str, name: str, offset: int, size: int,
@@ -191,7 +202,7 @@ class ArchiveSource(TarStreamSource):
             # a layer read lazily costs what its headers and small bodies do, not its size
             with open(self.path, "rb") as f:
                 work = [lazy_cost(f, m.offset, m.size) if diff_ids.get(m.name)
-                        and _plain_tar(f, m) else m.size for m in uncached]
+                        and _plain_tar(f, m.offset, m.size) else m.size for m in uncached]
             jobs = parallel.jobs_for(len(members), sum(work), max(work, default=0))
         done = [file_size - layer_bytes]  # everything but the layer bodies is read already
 
@@ -297,16 +308,14 @@ class ArchiveSource(TarStreamSource):
                 m = where.get(self._member_for(key, found.links))
                 if m is None:
                     return None
-                f.seek(m.offset)
-                if sniff(f.read(min(m.size, 512))) != "tar":
+                if not _plain_tar(f, m.offset, m.size):
                     return None   # inflating is most of the work: no quicker than load()
                 try:
-                    idx = index_range(f, m.offset, m.size, False, f"layer {pos}")
+                    idx = _range_index(f, m.offset, m.size, diff_ids.get(m.name, ""), False,
+                                       f"layer {pos}")
                 except BadInput:
                     return None
-                idx.diff_id, idx.tar_bytes = diff_ids.get(m.name, ""), m.size
-                layers.append(layer_of(res, pos, m.name, Indexed(
-                    idx, digest_of_name(m.name) or idx.diff_id, m.size, "tar")))
+                layers.append(layer_of(res, pos, m.name, _indexed(m.name, idx)))
         return self._image(res, layers)
 
     def _expected_diff_ids(self, found: Scan, opts: Options) -> dict[str, str]:

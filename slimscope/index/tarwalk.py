@@ -203,6 +203,10 @@ class _Buffer:
                 sha.update(memoryview(self.data)[self.pos:self.pos + n])
             self.pos += n
             return True
+        return self._skip_past(n, held, sha)
+
+    def _skip_past(self, n: int, held: int, sha: Optional[_Hash]) -> bool:
+        """skip() of more than the `held` bytes the buffer holds."""
         if sha is not None and held:
             sha.update(memoryview(self.data)[self.pos:])
         left = n - held
@@ -266,13 +270,7 @@ class _RangeBuffer(_Buffer):
         self.base, self.pos = at, 0
         return len(self.data) >= want
 
-    def skip(self, n: int, sha: Optional[_Hash]) -> bool:
-        held = len(self.data) - self.pos
-        if n <= held:
-            if sha is not None:
-                sha.update(memoryview(self.data)[self.pos:self.pos + n])
-            self.pos += n
-            return True
+    def _skip_past(self, n: int, held: int, sha: Optional[_Hash]) -> bool:
         at, end = self.base + self.pos, self.base + self.pos + n
         self.data, self.base, self.pos = b"", min(end, self.limit), 0
         if sha is not None:
