@@ -61,18 +61,19 @@ def find_duplicates(composed: Composed, wasted_units: Iterable[int]) -> list[Dup
     for unit in wasted_units:
         shown[unit >> 32][unit & 0xFFFFFFFF] = 0
     # Keep memory flat: first find the digests (by their first 8 bytes) that more than
-    # one shown unit has: the prefixes of the shown units, split four ways by their top
+    # one shown unit has: the prefixes of the shown units, split eight ways by their top
     # bits, each part sorted on its own; then group only those.
-    quarters = [array("Q") for _ in range(4)]
+    parts = [array("Q") for _ in range(8)]
     for idx, flags in zip(layers, shown):
         for x in compress(compress(_prefixes(idx), flags), compress(idx.sizes, flags)):
-            quarters[x >> 62].append(x)
+            parts[x >> 61].append(x)
     del shown
     twice: set[int] = set()
-    for q in range(4):
-        part, quarters[q] = quarters[q], array("Q")   # let each part go before the next
-        # Most images store few bodies twice: a set of a part's prefixes (no bigger than
-        # the sorted list it replaces) tells that at a third of a sort's time.
+    for q in range(8):
+        part, parts[q] = parts[q], array("Q")   # let each part go before the next
+        # Most images store few bodies twice: a set of a part's prefixes tells that at a
+        # third of a sort's time (an eighth of them at once: a set's table is bigger
+        # than a list)
         if len(set(part)) == len(part):
             continue
         seen = sorted(part)
