@@ -144,15 +144,15 @@ def progress_callback(label: str, after: float = PROGRESS_AFTER):
 
 
 def load_analysis(image: str, image_sel=None, platform=None, no_hash=False, no_cache=False,
-                  label: str = "reading", verify=None):
-    """`verify` None: as --verify says."""
+                  label: str = "reading", verify=None, spool=None):
+    """`verify` None: as --verify says; `spool` as for analysis.open_image."""
     from slimscope.core.analysis import analyze
 
     callback, stop = progress_callback(f"{label} {image}")
     try:
         return analyze(image, hash_contents=not no_hash, image=image_sel, platform=platform,
                        use_cache=not no_cache, progress=callback,
-                       verify=verifying() if verify is None else verify)
+                       verify=verifying() if verify is None else verify, spool=spool)
     finally:
         stop()
 

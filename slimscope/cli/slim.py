@@ -103,17 +103,26 @@ def slim(image, tag, out, push, name, via, keep_base, base_layers, removes, pres
     traced = TraceOptions(trace, execs, http, probe_script, duration, includes, include_presets,
                           keep_list, keep_from)
 
-    # what slim rewrites, it reads whole and checks against the image's digests first
+    # What slim rewrites, it reads whole and checks against the image's digests first.
+    # A registry's blobs are kept as they download, for the rewrite to read again.
+    from slimscope import stale
+    spool = stale.mkdtemp("spool", None) if image.startswith("docker://") else None
+
     def read_whole(*args, **kwargs):
-        return load_analysis(*args, verify=True, **kwargs)
+        return load_analysis(*args, verify=True, spool=spool, **kwargs)
 
     def run(out, fmt):
         return pipeline.run(read_whole, image, tag, out, name, via, keep_base, base_layers,
                             removes, presets, dry_run, smoke, force, fmt, as_json, no_verify,
                             not compressed, image_sel, platform, no_hash, no_cache, trace=traced)
 
-    if push:
-        from slimscope.slim.push import slim_and_push
-        click.echo(slim_and_push(push, force, dry_run, out, run))
-    else:
-        click.echo(run(out, fmt))
+    try:
+        if push:
+            from slimscope.slim.push import slim_and_push
+            click.echo(slim_and_push(push, force, dry_run, out, run))
+        else:
+            click.echo(run(out, fmt))
+    finally:
+        if spool is not None:
+            import shutil
+            shutil.rmtree(spool, ignore_errors=True)

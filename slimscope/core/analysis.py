@@ -309,7 +309,7 @@ def _wasted(composed: Composed) -> Iterator[tuple[int, Hidden]]:
 def open_image(name: str, hash_contents: bool = True, image: Optional[str] = None,
                platform: Optional[str] = None, use_cache: bool = True,
                progress: Progress = None, on_layer: Optional[LayerCallback] = None,
-               verify: bool = False) -> Image:
+               verify: bool = False, spool: Optional[str] = None) -> Image:
     """Open any source and index its layers, without composing them.
 
     `name` is what the command line takes: a path (archive or OCI layout), a
@@ -321,10 +321,11 @@ def open_image(name: str, hash_contents: bool = True, image: Optional[str] = Non
 
     An uncompressed layer of an archive file is read lazily: its big bodies are hashed
     only when a digest of theirs is asked for, and its bytes are not checked against
-    its diff_id. `verify` reads every byte and checks every layer, as a stream is."""
+    its diff_id. `verify` reads every byte and checks every layer, as a stream is.
+    `spool`: a directory for the blobs a registry source downloads (Options.spool)."""
     opts = Options(hash_contents=hash_contents, image=image, platform=platform,
                    cache=IndexCache(enabled=use_cache), progress=progress, on_layer=on_layer,
-                   lazy_digests=not verify)
+                   lazy_digests=not verify, spool=spool)
     return load_image(name, opts)
 
 
@@ -343,10 +344,10 @@ def sketch(name: str, image: Optional[str] = None, platform: Optional[str] = Non
 def analyze(name: str, hash_contents: bool = True, image: Optional[str] = None,
             platform: Optional[str] = None, use_cache: bool = True,
             progress: Progress = None, on_layer: Optional[LayerCallback] = None,
-            verify: bool = False) -> Analysis:
+            verify: bool = False, spool: Optional[str] = None) -> Analysis:
     """Open any source and analyze it: the one entry point the commands use."""
     return build(open_image(name, hash_contents, image, platform, use_cache, progress,
-                            on_layer, verify))
+                            on_layer, verify, spool))
 
 
 def compressed_sizes(analysis: Analysis, level: int = 6) -> dict[int, int]:

@@ -83,6 +83,10 @@ class Options:
     # Called, in the loading thread, with the image of layers 0..k each time those are
     # all indexed, before the rest is (image/feed.py says which sources can).
     on_layer: Optional[LayerCallback] = None
+    # A directory where a source that downloads layer blobs (a registry) keeps each one
+    # it fetched, checked, for layer_streams to read again from there (slim reads an
+    # image twice); nothing is kept without it.
+    spool: Optional[str] = None
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Optional
@@ -88,6 +89,7 @@ class RegistrySource(Source):
         self._manifests: dict[str, bytes] = {}
         self._manifest_digests: set[str] = set()
         self._top: Optional[tuple[str, str]] = None   # (digest, media type) of what ref names
+        self._spooled: dict[str, str] = {}   # blob digest -> its checked copy (Options.spool)
 
     def check(self) -> None:
         self._top_manifest()
@@ -175,13 +177,23 @@ class RegistrySource(Source):
         def one(task: tuple[int, str, int]) -> tuple[str, LayerIndex]:
             pos, digest, _ = task
             stream = self.registry.open_blob(digest)
+            kept = os.path.join(opts.spool, digest_hex(digest, self.where)) if opts.spool else ""
+            copy = open(kept, "wb") if kept else None
             try:
-                reader = io.BufferedReader(_Moved(stream, moved), CHUNK)
+                reader = io.BufferedReader(_Moved(stream, moved, copy), CHUNK)
                 indexed = index_blob(reader, opts.hash_contents,
                                      what=f"{self.where}: layer {pos} ({digest[:19]})")
+                check_digest(self.where, digest, digest, indexed.digest)
+            except BaseException:
+                if copy is not None:
+                    copy.close()
+                    os.unlink(kept)
+                raise
             finally:
                 stream.close()
-            check_digest(self.where, digest, digest, indexed.digest)
+            if copy is not None:
+                copy.close()
+                self._spooled[digest] = kept
             if opts.cache is not None:
                 opts.cache.put({digest, indexed.index.diff_id}, indexed.index, digest,
                                indexed.stored_bytes)
@@ -194,6 +206,11 @@ class RegistrySource(Source):
 
     def layer_streams(self, image: Image) -> LayerStreams:
         for layer in image.layers:
+            kept = self._spooled.get(layer.digest)
+            if kept is not None:   # downloaded for the analysis and checked then
+                with open(kept, "rb") as f:
+                    yield [layer.position], uncompressed(f)
+                continue
             blob = _Verified(self.registry.open_blob(layer.digest), layer.digest, self.where)
             yield [layer.position], uncompressed(blob)
 
@@ -203,10 +220,11 @@ def _compressed(media_type: str) -> bool:
 
 
 class _Moved(io.RawIOBase):
-    """Reports how many bytes passed, to a shared progress total."""
+    """Reports how many bytes passed, to a shared progress total; and writes them into
+    `copy`, if given."""
 
-    def __init__(self, raw: Readable, moved: Any):
-        self.raw, self.moved = raw, moved
+    def __init__(self, raw: Readable, moved: Any, copy: Optional[io.BufferedWriter] = None):
+        self.raw, self.moved, self.copy = raw, moved, copy
 
     def readable(self) -> bool:
         return True
@@ -217,6 +235,8 @@ class _Moved(io.RawIOBase):
             view[:len(data)] = data
         if data:
             self.moved(len(data))
+            if self.copy is not None:
+                self.copy.write(data)
         return len(data)
 
 

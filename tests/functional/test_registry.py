@@ -356,6 +356,27 @@ def test_slim_push(reg):
     assert len(analyze(dest, use_cache=False).image.layers) == 2
 
 
+def test_slim_downloads_each_blob_once(reg, tmp_path):
+    """The layers the analysis downloads are kept (checked) for the rewrite to read
+    again, not fetched a second time; the spool goes when slim ends."""
+    src = reg.push(f"docker-archive:{DEMO}", "oncesrc:1")
+    layers = {l.digest for l in analyze(src, use_cache=False).image.layers}
+    spools = tmp_path / "tmp"
+    spools.mkdir()
+    env = dict(os.environ, PYTHONPATH=ROOT, SLIMSCOPE_NO_CACHE="1", TMPDIR=str(spools))
+    mark = reg.mark()
+    r = subprocess.run([sys.executable, "-m", "slimscope", "slim", src, "-o",
+                        str(tmp_path / "slim.tar")], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    got = [s.uri.rsplit("/", 1)[1] for s in reg.served_since(mark)
+           if "/blobs/" in s.uri and s.method == "GET"]
+    assert sorted(d for d in got if d in layers) == sorted(layers)   # each layer once
+    assert list(spools.iterdir()) == []
+    after = analyze(str(tmp_path / "slim.tar"), use_cache=False)
+    assert after.final_bytes == analyze(src, use_cache=False).final_bytes
+
+
 @pytest.mark.parametrize("status", [429, 503])
 def test_busy_answers_are_retried(reg, status):
     from tests.support.registry import FlakyProxy
