@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import IO, NamedTuple
 
 from slimscope.errors import BadInput
-from slimscope.index.tarwalk import (
+from slimscope.index.tarheader import (
     GNU_LONGLINK,
     GNU_LONGNAME,
     GNU_SPARSE,
@@ -21,12 +21,12 @@ from slimscope.index.tarwalk import (
     NO_BODY,
     PAX_GLOBAL,
     ZERO_BLOCK,
-    _adler_off,
-    _checksum_exact,
-    _numbers,
-    _pax,
-    _pax_int,
-    _text,
+    adler_off,
+    checksum_exact,
+    numbers,
+    parse_pax,
+    pax_int,
+    text,
 )
 
 
@@ -57,8 +57,8 @@ def members(f: IO[bytes]) -> Iterator[Member]:
             if pending or (block and block != ZERO_BLOCK):
                 raise ValueError("the archive ends inside a header")
             return
-        stored, _mode, _uid, _gid, size, _mtime = _numbers(block)
-        if _adler_off(block, stored) and not _checksum_exact(block, stored):
+        stored, _mode, _uid, _gid, size, _mtime = numbers(block)
+        if adler_off(block, stored) and not checksum_exact(block, stored):
             raise ValueError("a header fails its checksum")
         flag = block[156]
         offset = f.tell()
@@ -71,27 +71,27 @@ def members(f: IO[bytes]) -> Iterator[Member]:
                 raise ValueError("the archive ends inside an extended header")
             try:
                 if flag == PAX_GLOBAL:
-                    _pax(data, glob, "archive")
+                    parse_pax(data, glob, "archive")
                 elif flag in (GNU_LONGNAME, GNU_LONGLINK):
                     pending.setdefault("path" if flag == GNU_LONGNAME else "linkpath",
-                                       _text(data))
+                                       text(data))
                 else:
                     fields = dict(glob)
-                    _pax(data, fields, "archive")
+                    parse_pax(data, fields, "archive")
                     for k, v in fields.items():
                         pending.setdefault(k, v)
             except BadInput as e:
                 raise ValueError(str(e)) from None
             continue
-        name = _text(block[:100])
+        name = text(block[:100])
         if block[345] and flag != GNU_SPARSE:
-            name = _text(block[345:500]) + "/" + name
-        link = _text(block[157:257])
+            name = text(block[345:500]) + "/" + name
+        link = text(block[157:257])
         sparse = flag == GNU_SPARSE or any(k.startswith("GNU.sparse.") for k in pending)
         name = pending.get("path", name)
         link = pending.get("linkpath", link)
         if "size" in pending:
-            size = _pax_int(pending["size"])
+            size = pax_int(pending["size"])
             padded = (size + 511) & ~511
         pending = {}
         if size < 0:

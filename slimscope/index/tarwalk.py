@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import struct
-import zlib
 from array import array
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Optional
@@ -28,10 +26,7 @@ if TYPE_CHECKING:
 
 from slimscope.errors import BadInput
 from slimscope.index.records import (
-    BLOCK,
-    CHAR,
     DIR,
-    FIFO,
     FILE,
     HARDLINK,
     LAZY_HASH_MAX,
@@ -44,119 +39,30 @@ from slimscope.index.records import (
     clean_path,
     parent_of,
 )
+from slimscope.index.tarheader import (
+    GNU_LONGLINK,
+    GNU_LONGNAME,
+    GNU_SPARSE,
+    KIND_OF,
+    MAX_META,
+    META,
+    NO_BODY,
+    PAX_GLOBAL,
+    ZERO_BLOCK,
+    adler_off,
+    apply_pax,
+    bad_header,
+    checksum_exact,
+    checksum_ok,
+    number,
+    numbers,
+    parse_pax,
+    text,
+)
 
 READ = 256 << 10      # bytes asked of the stream at a time
 SEEK_READ = 64 << 10  # ... when bodies are seeked past: more would read the small ones
-MAX_META = 1 << 20    # a PAX or GNU long-name header bigger than this is corrupt
-
-# typeflag byte -> entry kind; regular files are the ones with a body to hash
-KIND_OF = {0x30: FILE, 0: FILE, 0x37: FILE, 0x35: DIR, 0x32: SYMLINK, 0x31: HARDLINK,
-           0x33: CHAR, 0x34: BLOCK, 0x36: FIFO}
-# what tarfile knows and reads no body of (any other type's body is skipped by its size)
-NO_BODY = frozenset((0x31, 0x32, 0x33, 0x34, 0x35, 0x36))
-PAX_LOCAL, PAX_GLOBAL, PAX_SOLARIS = 0x78, 0x67, 0x58  # x g X
-GNU_LONGNAME, GNU_LONGLINK, GNU_SPARSE = 0x4C, 0x4B, 0x53  # L K S
-# the headers that describe the next entry rather than being one
-META = frozenset((PAX_LOCAL, PAX_GLOBAL, PAX_SOLARIS, GNU_LONGNAME, GNU_LONGLINK))
-SMALL_BODY = 4096
-ZERO_BLOCK = bytes(512)
-
-
-def _text(field: bytes) -> str:
-    cut = field.find(b"\0")
-    return (field if cut < 0 else field[:cut]).decode("utf-8", "surrogateescape")
-
-
-def _number(field: bytes) -> int:
-    first = field[0]
-    if first == 0o200 or first == 0o377:  # base-256, for values octal cannot hold
-        n = int.from_bytes(field[1:], "big")
-        return n - (1 << (8 * (len(field) - 1))) if first == 0o377 else n
-    cut = field.find(b"\0")
-    digits = (field if cut < 0 else field[:cut]).strip()
-    return int(digits, 8) if digits else 0  # ValueError: the caller says corrupt
-
-
-# mode, uid, gid, size, mtime, each in its field with the one NUL after it, and the
-# checksum's six digits, NUL and space, as ustar, GNU tar, Go and Python write them:
-# one unpack instead of six slices
-_USTAR_NUMBERS = struct.Struct("7sx7sx7sx11sx11sx6s")
-
-
-def _numbers(block: bytes) -> tuple[int, int, int, int, int, int]:
-    """(stored checksum, mode, uid, gid, size, mtime) of a header; ValueError if one is
-    not a number."""
-    try:
-        if not (block[107] | block[115] | block[123] | block[135] | block[147] | block[154]):
-            mode, uid, gid, size, mtime, chk = _USTAR_NUMBERS.unpack_from(block, 100)
-            return (int(chk, 8), int(mode, 8), int(uid, 8), int(gid, 8), int(size, 8),
-                    int(mtime, 8))
-        # plain octal ended otherwise (a space, an early NUL): a C call per field
-        return (int(block[148:156].rstrip(b"\0 "), 8), int(block[100:108].rstrip(b"\0 "), 8),
-                int(block[108:116].rstrip(b"\0 "), 8), int(block[116:124].rstrip(b"\0 "), 8),
-                int(block[124:136].rstrip(b"\0 "), 8), int(block[136:148].rstrip(b"\0 "), 8))
-    except ValueError:  # empty, base-256, or junk: field by field
-        return (_number(block[148:156]), _number(block[100:108]), _number(block[108:116]),
-                _number(block[116:124]), _number(block[124:136]), _number(block[136:148]))
-
-
-def _checksum_ok(block: bytes, stored: int) -> bool:
-    # The stored sum counts its own field as 8 spaces. adler32's low half is the byte
-    # sum + 1 modulo 65521, which no flip of one byte's bits can keep; only when that
-    # fails is the exact sum (unsigned, or signed as old tars wrote it) worth computing.
-    return _adler_off(block, stored) == 0 or _checksum_exact(block, stored)
-
-
-def _adler_off(block: bytes, stored: int, adler32: Callable[[bytes], int] = zlib.adler32) -> int:
-    """0 when the header's byte sum agrees with its stored checksum, by adler32's low half."""
-    # (the field's own sum the same way: 8 bytes sum to less than the modulus)
-    return ((adler32(block) & 0xFFFF) - (adler32(block[148:156]) & 0xFFFF) + 256 - stored) \
-        % 65521
-
-
-def _checksum_exact(block: bytes, stored: int) -> bool:
-    rest = block[:148] + block[156:]
-    unsigned = 256 + sum(rest)
-    signed = unsigned - 256 * sum(1 for b in rest if b > 127)
-    return stored in (unsigned, signed)
-
-
-def _bad_header(block: bytes, entry: int, what: str) -> BadInput:
-    try:
-        summed = _checksum_ok(block, _number(block[148:156]))
-    except ValueError:
-        summed = False
-    if summed:
-        return BadInput(f"{what} is corrupt (the tar header at entry {entry} has a number "
-                        "that is not one)")
-    return BadInput(f"{what} is corrupt (the tar header at entry {entry} fails its checksum)")
-
-
-def _pax(data: bytes, into: dict[str, str], what: str) -> None:
-    """Parse "LEN KEY=VALUE\\n" records into `into`."""
-    pos, end = 0, len(data)
-    while pos < end:
-        if data[pos] == 0:
-            break  # padding after the last record
-        space = data.find(b" ", pos, pos + 24)
-        try:
-            length = int(data[pos:space]) if space > pos else 0
-        except ValueError:
-            length = 0
-        record = data[space + 1:pos + length]
-        eq = record.find(b"=")
-        if length <= 0 or pos + length > end or eq <= 0 or not record.endswith(b"\n"):
-            raise BadInput(f"{what} is corrupt (a bad PAX record at byte {pos} of its header)")
-        into[record[:eq].decode("utf-8", "surrogateescape")] = \
-            record[eq + 1:-1].decode("utf-8", "surrogateescape")
-        pos += length
-
-
-def _pax_int(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        return 0  # as tarfile does
+SMALL_BODY = 4096    # a body up to this size is hashed from a copy, not a view
 
 
 class _Buffer:
@@ -313,7 +219,7 @@ def lazy_cost(f: IO[bytes], offset: int, size: int) -> int:
             if b % 512 == 0 and b + 512 <= len(data):
                 block = data[b:b + 512]
                 try:
-                    headers += _checksum_ok(block, _number(block[148:156]))
+                    headers += checksum_ok(block, number(block[148:156]))
                 except ValueError:
                     pass
             magic = data.find(b"ustar", magic + 1)
@@ -378,15 +284,15 @@ def _walk(buf: _Buffer, hash_contents: bool, progress: Optional[Callable[[int], 
                 raise BadInput(f"{what} is corrupt (an extended header describes nothing)")
             break
         try:
-            stored, mode, uid, gid, size, mtime = _numbers(block)
+            stored, mode, uid, gid, size, mtime = numbers(block)
         except ValueError:
-            raise _bad_header(block, len(idx) + 1, what) from None
-        if _adler_off(block, stored) and not _checksum_exact(block, stored):
-            raise _bad_header(block, len(idx) + 1, what)
+            raise bad_header(block, len(idx) + 1, what) from None
+        if adler_off(block, stored) and not checksum_exact(block, stored):
+            raise bad_header(block, len(idx) + 1, what)
         first = False
         flag = block[156]
         if size < 0:
-            raise BadInput(f"{what} entry {_text(block[:100])!r} declares an impossible size "
+            raise BadInput(f"{what} entry {text(block[:100])!r} declares an impossible size "
                            f"{size}")
         padded = (size + 511) & ~511
 
@@ -399,12 +305,12 @@ def _walk(buf: _Buffer, hash_contents: bool, progress: Optional[Callable[[int], 
                 raise BadInput(f"{what} is truncated inside an extended header")
             data = data[:size]
             if flag == PAX_GLOBAL:
-                _pax(data, glob, what)
+                parse_pax(data, glob, what)
             elif flag == GNU_LONGNAME or flag == GNU_LONGLINK:
-                pending.setdefault("path" if flag == GNU_LONGNAME else "linkpath", _text(data))
+                pending.setdefault("path" if flag == GNU_LONGNAME else "linkpath", text(data))
             else:  # global fields reach an entry only through a header of its own (tarfile)
                 fields: dict[str, str] = dict(glob)
-                _pax(data, fields, what)
+                parse_pax(data, fields, what)
                 for k, v in fields.items():
                     pending.setdefault(k, v)
             continue
@@ -414,10 +320,10 @@ def _walk(buf: _Buffer, hash_contents: bool, progress: Optional[Callable[[int], 
         if flag == 0 and name.endswith("/"):
             flag = 0x35  # the old way of writing a directory
         if block[345] and flag != GNU_SPARSE:
-            name = _text(block[345:500]) + "/" + name
-        link = _text(block[157:257]) if flag == 0x31 or flag == 0x32 else ""
+            name = text(block[345:500]) + "/" + name
+        link = text(block[157:257]) if flag == 0x31 or flag == 0x32 else ""
         if pending:
-            name, link, size, uid, gid, mtime = _apply_pax(pending, name, link, size, uid, gid,
+            name, link, size, uid, gid, mtime = apply_pax(pending, name, link, size, uid, gid,
                                                            mtime, what)
             padded = (size + 511) & ~511
             pending = {}
@@ -492,28 +398,3 @@ def _walk(buf: _Buffer, hash_contents: bool, progress: Optional[Callable[[int], 
     else:  # every body was small enough to hash on the way
         idx.hashed, idx.lazy = hash_contents, False
     return idx
-
-
-def _apply_pax(fields: dict[str, str], name: str, link: str, size: int, uid: int, gid: int,
-               mtime: int, what: str) -> tuple[str, str, int, int, int, int]:
-    if any(k.startswith("GNU.sparse.") for k in fields):
-        raise BadInput(f"{what} entry {fields.get('path', name)!r} is a sparse file, which "
-                       "slimscope does not read")
-    if "path" in fields:
-        name = fields["path"].rstrip("/")
-    if "linkpath" in fields:
-        link = fields["linkpath"]
-    if "size" in fields:
-        size = _pax_int(fields["size"])
-        if size < 0:
-            raise BadInput(f"{what} entry {name!r} declares an impossible size {size}")
-    if "uid" in fields:
-        uid = _pax_int(fields["uid"])
-    if "gid" in fields:
-        gid = _pax_int(fields["gid"])
-    if "mtime" in fields:
-        try:
-            mtime = int(float(fields["mtime"]))
-        except (ValueError, OverflowError):
-            mtime = 0
-    return name, link, size, uid, gid, mtime
