@@ -104,9 +104,10 @@ def slim(image, tag, out, push, name, via, keep_base, base_layers, removes, pres
                           keep_list, keep_from)
 
     # What slim rewrites, it reads whole and checks against the image's digests first.
-    # A registry's blobs are kept as they download, for the rewrite to read again.
+    # A source that downloads its blobs (a registry) keeps them here, for the rewrite
+    # to read again; the others leave it empty.
     from slimscope import stale
-    spool = stale.mkdtemp("spool", None) if image.startswith("docker://") else None
+    spool = stale.mkdtemp("spool", None)
 
     def read_whole(*args, **kwargs):
         return load_analysis(*args, verify=True, spool=spool, **kwargs)
@@ -123,6 +124,5 @@ def slim(image, tag, out, push, name, via, keep_base, base_layers, removes, pres
         else:
             click.echo(run(out, fmt))
     finally:
-        if spool is not None:
-            import shutil
-            shutil.rmtree(spool, ignore_errors=True)
+        import shutil
+        shutil.rmtree(spool, ignore_errors=True)
