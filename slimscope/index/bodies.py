@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import IO
 
 from slimscope.errors import BadInput
+from slimscope.index.digests import body_hasher, openssl_sha256, return_room
 from slimscope.index.records import LayerIndex
 
 READ = 1 << 20
@@ -23,9 +24,13 @@ def fill_digests(tar: IO[bytes], idx: LayerIndex, entries: Iterable[int],
     """Hash the bodies of `entries` (those still wanting a digest) from the layer tar
     `tar`, which must seek; returns how many were read. When none is left wanting, the
     index becomes a hashed one."""
-    from hashlib import sha256
     offsets, sizes, digests = idx.offsets, idx.sizes, idx.digests
     todo = sorted((offsets[i], i) for i in set(entries) if idx.wants_digest(i))
+    sha256, room = body_hasher()
+    if room:
+        need = sum(sizes[i] for _, i in todo)
+        sha256, room = (sha256, room - need) if need < room else (openssl_sha256(), 0)
+        return_room(room)
     for start, i in todo:
         if tar.seek(start) != start:
             raise BadInput(f"{what} changed while it was read (no body at byte {start})")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from hashlib import _Hash
 
 from slimscope.errors import BadInput
+from slimscope.index.digests import body_hasher, openssl_sha256, return_room
 from slimscope.index.records import (
     DIR,
     FILE,
@@ -252,8 +253,7 @@ def index_tar(stream: IO[bytes], hash_contents: bool = True,
 def _walk(buf: _Buffer, hash_contents: bool, progress: Optional[Callable[[int], None]],
           what: str, lazy: bool) -> LayerIndex:
     idx = LayerIndex(hashed=hash_contents and not lazy, lazy=lazy)
-    if hash_contents:
-        from hashlib import sha256  # OpenSSL: loaded only when a layer's bodies are hashed
+    sha256, room = body_hasher(hash_contents)
     later: dict[int, int] = {}  # entry -> where its body starts, for a lazy index
     at = -1
     add = idx.add
@@ -334,6 +334,8 @@ def _walk(buf: _Buffer, hash_contents: bool, progress: Optional[Callable[[int], 
         kind = KIND_OF.get(flag)
         if kind == FILE:
             held = len(buf.data) - buf.pos
+            if room and not (lazy and size > LAZY_HASH_MAX) and (room := room - size) <= 0:
+                sha256, room = openssl_sha256(), 0
             if lazy and size > LAZY_HASH_MAX:
                 at = buf.tell()
                 sha = None
@@ -389,6 +391,8 @@ def _walk(buf: _Buffer, hash_contents: bool, progress: Optional[Callable[[int], 
             add(path, kind, 0, mode, uid, gid, mtime)
         if progress is not None:
             progress(size)
+    if hash_contents:
+        return_room(room)
     if not buf.complete():
         raise BadInput(f"{what} is truncated (a body runs past its end)")
     if later:

@@ -312,3 +312,30 @@ def docker_archive_bytes() -> bytes:
         ti.size = 3
         tf.addfile(ti, io.BytesIO(b"abc"))
     return buf.getvalue()
+
+
+def test_digests_agree_across_the_switch_to_openssl(monkeypatch, tmp_path):
+    """Bodies are hashed by CPython's sha256 until its room is used up, then by
+    OpenSSL's: every digest is the same either side of the switch, in a walk and in a
+    lazy fill, and only the bodies hashed use the room up."""
+    import hashlib
+
+    from slimscope.index import digests
+    from slimscope.index.records import FILE
+    bodies = {f"f{i}": bytes([i]) * (700 + 300 * i) for i in range(12)}
+    bodies["big"] = b"x" * (40 << 10)           # lazy: hashed later, by fill_digests
+    path = tmp_path / "layer.tar"
+    path.write_bytes(layer_tar([(k, "file", v) for k, v in bodies.items()]))
+    want = {"/" + k: hashlib.sha256(v).digest() for k, v in bodies.items()}
+    small = sum(len(v) for k, v in bodies.items() if k != "big")
+    for room, used_walking, used in ((0, 0, 0), (2500, 2500, 2500),
+                                     (1 << 30, small, small + (40 << 10))):
+        monkeypatch.setattr(digests, "_room", [room])
+        with open(path, "rb") as f:
+            idx = index_range(f, 0, os.path.getsize(path), lazy=True)
+            assert room - digests._room[0] == used_walking
+            fill_digests(f, idx, range(len(idx)))
+            assert room - digests._room[0] == used
+        got = {idx.paths[i]: bytes(idx.digests[i * 32:(i + 1) * 32])
+               for i in range(len(idx)) if idx.kinds[i] == FILE}
+        assert got == want
