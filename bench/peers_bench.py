@@ -10,6 +10,9 @@ that a run is the same everywhere:
   small   bench/gen.py's small-files image (quick scale: 20k files, 10 layers,
           whiteouts and opaque dirs)
   flat    60k files in 4 layers, no whiteouts
+  flat20k the same shape at 20k files: an app-sized image of small files only, the
+          class where the interpreter's start and hashing every body outweigh what
+          dive spends (see RESULTS.md, tenth session)
   big     bench/gen.py's large-file image (quick scale: 256 MiB, five files)
 At `--peers-scale issue` the images are the sizes issue 19 measured dive on: debian
 ~590 MB (a bigger app layer, ~13k entries), flat 200k files, big 1.5 GiB; small stays
@@ -117,9 +120,11 @@ def catalogue(images: gen.Images) -> dict[str, Callable[[], str]]:
     if images.scale is gen.ISSUE:
         small = gen.Images(gen.QUICK, os.path.dirname(images.root)).small_archive
         return {"debian": lambda: debian_archive(images, 5000), "small": small,
-                "flat": lambda: flat_archive(images, 200_000), "big": images.big_archive}
+                "flat": lambda: flat_archive(images, 200_000),
+                "flat20k": lambda: flat_archive(images, 20_000), "big": images.big_archive}
     return {"debian": lambda: debian_archive(images), "small": images.small_archive,
-            "flat": lambda: flat_archive(images), "big": images.big_archive}
+            "flat": lambda: flat_archive(images), "flat20k": lambda: flat_archive(images, 20_000),
+            "big": images.big_archive}
 
 
 # -- dive ----------------------------------------------------------------------------------
