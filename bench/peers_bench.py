@@ -119,12 +119,12 @@ def flat_archive(images: gen.Images, n: int = 60_000) -> str:
 def catalogue(images: gen.Images) -> dict[str, Callable[[], str]]:
     if images.scale is gen.ISSUE:
         small = gen.Images(gen.QUICK, os.path.dirname(images.root)).small_archive
-        return {"debian": lambda: debian_archive(images, 5000), "small": small,
-                "flat": lambda: flat_archive(images, 200_000),
-                "flat20k": lambda: flat_archive(images, 20_000), "big": images.big_archive}
-    return {"debian": lambda: debian_archive(images), "small": images.small_archive,
-            "flat": lambda: flat_archive(images), "flat20k": lambda: flat_archive(images, 20_000),
-            "big": images.big_archive}
+        debian, flat = 5000, 200_000
+    else:
+        small, debian, flat = images.small_archive, 3000, 60_000
+    return {"debian": lambda: debian_archive(images, debian), "small": small,
+            "flat": lambda: flat_archive(images, flat),
+            "flat20k": lambda: flat_archive(images, 20_000), "big": images.big_archive}
 
 
 # -- dive ----------------------------------------------------------------------------------
